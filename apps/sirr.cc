@@ -1,0 +1,305 @@
+// sirr: the Sirr command-line client.
+//
+// Exit codes: 0 success; 1 the server refused the request (unknown, burned or expired
+// secret, conflict, invalid input, bad token); 2 usage error; 3 the server could not be
+// reached or failed (5xx, including 503 sealed).
+
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "base/clock.h"
+#include "base/encoding.h"
+#include "client/client.h"
+
+namespace {
+
+using nlohmann::json;
+using sirr::SecretBytes;
+
+constexpr int kExitRefused = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitServer = 3;
+
+struct Globals {
+  std::string server = "http://127.0.0.1:39999";
+  std::string vault = "default";
+  std::string token_file;
+};
+
+int Usage(const std::string& msg) {
+  std::fprintf(stderr, "sirr: %s\n", msg.c_str());
+  return kExitUsage;
+}
+
+std::string ServerMessage(const sirr::client::HttpResponse& r) {
+  auto j = json::parse(r.body, nullptr, false);
+  if (j.is_object()) {
+    if (j.contains("message") && j["message"].is_string()) return j["message"];
+    if (j.contains("errors") && j["errors"].is_array() && !j["errors"].empty() &&
+        j["errors"][0].contains("message"))
+      return j["errors"][0]["message"];
+  }
+  return "HTTP " + std::to_string(r.status);
+}
+
+// Prints the server's error and returns the exit code for a non-2xx response.
+int Refused(const sirr::client::HttpResponse& r) {
+  std::fprintf(stderr, "sirr: %s\n", ServerMessage(r).c_str());
+  return r.status >= 500 ? kExitServer : kExitRefused;
+}
+
+sirr::StatusOr<SecretBytes> LoadToken(const Globals& g) {
+  if (!g.token_file.empty()) {
+    std::ifstream in(g.token_file);
+    if (!in) return sirr::NotFoundError("cannot read token file " + g.token_file);
+    std::string t;
+    std::getline(in, t);
+    SecretBytes s = SecretBytes::FromString(t);
+    sirr::SecureWipe(t.data(), t.size());
+    return s;
+  }
+  if (const char* t = std::getenv("SIRR_TOKEN")) return SecretBytes::FromString(t);
+  return SecretBytes();
+}
+
+// "90", "90s", "15m", "2h", "7d" -> seconds.
+sirr::StatusOr<int64_t> ParseDuration(const std::string& s) {
+  if (s.empty()) return sirr::InvalidArgumentError("empty duration");
+  int64_t mult = 1;
+  std::string digits = s;
+  switch (s.back()) {
+    case 's': mult = 1; digits.pop_back(); break;
+    case 'm': mult = 60; digits.pop_back(); break;
+    case 'h': mult = 3600; digits.pop_back(); break;
+    case 'd': mult = 86400; digits.pop_back(); break;
+    default: break;
+  }
+  if (digits.empty() || digits.size() > 12 ||
+      digits.find_first_not_of("0123456789") != std::string::npos)
+    return sirr::InvalidArgumentError("--ttl must be a number with an optional s, m, h or d suffix");
+  return std::stoll(digits) * mult;
+}
+
+sirr::StatusOr<SecretBytes> ReadAll(std::istream& in) {
+  SecretBytes out;
+  char buf[65536];
+  while (in.read(buf, sizeof(buf)) || in.gcount() > 0) {
+    out.Append(sirr::AsBytes(std::string_view(buf, static_cast<size_t>(in.gcount()))));
+    if (out.size() > (64u << 20)) return sirr::TooLargeError("value is larger than 64 MiB");
+  }
+  sirr::SecureWipe(buf, sizeof(buf));
+  return out;
+}
+
+std::string SecretPath(const Globals& g, const std::string& name = "") {
+  std::string p = "/api/v1/vaults/" + sirr::client::Client::UrlEncode(g.vault) + "/secrets";
+  if (!name.empty()) p += "/" + sirr::client::Client::UrlEncode(name);
+  return p;
+}
+
+std::string OrDash(const json& v) {
+  if (v.is_null()) return "-";
+  if (v.is_string()) return v.get<std::string>();
+  return v.dump();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Globals g;
+  CLI::App app{
+      "sirr - command-line client for the Sirr secrets vault.\n\n"
+      "Environment: SIRR_SERVER (default http://127.0.0.1:39999), SIRR_TOKEN, SIRR_VAULT.\n"
+      "Exit codes: 0 ok; 1 refused by the server (unknown, burned, expired, conflict, invalid,\n"
+      "bad token); 2 usage error; 3 server unreachable or failing (5xx, 503 sealed)."};
+  app.require_subcommand(1);
+  app.fallthrough();
+  app.add_option("--server", g.server, "Server URL")->envname("SIRR_SERVER")->capture_default_str();
+  app.add_option("--vault", g.vault, "Vault id or name")->envname("SIRR_VAULT")->capture_default_str();
+  app.add_option("--token-file", g.token_file, "Read the bearer token from this file instead of SIRR_TOKEN");
+
+  // push
+  std::string push_name, push_value, push_file, push_ttl, push_type, push_description;
+  int64_t push_reads = 0;
+  bool push_overwrite = false;
+  auto* push = app.add_subcommand("push", "Store a secret");
+  push->add_option("NAME", push_name, "Secret name, e.g. db/prod")->required();
+  auto* value_opt = push->add_option("--value", push_value, "The value, or - to read it from stdin");
+  auto* file_opt = push->add_option("--file", push_file, "Read the value from this file");
+  value_opt->excludes(file_opt);
+  push->add_option("--ttl", push_ttl, "Expire after this long: 90, 90s, 15m, 2h, 7d");
+  push->add_option("--reads", push_reads, "Burn after this many reads")->check(CLI::PositiveNumber);
+  push->add_option("--type", push_type, "Free-form type label");
+  push->add_option("--description", push_description, "Description (not secret)");
+  push->add_flag("--overwrite", push_overwrite, "Replace a live secret of the same name");
+
+  std::string name;
+  auto* pull = app.add_subcommand("pull", "Print a secret's value (exactly, no newline); counts one read");
+  pull->add_option("NAME", name, "Secret name or id")->required();
+  auto* rm = app.add_subcommand("rm", "Delete a secret");
+  rm->add_option("NAME", name, "Secret name or id")->required();
+  bool json_out = false;
+  auto* inspect = app.add_subcommand("inspect", "Show a secret's metadata without using up a read");
+  inspect->add_option("NAME", name, "Secret name or id")->required();
+  inspect->add_flag("--json", json_out, "Print JSON");
+  std::string list_prefix, list_type;
+  auto* list = app.add_subcommand("list", "List live secrets (metadata only, never values)");
+  list->add_flag("--json", json_out, "Print JSON");
+  list->add_option("--prefix", list_prefix, "Only names starting with this");
+  list->add_option("--type", list_type, "Only this type");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : kExitUsage;
+  }
+
+  auto token = LoadToken(g);
+  if (!token.ok()) return Usage(token.status().message());
+  sirr::client::Client client(g.server, std::move(token).value());
+  auto call = [&](const std::string& method, const std::string& path,
+                  const std::string& body = "") -> sirr::StatusOr<sirr::client::HttpResponse> {
+    return client.Do(method, path, body);
+  };
+
+  if (push->parsed()) {
+    SecretBytes value;
+    if (*file_opt) {
+      std::ifstream in(push_file, std::ios::binary);
+      if (!in) return Usage("cannot read --file " + push_file);
+      auto v = ReadAll(in);
+      if (!v.ok()) return Usage(v.status().message());
+      value = std::move(v).value();
+    } else if (*value_opt && push_value == "-") {
+      auto v = ReadAll(std::cin);
+      if (!v.ok()) return Usage(v.status().message());
+      value = std::move(v).value();
+    } else if (*value_opt) {
+      value = SecretBytes::FromString(push_value);
+      sirr::SecureWipe(push_value.data(), push_value.size());
+    } else {
+      return Usage("push needs --value V, --value - (stdin) or --file F");
+    }
+    json body;
+    body["name"] = push_name;
+    // Binary values travel base64-encoded; text as is.
+    std::string encoded = sirr::Base64Encode(value.reveal());
+    body["value"] = encoded;
+    body["encoding"] = "base64";
+    sirr::SecureWipe(encoded.data(), encoded.size());
+    if (!push_ttl.empty()) {
+      auto ttl = ParseDuration(push_ttl);
+      if (!ttl.ok()) return Usage(ttl.status().message());
+      body["ttl_seconds"] = *ttl;
+    }
+    if (push_reads > 0) body["max_reads"] = push_reads;
+    if (!push_type.empty()) body["type"] = push_type;
+    if (!push_description.empty()) body["description"] = push_description;
+    std::string payload = body.dump();
+    auto& v = body["value"].get_ref<std::string&>();
+    sirr::SecureWipe(v.data(), v.size());
+    auto r = call("POST", SecretPath(g) + (push_overwrite ? "?overwrite=true" : ""), payload);
+    sirr::SecureWipe(payload.data(), payload.size());
+    if (!r.ok()) return std::fprintf(stderr, "sirr: %s\n", r.status().message().c_str()), kExitServer;
+    if (r->status != 201) return Refused(*r);
+    auto meta = json::parse(r->body, nullptr, false);
+    std::printf("pushed %s (id %s, expires %s, reads left %s)\n", push_name.c_str(),
+                OrDash(meta.value("id", json())).c_str(), OrDash(meta.value("expires_at", json())).c_str(),
+                OrDash(meta.value("reads_remaining", json())).c_str());
+    return 0;
+  }
+
+  if (pull->parsed()) {
+    auto r = call("GET", SecretPath(g, name));
+    if (!r.ok()) return std::fprintf(stderr, "sirr: %s\n", r.status().message().c_str()), kExitServer;
+    if (r->status != 200) return Refused(*r);
+    auto j = json::parse(r->body, nullptr, false);
+    if (!j.is_object() || !j.contains("value") || !j["value"].is_string())
+      return std::fprintf(stderr, "sirr: unexpected response from the server\n"), kExitServer;
+    std::string& v = j["value"].get_ref<std::string&>();
+    int rc = 0;
+    if (j.value("encoding", "") == "base64") {
+      auto bytes = sirr::Base64DecodeSecret(v);
+      if (!bytes.ok()) rc = kExitServer;
+      else std::fwrite(bytes->reveal().data(), 1, bytes->size(), stdout);
+    } else {
+      std::fwrite(v.data(), 1, v.size(), stdout);
+    }
+    sirr::SecureWipe(v.data(), v.size());
+    std::fflush(stdout);
+    return rc;
+  }
+
+  if (rm->parsed()) {
+    auto r = call("DELETE", SecretPath(g, name));
+    if (!r.ok()) return std::fprintf(stderr, "sirr: %s\n", r.status().message().c_str()), kExitServer;
+    if (r->status != 204) return Refused(*r);
+    std::printf("deleted %s\n", name.c_str());
+    return 0;
+  }
+
+  if (inspect->parsed()) {
+    auto r = call("HEAD", SecretPath(g, name));
+    if (!r.ok()) return std::fprintf(stderr, "sirr: %s\n", r.status().message().c_str()), kExitServer;
+    if (r->status != 200 && r->status != 410) {
+      if (r->status == 404) return std::fprintf(stderr, "sirr: secret '%s' not found\n", name.c_str()), kExitRefused;
+      if (r->status == 401) return std::fprintf(stderr, "sirr: invalid or missing token (set SIRR_TOKEN)\n"), kExitRefused;
+      return std::fprintf(stderr, "sirr: HTTP %d\n", r->status), r->status >= 500 ? kExitServer : kExitRefused;
+    }
+    auto h = [&](const char* k) {
+      auto it = r->headers.find(k);
+      return it == r->headers.end() ? std::string("-") : it->second;
+    };
+    if (json_out) {
+      json j{{"id", h("x-secret-id")}, {"name", h("x-secret-name")}, {"type", h("x-secret-type")},
+             {"state", h("x-secret-state")}, {"created_at", h("x-secret-created-at")},
+             {"expires_at", h("x-secret-expires-at")}, {"reads_remaining", h("x-secret-reads-remaining")}};
+      std::printf("%s\n", j.dump(2).c_str());
+    } else {
+      std::printf("name:            %s\nid:              %s\ntype:            %s\nstate:           %s\n"
+                  "created:         %s\nexpires:         %s\nreads left:      %s\n",
+                  h("x-secret-name").c_str(), h("x-secret-id").c_str(), h("x-secret-type").c_str(),
+                  h("x-secret-state").c_str(), h("x-secret-created-at").c_str(),
+                  h("x-secret-expires-at").c_str(), h("x-secret-reads-remaining").c_str());
+    }
+    return r->status == 200 ? 0 : kExitRefused;
+  }
+
+  if (list->parsed()) {
+    json all = json::array();
+    for (int page = 1;; ++page) {
+      std::string q = "?rpp=1000&page=" + std::to_string(page);
+      if (!list_prefix.empty()) q += "&prefix=" + sirr::client::Client::UrlEncode(list_prefix);
+      if (!list_type.empty()) q += "&type=" + sirr::client::Client::UrlEncode(list_type);
+      auto r = call("GET", SecretPath(g) + q);
+      if (!r.ok()) return std::fprintf(stderr, "sirr: %s\n", r.status().message().c_str()), kExitServer;
+      if (r->status != 200) return Refused(*r);
+      auto j = json::parse(r->body, nullptr, false);
+      if (!j.is_array()) return std::fprintf(stderr, "sirr: unexpected response\n"), kExitServer;
+      for (auto& e : j) all.push_back(e);
+      long total = std::atol(r->headers["x-total-results-count"].c_str());
+      if (j.size() < 1000 || static_cast<long>(all.size()) >= total) break;
+    }
+    if (json_out) {
+      std::printf("%s\n", all.dump(2).c_str());
+      return 0;
+    }
+    std::printf("%-40s %-24s %-24s %s\n", "NAME", "CREATED", "EXPIRES", "READS LEFT");
+    for (auto& e : all) {
+      std::printf("%-40s %-24s %-24s %s\n", OrDash(e.value("name", json())).c_str(),
+                  OrDash(e.value("created_at", json())).c_str(),
+                  OrDash(e.value("expires_at", json())).c_str(),
+                  e.value("reads_remaining", json()).is_null() ? "unlimited"
+                                                               : OrDash(e["reads_remaining"]).c_str());
+    }
+    return 0;
+  }
+  return kExitUsage;
+}

@@ -1,0 +1,80 @@
+// sirrd: the Sirr server. `sirrd` (or `sirrd serve`) runs it; `sirrd audit verify FILE`
+// checks an audit log. Flags override environment variables, which override defaults.
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+
+#include "server/server.h"
+
+int main(int argc, char** argv) {
+  sirr::server::ServerConfig c;
+  CLI::App app{"sirrd - the Sirr secrets vault server.\n\n"
+               "With no subcommand, runs the server (same as 'sirrd serve'). The master key is\n"
+               "read once from SIRR_KEY_FILE and never accepted on the command line."};
+  app.fallthrough();
+  app.add_option("--addr", c.addr, "Listen address HOST:PORT (port 0 picks a free port)")
+      ->envname("SIRR_ADDR")
+      ->capture_default_str();
+  app.add_option("--data-dir", c.data_dir, "Directory of the database and, by default, the audit log")
+      ->envname("SIRR_DATA_DIR")
+      ->capture_default_str();
+  app.add_option("--key-file", c.key_file,
+                 "Master key file: base64 of 32 bytes, 64 hex digits or a 24-word BIP39 mnemonic")
+      ->envname("SIRR_KEY_FILE");
+  app.add_option("--admin-token-file", c.admin_token_file, "File holding the admin bearer token")
+      ->envname("SIRR_ADMIN_TOKEN_FILE");
+  if (const char* t = std::getenv("SIRR_ADMIN_TOKEN")) c.admin_token = t;
+  app.add_option("--audit-log", c.audit_log, "Audit log file (default DATA_DIR/audit.log)")
+      ->envname("SIRR_AUDIT_LOG");
+  app.add_option("--seal-provider", c.seal_provider, "Where the master key comes from")
+      ->envname("SIRR_SEAL_PROVIDER")
+      ->capture_default_str();
+  app.add_option("--max-body-bytes", c.max_body_bytes, "Largest request body accepted (413 above)")
+      ->envname("SIRR_MAX_BODY_BYTES")
+      ->capture_default_str();
+  app.add_option("--max-value-bytes", c.max_value_bytes, "Largest secret value accepted (422 above)")
+      ->envname("SIRR_MAX_VALUE_BYTES")
+      ->capture_default_str();
+  app.add_option("--threads", c.threads, "HTTP worker threads")
+      ->envname("SIRR_THREADS")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  app.add_option("--max-connections", c.max_connections, "Open connections allowed (503 above)")
+      ->envname("SIRR_MAX_CONNECTIONS")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  app.add_option("--idle-timeout", c.idle_timeout_seconds, "Seconds a keep-alive connection may idle")
+      ->envname("SIRR_IDLE_TIMEOUT")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
+  app.add_option("--request-timeout", c.request_timeout_seconds,
+                 "Seconds allowed to receive one whole request")
+      ->envname("SIRR_REQUEST_TIMEOUT")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
+  app.add_option("--sweep-interval", c.sweep_interval_seconds,
+                 "Seconds between sweeps that destroy expired values")
+      ->envname("SIRR_SWEEP_INTERVAL")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
+  app.add_option("--tombstone-retention", c.tombstone_retention_seconds,
+                 "Seconds a burned/expired secret keeps answering 410 before it is forgotten")
+      ->envname("SIRR_TOMBSTONE_RETENTION")
+      ->check(CLI::Range(0, 10 * 366 * 86400))
+      ->capture_default_str();
+
+  app.add_subcommand("serve", "Run the server (the default)");
+  auto* audit = app.add_subcommand("audit", "Audit log tools");
+  audit->require_subcommand(1);
+  std::string audit_file;
+  auto* verify = audit->add_subcommand(
+      "verify",
+      "Verify an audit log's hash chain with the key file (SIRR_KEY_FILE) and, if the data "
+      "directory holds a database, against the chain head recorded there. Prints OK or the "
+      "first bad line; exit 0 when intact, 1 otherwise.");
+  verify->add_option("FILE", audit_file, "The audit log")->required();
+
+  CLI11_PARSE(app, argc, argv);
+  if (verify->parsed()) return sirr::server::VerifyAudit(audit_file, c.key_file, c.data_dir);
+  return sirr::server::RunServer(c);
+}

@@ -1,0 +1,300 @@
+#include "api/api.h"
+
+#include <nlohmann/json.hpp>
+
+#include "api/json_input.h"
+#include "base/encoding.h"
+#include "crypto/crypto.h"
+
+namespace sirr::api {
+namespace {
+
+using nlohmann::json;
+
+json NullableTime(const std::optional<int64_t>& t) {
+  return t ? json(FormatRfc3339(*t)) : json(nullptr);
+}
+json NullableInt(const std::optional<int64_t>& v) { return v ? json(*v) : json(nullptr); }
+
+std::string_view StateName(storage::SecretState s) {
+  switch (s) {
+    case storage::SecretState::kLive:
+      return "live";
+    case storage::SecretState::kBurned:
+      return "burned";
+    case storage::SecretState::kExpired:
+      return "expired";
+  }
+  return "unknown";
+}
+
+json SecretMetaJson(const storage::SecretRow& r) {
+  json j;
+  j["id"] = r.id;
+  j["created_at"] = FormatRfc3339(r.created_at);
+  j["vault_id"] = r.vault_id;
+  j["type"] = r.type;
+  j["name"] = r.name;
+  j["description"] = r.description;
+  j["expires_at"] = NullableTime(r.expires_at);
+  j["max_reads"] = NullableInt(r.max_reads);
+  j["reads_remaining"] = NullableInt(r.reads_remaining);
+  j["state"] = StateName(r.state);
+  return j;
+}
+
+std::string Dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+void SetMetaHeaders(Response& r, const storage::SecretRow& s) {
+  r.SetHeader("X-Secret-Id", s.id);
+  r.SetHeader("X-Secret-Name", s.name);
+  r.SetHeader("X-Secret-Type", s.type);
+  r.SetHeader("X-Secret-State", std::string(StateName(s.state)));
+  r.SetHeader("X-Secret-Created-At", FormatRfc3339(s.created_at));
+  if (s.expires_at) r.SetHeader("X-Secret-Expires-At", FormatRfc3339(*s.expires_at));
+  if (s.reads_remaining) r.SetHeader("X-Secret-Reads-Remaining", std::to_string(*s.reads_remaining));
+}
+
+// Strict UTF-8 (no overlongs, no surrogates, <= U+10FFFF), as JSON strings require.
+bool IsValidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) {
+      n = 1;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      n = 2;
+      if (c == 0xe0) lo = 0xa0;
+      if (c == 0xed) hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      n = 3;
+      if (c == 0xf0) lo = 0x90;
+      if (c == 0xf4) hi = 0x8f;
+    } else {
+      return false;
+    }
+    if (s.size() - i <= n) return false;
+    auto c1 = static_cast<unsigned char>(s[i + 1]);
+    if (c1 < lo || c1 > hi) return false;
+    for (size_t k = 2; k <= n; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return false;
+    i += n + 1;
+  }
+  return true;
+}
+
+StatusOr<int64_t> PageParam(const ParsedTarget& t, const char* name, int64_t dflt, int64_t max) {
+  if (!t.HasQuery(name)) return dflt;
+  std::string_view v = t.Query(name);
+  int64_t n = 0;
+  if (v.empty() || v.size() > 9) return InvalidArgumentError(std::string(name) + " must be a positive integer");
+  for (char c : v) {
+    if (c < '0' || c > '9') return InvalidArgumentError(std::string(name) + " must be a positive integer");
+    n = n * 10 + (c - '0');
+  }
+  if (n < 1 || n > max)
+    return InvalidArgumentError(std::string(name) + " must be between 1 and " + std::to_string(max));
+  return n;
+}
+
+}  // namespace
+
+Api::Api(core::Secrets& secrets, audit::AuditLog& audit, ApiOptions options)
+    : secrets_(secrets),
+      audit_(audit),
+      admin_token_hash_(crypto::Sha256(options.admin_token.reveal())),
+      version_(std::move(options.version)) {}
+
+Status Api::Authenticate(const Request& req, core::RequestContext* ctx) {
+  std::string_view auth = req.Header("authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  Status denied;
+  if (auth.empty()) {
+    denied = UnauthenticatedError("authentication required: send Authorization: Bearer <token>");
+  } else if (!auth.starts_with(kBearer) ||
+             !ConstantTimeEquals(crypto::Sha256(AsBytes(auth.substr(kBearer.size()))),
+                                 admin_token_hash_)) {
+    denied = UnauthenticatedError("invalid token");
+  }
+  if (denied.ok()) {
+    ctx->principal = "admin";
+    return OkStatus();
+  }
+  audit::Event e;
+  e.action = "auth.denied";
+  e.outcome = "unauthenticated";
+  e.request_id = req.request_id;
+  e.client = req.client;
+  e.detail = req.method + " " + std::string(req.target.substr(0, req.target.find('?')));
+  SIRR_RETURN_IF_ERROR(audit_.Append(e));
+  return denied;
+}
+
+Response Api::Handle(const Request& req) {
+  auto target = ParseTarget(req.target);
+  if (!target.ok()) return ErrorResponse(target.status());
+  const std::string& path = target->path;
+
+  if (path == "/health") {
+    if (req.method != "GET" && req.method != "HEAD") return ErrorResponse(MalformedError("method not allowed"));
+    json j{{"status", "ok"}, {"sealed", false}, {"version", version_}};
+    return JsonResponse(200, Dump(j));
+  }
+  if (path == "/status") {
+    Response r;
+    r.status = 204;
+    return r;
+  }
+  constexpr std::string_view kApi = "/api/v1/";
+  if (!path.starts_with(kApi)) return ErrorResponse(NotFoundError("no such route"));
+
+  core::RequestContext ctx{req.request_id, "", req.client};
+  Status auth = Authenticate(req, &ctx);
+  if (!auth.ok()) return ErrorResponse(auth);
+
+  // /api/v1/vaults/{vault}/secrets[/{secret...}]
+  std::string_view rest = std::string_view(path).substr(kApi.size());
+  constexpr std::string_view kVaults = "vaults/";
+  if (rest.starts_with(kVaults)) {
+    rest.remove_prefix(kVaults.size());
+    size_t slash = rest.find('/');
+    if (slash != std::string_view::npos) {
+      auto vault = PercentDecode(rest.substr(0, slash), false);
+      if (!vault.ok()) return ErrorResponse(vault.status());
+      std::string_view tail = rest.substr(slash + 1);
+      constexpr std::string_view kSecrets = "secrets";
+      if (tail == kSecrets || tail == "secrets/")
+        return HandleSecrets(req, *target, ctx, *vault, "", false);
+      if (tail.starts_with("secrets/")) {
+        // Everything after secrets/ is the name: "db%2Fprod" and "db/prod" both work.
+        auto secret = PercentDecode(tail.substr(kSecrets.size() + 1), false);
+        if (!secret.ok()) return ErrorResponse(secret.status());
+        return HandleSecrets(req, *target, ctx, *vault, *secret, true);
+      }
+    }
+  }
+  return ErrorResponse(NotFoundError("no such route"));
+}
+
+Response Api::HandleSecrets(const Request& req, const ParsedTarget& target,
+                            const core::RequestContext& ctx, std::string_view vault,
+                            std::string_view secret, bool has_secret) {
+  if (!has_secret && req.method == "POST") {
+    auto parsed = ParseJsonObject(req.body);
+    if (!parsed.ok()) return ErrorResponse(parsed.status());
+    json& j = *parsed;
+    core::PushRequest p;
+    p.vault = std::string(vault);
+    auto name = OptionalString(j, "name");
+    auto value = OptionalString(j, "value");
+    auto type = OptionalString(j, "type");
+    auto description = OptionalString(j, "description");
+    auto encoding = OptionalString(j, "encoding");
+    auto ttl = OptionalInt(j, "ttl_seconds");
+    auto reads = OptionalInt(j, "max_reads");
+    for (const Status& st : {name.status(), value.status(), type.status(), description.status(),
+                             encoding.status(), ttl.status(), reads.status()}) {
+      if (!st.ok()) {
+        WipeStringMember(j, "value");
+        return ErrorResponse(st);
+      }
+    }
+    if (!*name) return ErrorResponse(InvalidArgumentError("name is required"));
+    if (!*value) return ErrorResponse(InvalidArgumentError("value is required"));
+    if (**encoding == "base64") {
+      auto decoded = Base64DecodeSecret(**value);
+      WipeStringMember(j, "value");
+      SecureWipe((*value)->data(), (*value)->size());
+      if (!decoded.ok()) return ErrorResponse(InvalidArgumentError("value is not valid base64"));
+      p.value = std::move(decoded).value();
+    } else if (!*encoding || **encoding == "utf-8" || **encoding == "text") {
+      p.value = SecretBytes::FromString(**value);
+      WipeStringMember(j, "value");
+      SecureWipe((*value)->data(), (*value)->size());
+    } else {
+      WipeStringMember(j, "value");
+      return ErrorResponse(InvalidArgumentError("encoding must be \"base64\" or \"text\""));
+    }
+    p.name = std::move(**name);
+    p.type = type->value_or("");
+    p.description = description->value_or("");
+    p.ttl_seconds = *ttl;
+    p.max_reads = *reads;
+    p.overwrite = target.Query("overwrite") == "true" || target.Query("overwrite") == "1";
+    auto row = secrets_.Push(ctx, std::move(p));
+    if (!row.ok()) return ErrorResponse(row.status());
+    return JsonResponse(201, Dump(SecretMetaJson(*row)));
+  }
+  if (!has_secret && req.method == "GET") {
+    storage::SecretFilter filter;
+    filter.type = std::string(target.Query("type"));
+    filter.prefix = std::string(target.Query("prefix"));
+    auto page = PageParam(target, "page", 1, 1'000'000'000);
+    auto rpp = PageParam(target, "rpp", 25, 1000);
+    if (!page.ok()) return ErrorResponse(page.status());
+    if (!rpp.ok()) return ErrorResponse(rpp.status());
+    filter.limit = *rpp;
+    filter.offset = (*page - 1) * *rpp;
+    auto result = secrets_.List(ctx, vault, filter);
+    if (!result.ok()) return ErrorResponse(result.status());
+    json arr = json::array();
+    for (const auto& r : result->rows) arr.push_back(SecretMetaJson(r));
+    Response resp = JsonResponse(200, Dump(arr));
+    resp.SetHeader("X-Total-Results-Count", std::to_string(result->total));
+    return resp;
+  }
+  if (!has_secret) return ErrorResponse(MalformedError("method not allowed"));
+
+  if (req.method == "GET") {
+    auto pulled = secrets_.Pull(ctx, vault, secret);
+    if (!pulled.ok()) {
+      Response r = ErrorResponse(pulled.status());
+      if (pulled.status().code() == StatusCode::kGone) {
+        auto meta = secrets_.Inspect(ctx, vault, secret);
+        if (meta.ok()) {
+          json j{{"message", pulled.status().message()}, {"secret", SecretMetaJson(*meta)}};
+          r.body = Dump(j);
+        }
+      }
+      return r;
+    }
+    json j = SecretMetaJson(pulled->meta);
+    std::string_view value = pulled->value.reveal_string();
+    if (IsValidUtf8(value)) {
+      j["value"] = std::string(value);
+    } else {
+      j["value"] = Base64Encode(pulled->value.reveal());
+      j["encoding"] = "base64";
+    }
+    Response r = JsonResponse(200, Dump(j));
+    WipeStringMember(j, "value");
+    r.SetHeader("Cache-Control", "no-store");
+    return r;
+  }
+  if (req.method == "HEAD") {
+    auto meta = secrets_.Inspect(ctx, vault, secret);
+    if (!meta.ok()) return ErrorResponse(meta.status());
+    Response r;
+    r.status = meta->state == storage::SecretState::kLive ? 200 : 410;
+    SetMetaHeaders(r, *meta);
+    return r;
+  }
+  if (req.method == "DELETE") {
+    auto deleted = secrets_.Delete(ctx, vault, secret);
+    if (!deleted.ok()) return ErrorResponse(deleted.status());
+    Response r;
+    r.status = 204;
+    return r;
+  }
+  return ErrorResponse(MalformedError("method not allowed"));
+}
+
+}  // namespace sirr::api

@@ -1,0 +1,80 @@
+#include "api/json_input.h"
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "base/secret_bytes.h"
+
+namespace sirr::api {
+namespace {
+
+// Nesting depth of the document, counting brackets outside strings.
+int MaxDepth(std::string_view s) {
+  int depth = 0, max = 0;
+  bool in_string = false, escaped = false;
+  for (char c : s) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') in_string = true;
+    else if (c == '{' || c == '[') max = std::max(max, ++depth);
+    else if (c == '}' || c == ']') --depth;
+  }
+  return max;
+}
+
+}  // namespace
+
+StatusOr<nlohmann::json> ParseJsonObject(std::string_view body) {
+  if (MaxDepth(body) > kMaxJsonDepth) return MalformedError("JSON is nested too deeply");
+  std::vector<std::set<std::string>> keys;
+  bool duplicate = false;
+  auto callback = [&](int, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+    using E = nlohmann::json::parse_event_t;
+    if (event == E::object_start) keys.emplace_back();
+    else if (event == E::object_end && !keys.empty()) keys.pop_back();
+    else if (event == E::key && !keys.empty() && parsed.is_string()) {
+      if (!keys.back().insert(parsed.get<std::string>()).second) duplicate = true;
+    }
+    return true;
+  };
+  nlohmann::json j = nlohmann::json::parse(body, callback, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return MalformedError("request body is not valid JSON");
+  if (duplicate) return MalformedError("request body has a duplicate key");
+  if (!j.is_object()) return MalformedError("request body must be a JSON object");
+  return j;
+}
+
+StatusOr<std::optional<std::string>> OptionalString(const nlohmann::json& j, const char* field) {
+  auto it = j.find(field);
+  if (it == j.end() || it->is_null()) return std::optional<std::string>();
+  if (!it->is_string()) return InvalidArgumentError(std::string(field) + " must be a string");
+  return std::optional<std::string>(it->get<std::string>());
+}
+
+StatusOr<std::optional<int64_t>> OptionalInt(const nlohmann::json& j, const char* field) {
+  auto it = j.find(field);
+  if (it == j.end() || it->is_null()) return std::optional<int64_t>();
+  if (it->is_number_unsigned()) {
+    uint64_t v = it->get<uint64_t>();
+    if (v > static_cast<uint64_t>(INT64_MAX))
+      return InvalidArgumentError(std::string(field) + " is out of range");
+    return std::optional<int64_t>(static_cast<int64_t>(v));
+  }
+  if (!it->is_number_integer())
+    return InvalidArgumentError(std::string(field) + " must be an integer");
+  return std::optional<int64_t>(it->get<int64_t>());
+}
+
+void WipeStringMember(nlohmann::json& j, const char* field) {
+  auto it = j.find(field);
+  if (it == j.end() || !it->is_string()) return;
+  std::string& s = it->get_ref<std::string&>();
+  SecureWipe(s.data(), s.size());
+}
+
+}  // namespace sirr::api

@@ -1,0 +1,24 @@
+#pragma once
+
+// Parsing untrusted JSON at the boundary: no exceptions, duplicate keys rejected, nesting
+// depth capped. Errors are Malformed (400) and never echo the input.
+
+#include <nlohmann/json.hpp>
+#include <string_view>
+
+#include "base/status.h"
+
+namespace sirr::api {
+
+inline constexpr int kMaxJsonDepth = 32;
+
+StatusOr<nlohmann::json> ParseJsonObject(std::string_view body);
+
+// Typed field access: a present field of the wrong type is InvalidArgument naming the field.
+StatusOr<std::optional<std::string>> OptionalString(const nlohmann::json& j, const char* field);
+StatusOr<std::optional<int64_t>> OptionalInt(const nlohmann::json& j, const char* field);
+
+// Overwrites the bytes of a string member in place (for secret values parsed from JSON).
+void WipeStringMember(nlohmann::json& j, const char* field);
+
+}  // namespace sirr::api

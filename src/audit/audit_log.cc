@@ -1,0 +1,200 @@
+#include "audit/audit_log.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "base/encoding.h"
+#include "crypto/crypto.h"
+
+namespace sirr::audit {
+namespace {
+
+constexpr std::string_view kMacPrefix = ",\"mac\":\"";
+constexpr size_t kMacSuffixSize = kMacPrefix.size() + 64 + 2;  // ,"mac":"<64>"}
+constexpr auto kAppendWait = std::chrono::seconds(2);
+
+std::string MacHex(const SecretBytes& key, std::string_view body) {
+  return HexEncode(crypto::HmacSha256(key, AsBytes(body)));
+}
+
+// Splits a line into its body (with the mac member removed) and the mac hex.
+bool SplitLine(std::string_view line, std::string* body, std::string_view* mac) {
+  if (line.size() < kMacSuffixSize + 2 || line.back() != '}') return false;
+  std::string_view suffix = line.substr(line.size() - kMacSuffixSize);
+  if (!suffix.starts_with(kMacPrefix) || !suffix.ends_with("\"}")) return false;
+  *mac = suffix.substr(kMacPrefix.size(), 64);
+  body->assign(line.substr(0, line.size() - kMacSuffixSize));
+  body->push_back('}');
+  return true;
+}
+
+}  // namespace
+
+std::string SignLine(const SecretBytes& mac_key, int64_t seq, const Bytes& prev,
+                     const std::string& time, const std::string& key_id_hex, const Event& e) {
+  nlohmann::ordered_json j;
+  j["seq"] = seq;
+  j["time"] = time;
+  j["request_id"] = e.request_id;
+  j["principal"] = e.principal;
+  j["client"] = e.client;
+  j["action"] = e.action;
+  nlohmann::ordered_json target = nlohmann::ordered_json::object();
+  if (!e.vault_id.empty()) target["vault_id"] = e.vault_id;
+  if (!e.vault_name.empty()) target["vault"] = e.vault_name;
+  if (!e.secret_id.empty()) target["secret_id"] = e.secret_id;
+  if (!e.secret_name.empty()) target["secret"] = e.secret_name;
+  j["target"] = target;
+  j["outcome"] = e.outcome;
+  if (!e.detail.empty()) j["detail"] = e.detail;
+  j["key_id"] = key_id_hex;
+  j["prev"] = HexEncode(prev);
+  std::string body = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::string mac = MacHex(mac_key, body);
+  body.pop_back();  // '}'
+  body.append(kMacPrefix).append(mac).append("\"}");
+  return body;
+}
+
+AuditLog::AuditLog(int fd, std::string path, SecretBytes key, std::string key_id_hex,
+                   const Clock& clock, ChainHead head)
+    : fd_(fd),
+      path_(std::move(path)),
+      key_(std::move(key)),
+      key_id_hex_(std::move(key_id_hex)),
+      clock_(clock),
+      head_(std::move(head)) {}
+
+AuditLog::~AuditLog() {
+  ::fdatasync(fd_);
+  ::close(fd_);
+}
+
+StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path, SecretBytes mac_key,
+                                                   std::string key_id_hex, const Clock& clock) {
+  ChainHead head{0, Bytes(32, 0)};
+  {
+    std::ifstream in(path, std::ios::binary);
+    if (in) {
+      // Find the last non-empty line without reading a large file twice into memory.
+      in.seekg(0, std::ios::end);
+      std::streamoff size = in.tellg();
+      std::streamoff start = std::max<std::streamoff>(0, size - 65536);
+      in.seekg(start);
+      std::string tail((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      while (!tail.empty() && tail.back() == '\n') tail.pop_back();
+      if (!tail.empty()) {
+        std::string_view last = tail;
+        size_t nl = last.rfind('\n');
+        if (nl != std::string_view::npos) last = last.substr(nl + 1);
+        else if (start > 0) return DataLossError("audit log " + path + " has an overlong last line");
+        std::string body;
+        std::string_view mac;
+        auto parsed = nlohmann::json::parse(last, nullptr, false);
+        if (!SplitLine(last, &body, &mac) || parsed.is_discarded() || !parsed.is_object() ||
+            !parsed.contains("seq") || !parsed["seq"].is_number_integer())
+          return DataLossError("audit log " + path +
+                               " ends with a damaged line; run 'sirrd audit verify'");
+        auto mac_bytes = HexDecode(mac);
+        if (!mac_bytes.ok()) return DataLossError("audit log " + path + " has a bad mac");
+        head = ChainHead{parsed["seq"].get<int64_t>(), std::move(mac_bytes).value()};
+      }
+    }
+  }
+  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return UnavailableError("cannot open audit log " + path + ": " + std::strerror(errno));
+  return std::unique_ptr<AuditLog>(
+      new AuditLog(fd, path, std::move(mac_key), std::move(key_id_hex), clock, std::move(head)));
+}
+
+Status AuditLog::Append(const Event& event) {
+  std::unique_lock lock(mu_, std::defer_lock);
+  if (!lock.try_lock_for(kAppendWait)) return UnavailableError("audit log is not writable");
+  std::string line = SignLine(key_, head_.seq + 1, head_.mac,
+                              FormatRfc3339(clock_.NowMillis()), key_id_hex_, event);
+  std::string_view body = line;
+  std::string_view mac = body.substr(body.size() - 66, 64);
+  line.push_back('\n');
+  size_t written = 0;
+  while (written < line.size()) {
+    ssize_t n = ::write(fd_, line.data() + written, line.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return UnavailableError("audit log is not writable");
+    written += static_cast<size_t>(n);
+  }
+  auto mac_bytes = HexDecode(mac);
+  head_.seq += 1;
+  head_.mac = std::move(mac_bytes).value();
+  return OkStatus();
+}
+
+ChainHead AuditLog::Head() const {
+  std::lock_guard lock(mu_);
+  return head_;
+}
+
+Status AuditLog::Sync() {
+  if (::fdatasync(fd_) != 0) return UnavailableError("audit log sync failed");
+  return OkStatus();
+}
+
+StatusOr<VerifyResult> Verify(const std::string& path, const SecretBytes& mac_key,
+                              const std::optional<ChainHead>& expected_head) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFoundError("cannot open audit log " + path);
+  VerifyResult r;
+  r.head = ChainHead{0, Bytes(32, 0)};
+  std::string line;
+  std::string body;
+  auto fail = [&](std::string problem) {
+    r.ok = false;
+    r.bad_line = r.lines;
+    r.problem = std::move(problem);
+    return r;
+  };
+  bool saw_expected = !expected_head || expected_head->seq == 0;
+  while (std::getline(in, line)) {
+    ++r.lines;
+    if (in.eof()) return fail("line is not terminated (truncated)");
+    std::string_view mac_hex;
+    if (!SplitLine(line, &body, &mac_hex)) return fail("line is damaged or has no mac");
+    auto mac = HexDecode(mac_hex);
+    if (!mac.ok()) return fail("mac is not hex");
+    if (!ConstantTimeEquals(crypto::HmacSha256(mac_key, AsBytes(body)), *mac))
+      return fail("mac does not match (line edited, or wrong key)");
+    auto j = nlohmann::json::parse(body, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("seq") ||
+        !j["seq"].is_number_integer() || !j.contains("prev") || !j["prev"].is_string())
+      return fail("line is not a valid audit record");
+    if (j["seq"].get<int64_t>() != r.head.seq + 1)
+      return fail("sequence number " + std::to_string(j["seq"].get<int64_t>()) + " where " +
+                  std::to_string(r.head.seq + 1) + " was expected (lines deleted or reordered)");
+    if (j["prev"].get<std::string>() != HexEncode(r.head.mac))
+      return fail("prev does not match the previous line's mac (lines deleted or reordered)");
+    r.head = ChainHead{r.head.seq + 1, std::move(mac).value()};
+    if (expected_head && r.head.seq == expected_head->seq) {
+      if (r.head.mac != expected_head->mac)
+        return fail("line does not match the chain head recorded in the database");
+      saw_expected = true;
+    }
+  }
+  if (!saw_expected) {
+    r.bad_line = r.lines + 1;
+    r.ok = false;
+    r.problem = "log ends at sequence " + std::to_string(r.head.seq) +
+                " but the database recorded sequence " + std::to_string(expected_head->seq) +
+                " (log truncated)";
+    return r;
+  }
+  r.ok = true;
+  return r;
+}
+
+}  // namespace sirr::audit

@@ -1,0 +1,92 @@
+#pragma once
+
+// The tamper-evident audit log (DESIGN.md §7, format in docs/formats.md).
+//
+// One JSON object per line. Each line carries `seq` (1, 2, ...), `prev` (the previous line's
+// mac, 64 zero hex digits for the first) and `mac` = hex HMAC-SHA256(audit key, body), where
+// body is the exact line text without its trailing `,"mac":"..."` member (i.e. ending in
+// `"prev":"<hex>"}`). Editing, reordering or deleting a line breaks the chain; truncating the
+// tail is caught by comparing with the chain head that sirrd checkpoints into the database.
+//
+// Never in an event: secret values, key material, tokens, mnemonics.
+// Thread safety: AuditLog is thread-safe; Append serialises writers.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "base/clock.h"
+#include "base/secret_bytes.h"
+#include "base/status.h"
+
+namespace sirr::audit {
+
+struct Event {
+  std::string action;      // e.g. "secret.read", "auth.denied", "server.start"
+  std::string outcome;     // "success", "denied", "error", ...
+  std::string request_id;
+  std::string principal;   // "admin", a token id, never a token
+  std::string client;      // client address
+  std::string vault_id;
+  std::string vault_name;
+  std::string secret_id;
+  std::string secret_name;
+  std::string detail;      // short, non-secret reason
+};
+
+struct ChainHead {
+  int64_t seq = 0;
+  Bytes mac;  // 32 bytes; all zero before the first line
+};
+
+class AuditLog {
+ public:
+  // Opens `path` for appending (creating it with mode 0600) and continues the chain from its
+  // last line. DataLoss when the last line is damaged.
+  static StatusOr<std::unique_ptr<AuditLog>> Open(const std::string& path, SecretBytes mac_key,
+                                                  std::string key_id_hex, const Clock& clock);
+  ~AuditLog();
+
+  // Appends one line. Unavailable when the line cannot be written within a bounded wait; the
+  // caller must then fail the request (fail-closed).
+  Status Append(const Event& event);
+
+  ChainHead Head() const;
+  // Flushes written lines to stable storage (fdatasync).
+  Status Sync();
+
+ private:
+  AuditLog(int fd, std::string path, SecretBytes key, std::string key_id_hex, const Clock& clock,
+           ChainHead head);
+
+  const int fd_;
+  const std::string path_;
+  const SecretBytes key_;
+  const std::string key_id_hex_;
+  const Clock& clock_;
+
+  mutable std::timed_mutex mu_;
+  ChainHead head_;  // guarded by mu_
+};
+
+struct VerifyResult {
+  bool ok = false;
+  int64_t lines = 0;
+  int64_t bad_line = 0;  // 1-based line number of the first problem, when !ok
+  std::string problem;
+  ChainHead head;        // of the verified prefix
+};
+
+// Verifies the whole chain of `path` with `mac_key`. When `expected_head` is given (the head
+// checkpointed in the database), a log that ends before it, or disagrees with it, fails.
+StatusOr<VerifyResult> Verify(const std::string& path, const SecretBytes& mac_key,
+                              const std::optional<ChainHead>& expected_head);
+
+// Builds one signed line (without the newline); exposed for tests.
+std::string SignLine(const SecretBytes& mac_key, int64_t seq, const Bytes& prev,
+                     const std::string& time, const std::string& key_id_hex, const Event& event);
+
+}  // namespace sirr::audit

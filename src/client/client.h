@@ -1,0 +1,45 @@
+#pragma once
+
+// A small blocking HTTP client (libcurl) for the CLI and integration tests.
+// The bearer token and response bodies may be secret: they are wiped when the objects die.
+// Thread safety: one Client per thread.
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/secret_bytes.h"
+#include "base/status.h"
+
+namespace sirr::client {
+
+struct HttpResponse {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // names lower-cased
+  std::string body;
+  ~HttpResponse();
+  HttpResponse() = default;
+  HttpResponse(HttpResponse&&) = default;
+  HttpResponse& operator=(HttpResponse&&) = default;
+};
+
+class Client {
+ public:
+  // `server` like "http://127.0.0.1:39999"; `token` may be empty.
+  Client(std::string server, SecretBytes token);
+  ~Client();
+
+  // Unavailable when the server cannot be reached.
+  StatusOr<HttpResponse> Do(const std::string& method, const std::string& path,
+                            const std::string& body = "");
+
+  static std::string UrlEncode(std::string_view s);
+
+ private:
+  std::string server_;
+  SecretBytes token_;
+  void* curl_;
+};
+
+}  // namespace sirr::client

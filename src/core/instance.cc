@@ -1,0 +1,71 @@
+#include "core/instance.h"
+
+#include <mutex>
+
+#include "base/encoding.h"
+
+namespace sirr::core {
+
+StatusOr<Instance::OpenResult> Instance::Open(storage::Storage& storage, seal::MasterKey master,
+                                              const Clock& clock, Random& random) {
+  SIRR_ASSIGN_OR_RETURN(auto keyring, storage.ListKeyring());
+  const crypto::KeyId& id = master.key_id();
+  if (keyring.empty()) {
+    SIRR_ASSIGN_OR_RETURN(int64_t vaults, storage.CountVaults());
+    if (vaults > 0)
+      return DataLossError("the database holds vaults but no keyring; refusing to initialise");
+    const int64_t now = clock.NowMillis();
+    SIRR_ASSIGN_OR_RETURN(Bytes kcv, master.MakeKeyCheck(1, random));
+    storage::KeyringRow key{1, Bytes(id.begin(), id.end()), "active", now, now, std::move(kcv)};
+    storage::VaultRow vault;
+    vault.id = random.Uuid();
+    vault.name = std::string(kDefaultVaultName);
+    vault.description = "created at initialisation";
+    vault.created_at = now;
+    SecretBytes vault_key = random.RandomSecret(32);
+    SIRR_ASSIGN_OR_RETURN(vault.wrapped_key,
+                          crypto::SealEnvelope(master.wrap_key(), id, vault_key.reveal(),
+                                               crypto::EnvelopeAad("vault-key", vault.id, vault.id),
+                                               random));
+    SIRR_RETURN_IF_ERROR(storage.InitializeInstance(key, vault));
+    return OpenResult{std::unique_ptr<Instance>(new Instance(std::move(master), 1)), true};
+  }
+  std::string versions;
+  for (const auto& row : keyring) {
+    if (!versions.empty()) versions += ", ";
+    versions += std::to_string(row.version) + " (" + HexEncode(row.key_id) + ", " +
+                row.state + ")";
+    if (row.key_id.size() != id.size() || !std::equal(id.begin(), id.end(), row.key_id.begin()))
+      continue;
+    if (row.state == "retired")
+      return PermissionDeniedError("the master key is key version " + std::to_string(row.version) +
+                                   ", which has been retired");
+    SIRR_RETURN_IF_ERROR(master.VerifyKeyCheck(row.version, row.key_check));
+    return OpenResult{std::unique_ptr<Instance>(new Instance(std::move(master), row.version)),
+                      false};
+  }
+  return PermissionDeniedError("the master key (id " + crypto::KeyIdHex(id) +
+                               ") does not match this database, whose keyring holds version(s) " +
+                               versions);
+}
+
+StatusOr<std::shared_ptr<const VaultKey>> Instance::KeyFor(const storage::VaultRow& vault) {
+  {
+    std::shared_lock lock(mu_);
+    auto it = vault_keys_.find(vault.id);
+    if (it != vault_keys_.end()) return it->second;
+  }
+  auto plain = crypto::OpenEnvelope(master_.wrap_key(), master_.key_id(), vault.wrapped_key,
+                                    crypto::EnvelopeAad("vault-key", vault.id, vault.id));
+  if (!plain.ok())
+    return DataLossError("vault " + vault.name + ": its master key cannot be unwrapped (" +
+                         plain.status().message() + ")");
+  auto key = std::make_shared<VaultKey>();
+  key->id = crypto::DeriveKeyId(*plain);
+  key->key = std::move(plain).value();
+  std::unique_lock lock(mu_);
+  auto [it, inserted] = vault_keys_.emplace(vault.id, key);
+  return it->second;
+}
+
+}  // namespace sirr::core

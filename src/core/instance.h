@@ -1,0 +1,59 @@
+#pragma once
+
+// Instance: an unsealed Sirr instance. Holds the derived master key material and a cache of
+// unwrapped vault master keys. Created by Open(), which checks the master key against the
+// keyring (fail-closed) or, on an empty database, initialises keyring version 1 and the
+// `default` vault.
+//
+// Thread safety: thread-safe.
+
+#include <map>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+
+#include "base/clock.h"
+#include "base/random.h"
+#include "crypto/envelope.h"
+#include "seal/master_key.h"
+#include "storage/storage.h"
+
+namespace sirr::core {
+
+inline constexpr std::string_view kDefaultVaultName = "default";
+
+struct VaultKey {
+  SecretBytes key;
+  crypto::KeyId id;
+};
+
+class Instance {
+ public:
+  struct OpenResult;
+  // Never initialises a second keyring over existing data: a key whose id is not in the
+  // keyring, or whose key-check fails, is PermissionDenied naming the versions present.
+  static StatusOr<OpenResult> Open(storage::Storage& storage, seal::MasterKey master,
+                                   const Clock& clock, Random& random);
+
+  const seal::MasterKey& master() const { return master_; }
+  int key_version() const { return key_version_; }
+
+  // The vault's unwrapped master key (cached after the first unwrap).
+  StatusOr<std::shared_ptr<const VaultKey>> KeyFor(const storage::VaultRow& vault);
+
+ private:
+  Instance(seal::MasterKey master, int version)
+      : master_(std::move(master)), key_version_(version) {}
+
+  const seal::MasterKey master_;
+  const int key_version_;
+  std::shared_mutex mu_;
+  std::map<std::string, std::shared_ptr<const VaultKey>, std::less<>> vault_keys_;  // guarded
+};
+
+struct Instance::OpenResult {
+  std::unique_ptr<Instance> instance;
+  bool initialized_now = false;
+};
+
+}  // namespace sirr::core

@@ -1,0 +1,221 @@
+#include "core/secrets.h"
+
+#include "crypto/envelope.h"
+
+namespace sirr::core {
+namespace {
+
+std::string SecretAad(const storage::SecretRow& row) {
+  return crypto::EnvelopeAad("secret", row.vault_id, row.id);
+}
+
+bool IsNameChar(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+         c == '.' || c == '_' || c == '/' || c == '-';
+}
+
+std::string_view OutcomeOf(const Status& st) {
+  switch (st.code()) {
+    case StatusCode::kOk:
+      return "success";
+    case StatusCode::kNotFound:
+      return "not_found";
+    case StatusCode::kGone:
+      return "gone";
+    case StatusCode::kAlreadyExists:
+      return "conflict";
+    case StatusCode::kInvalidArgument:
+      return "invalid";
+    default:
+      return "error";
+  }
+}
+
+}  // namespace
+
+Status ValidateSecretName(std::string_view name) {
+  if (name.empty() || name.size() > 256)
+    return InvalidArgumentError("name must be 1 to 256 characters");
+  for (char c : name)
+    if (!IsNameChar(c))
+      return InvalidArgumentError("name may contain only letters, digits and . _ / -");
+  if (name.front() == '/') return InvalidArgumentError("name must not start with '/'");
+  if (name.find("..") != std::string_view::npos)
+    return InvalidArgumentError("name must not contain '..'");
+  return OkStatus();
+}
+
+std::string Secrets::GoneMessage(const storage::SecretRow& row) {
+  if (row.state == storage::SecretState::kBurned) {
+    int64_t reads = row.max_reads.value_or(0);
+    return "secret '" + row.name + "' was burned after " + std::to_string(reads) +
+           (reads == 1 ? " read" : " reads");
+  }
+  return "secret '" + row.name + "' expired at " + FormatRfc3339(row.expires_at.value_or(0));
+}
+
+Status Secrets::Audit(const RequestContext& ctx, std::string_view action,
+                      std::string_view outcome, const storage::VaultRow* vault,
+                      const storage::SecretRow* secret, std::string detail,
+                      std::string_view secret_name) {
+  audit::Event e;
+  e.action = std::string(action);
+  e.outcome = std::string(outcome);
+  e.request_id = ctx.request_id;
+  e.principal = ctx.principal;
+  e.client = ctx.client;
+  if (vault) {
+    e.vault_id = vault->id;
+    e.vault_name = vault->name;
+  }
+  if (secret) {
+    e.secret_id = secret->id;
+    e.secret_name = secret->name;
+  } else {
+    e.secret_name = std::string(secret_name);
+  }
+  e.detail = std::move(detail);
+  return audit_.Append(e);
+}
+
+StatusOr<storage::VaultRow> Secrets::FindVault(const RequestContext& ctx,
+                                               std::string_view action, std::string_view vault) {
+  auto row = storage_.GetVault(vault);
+  if (!row.ok() && row.status().code() == StatusCode::kNotFound) {
+    SIRR_RETURN_IF_ERROR(Audit(ctx, action, "not_found", nullptr, nullptr, "unknown vault"));
+    return NotFoundError("vault '" + std::string(vault) + "' not found");
+  }
+  return row;
+}
+
+StatusOr<storage::SecretRow> Secrets::Push(const RequestContext& ctx, PushRequest req) {
+  SIRR_RETURN_IF_ERROR(ValidateSecretName(req.name));
+  if (req.value.empty()) return InvalidArgumentError("value must not be empty");
+  if (req.value.size() > limits_.max_value_bytes)
+    return InvalidArgumentError("value is larger than the maximum of " +
+                                std::to_string(limits_.max_value_bytes) + " bytes");
+  if (req.ttl_seconds && (*req.ttl_seconds < 1 || *req.ttl_seconds > kMaxTtlSeconds))
+    return InvalidArgumentError("ttl_seconds must be between 1 and " +
+                                std::to_string(kMaxTtlSeconds) + " (10 years)");
+  if (req.max_reads && *req.max_reads < 1)
+    return InvalidArgumentError("max_reads must be at least 1");
+  if (req.type.size() > 64) return InvalidArgumentError("type must be at most 64 characters");
+  if (req.description.size() > 1024)
+    return InvalidArgumentError("description must be at most 1024 characters");
+
+  SIRR_ASSIGN_OR_RETURN(storage::VaultRow vault, FindVault(ctx, "secret.create", req.vault));
+  SIRR_ASSIGN_OR_RETURN(auto key, instance_.KeyFor(vault));
+  const int64_t now = clock_.NowMillis();
+  storage::SecretRow row;
+  row.id = random_.Uuid();
+  row.vault_id = vault.id;
+  row.name = std::move(req.name);
+  row.type = std::move(req.type);
+  row.description = std::move(req.description);
+  row.created_at = now;
+  if (req.ttl_seconds) row.expires_at = now + *req.ttl_seconds * 1000;
+  row.max_reads = req.max_reads;
+  row.reads_remaining = req.max_reads;
+  SIRR_ASSIGN_OR_RETURN(row.value, crypto::SealEnvelope(key->key, key->id, req.value.reveal(),
+                                                        SecretAad(row), random_));
+  Status st = storage_.PutSecret(row, req.overwrite, now);
+  SIRR_RETURN_IF_ERROR(Audit(ctx, "secret.create", OutcomeOf(st), &vault, &row,
+                             req.overwrite ? "overwrite" : ""));
+  if (!st.ok()) return st;
+  row.value.clear();
+  return row;
+}
+
+StatusOr<PulledSecret> Secrets::Pull(const RequestContext& ctx, std::string_view vault_ref,
+                                     std::string_view secret) {
+  SIRR_ASSIGN_OR_RETURN(storage::VaultRow vault, FindVault(ctx, "secret.read", vault_ref));
+  auto row = storage_.ReadSecret(vault.id, secret, clock_.NowMillis());
+  if (!row.ok()) {
+    if (row.status().code() == StatusCode::kNotFound) {
+      SIRR_RETURN_IF_ERROR(Audit(ctx, "secret.read", "not_found", &vault, nullptr, "", secret));
+      return NotFoundError("secret '" + std::string(secret) + "' not found");
+    }
+    return row.status();
+  }
+  if (row->state != storage::SecretState::kLive) {
+    SIRR_RETURN_IF_ERROR(Audit(ctx, "secret.read", "gone", &vault, &*row,
+                               row->state == storage::SecretState::kBurned ? "burned" : "expired"));
+    return GoneError(GoneMessage(*row));
+  }
+  SIRR_ASSIGN_OR_RETURN(auto key, instance_.KeyFor(vault));
+  auto value = crypto::OpenEnvelope(key->key, key->id, row->value, SecretAad(*row));
+  row->value.clear();
+  if (!value.ok()) {
+    (void)Audit(ctx, "secret.read", "error", &vault, &*row, "decryption failed");
+    return DataLossError("secret '" + row->name + "' cannot be decrypted");
+  }
+  const bool burned = row->reads_remaining && *row->reads_remaining == 0;
+  SIRR_RETURN_IF_ERROR(Audit(ctx, "secret.read", "success", &vault, &*row));
+  if (burned) SIRR_RETURN_IF_ERROR(Audit(ctx, "secret.burn", "success", &vault, &*row));
+  return PulledSecret{std::move(row).value(), std::move(value).value()};
+}
+
+StatusOr<storage::SecretRow> Secrets::Inspect(const RequestContext& ctx,
+                                              std::string_view vault_ref,
+                                              std::string_view secret) {
+  SIRR_ASSIGN_OR_RETURN(storage::VaultRow vault, FindVault(ctx, "secret.inspect", vault_ref));
+  auto row = storage_.GetSecretMeta(vault.id, secret);
+  if (!row.ok()) {
+    if (row.status().code() == StatusCode::kNotFound) {
+      SIRR_RETURN_IF_ERROR(Audit(ctx, "secret.inspect", "not_found", &vault, nullptr, "", secret));
+      return NotFoundError("secret '" + std::string(secret) + "' not found");
+    }
+    return row.status();
+  }
+  // A live secret past its expiry is reported as expired even before the sweeper runs.
+  if (row->state == storage::SecretState::kLive && row->expires_at &&
+      *row->expires_at <= clock_.NowMillis())
+    row->state = storage::SecretState::kExpired;
+  SIRR_RETURN_IF_ERROR(Audit(ctx, "secret.inspect", "success", &vault, &*row));
+  return row;
+}
+
+StatusOr<storage::SecretPage> Secrets::List(const RequestContext& ctx, std::string_view vault_ref,
+                                            const storage::SecretFilter& filter) {
+  SIRR_ASSIGN_OR_RETURN(storage::VaultRow vault, FindVault(ctx, "secret.list", vault_ref));
+  SIRR_ASSIGN_OR_RETURN(auto page, storage_.ListSecrets(vault.id, filter, clock_.NowMillis()));
+  SIRR_RETURN_IF_ERROR(Audit(ctx, "secret.list", "success", &vault, nullptr,
+                             std::to_string(page.rows.size()) + " of " +
+                                 std::to_string(page.total)));
+  return page;
+}
+
+StatusOr<storage::SecretRow> Secrets::Delete(const RequestContext& ctx, std::string_view vault_ref,
+                                             std::string_view secret) {
+  SIRR_ASSIGN_OR_RETURN(storage::VaultRow vault, FindVault(ctx, "secret.delete", vault_ref));
+  auto row = storage_.DeleteSecret(vault.id, secret);
+  if (!row.ok()) {
+    if (row.status().code() == StatusCode::kNotFound) {
+      SIRR_RETURN_IF_ERROR(Audit(ctx, "secret.delete", "not_found", &vault, nullptr, "", secret));
+      return NotFoundError("secret '" + std::string(secret) + "' not found");
+    }
+    return row.status();
+  }
+  SIRR_RETURN_IF_ERROR(Audit(ctx, "secret.delete", "success", &vault, &*row));
+  return row;
+}
+
+StatusOr<int64_t> Secrets::Sweep() {
+  const int64_t now = clock_.NowMillis();
+  RequestContext ctx{"", "sweeper", ""};
+  int64_t expired = 0;
+  while (true) {
+    SIRR_ASSIGN_OR_RETURN(auto rows, storage_.ExpireDue(now, 500));
+    for (const auto& row : rows) {
+      storage::VaultRow vault;
+      vault.id = row.vault_id;
+      SIRR_RETURN_IF_ERROR(Audit(ctx, "secret.expire", "success", &vault, &row));
+    }
+    expired += static_cast<int64_t>(rows.size());
+    if (rows.size() < 500) break;
+  }
+  SIRR_RETURN_IF_ERROR(storage_.PurgeTombstones(now - limits_.tombstone_retention_ms).status());
+  return expired;
+}
+
+}  // namespace sirr::core

@@ -1,0 +1,101 @@
+#pragma once
+
+// Secrets: named values in a vault, optionally ephemeral (TTL and/or read limit).
+//
+// Values are sealed in envelope v1 under the vault key with AAD
+// "sirr/v1/secret/<vault id>/<secret id>". Every operation is audited (never the value);
+// an operation whose audit record cannot be written fails with Unavailable (fail-closed).
+//
+// Thread safety: thread-safe.
+
+#include <optional>
+#include <string>
+
+#include "audit/audit_log.h"
+#include "base/clock.h"
+#include "base/random.h"
+#include "core/instance.h"
+#include "storage/storage.h"
+
+namespace sirr::core {
+
+struct RequestContext {
+  std::string request_id;
+  std::string principal;
+  std::string client;
+};
+
+struct SecretLimits {
+  size_t max_value_bytes = 1 << 20;
+  int64_t tombstone_retention_ms = 24LL * 3600 * 1000;
+};
+
+inline constexpr int64_t kMaxTtlSeconds = 10LL * 366 * 24 * 3600;  // 10 years
+
+struct PushRequest {
+  std::string vault;  // id or name
+  std::string name;
+  SecretBytes value;
+  std::string type;
+  std::string description;
+  std::optional<int64_t> ttl_seconds;
+  std::optional<int64_t> max_reads;
+  bool overwrite = false;
+};
+
+struct PulledSecret {
+  storage::SecretRow meta;  // value field empty
+  SecretBytes value;
+};
+
+// Checks a secret name: 1..256 of [A-Za-z0-9._/-], no "..", no leading '/'.
+Status ValidateSecretName(std::string_view name);
+
+class Secrets {
+ public:
+  Secrets(storage::Storage& storage, Instance& instance, audit::AuditLog& audit,
+          const Clock& clock, Random& random, SecretLimits limits)
+      : storage_(storage),
+        instance_(instance),
+        audit_(audit),
+        clock_(clock),
+        random_(random),
+        limits_(limits) {}
+
+  const SecretLimits& limits() const { return limits_; }
+
+  StatusOr<storage::SecretRow> Push(const RequestContext& ctx, PushRequest request);
+  // Counts one read. Gone (410) for burned/expired, with a message saying which.
+  StatusOr<PulledSecret> Pull(const RequestContext& ctx, std::string_view vault,
+                              std::string_view secret);
+  // Metadata in any state; does not count a read.
+  StatusOr<storage::SecretRow> Inspect(const RequestContext& ctx, std::string_view vault,
+                                       std::string_view secret);
+  StatusOr<storage::SecretPage> List(const RequestContext& ctx, std::string_view vault,
+                                     const storage::SecretFilter& filter);
+  StatusOr<storage::SecretRow> Delete(const RequestContext& ctx, std::string_view vault,
+                                      std::string_view secret);
+
+  // One sweeper pass: destroys expired values (audited as secret.expire) and purges
+  // tombstones past the retention period. Returns the number of values destroyed.
+  StatusOr<int64_t> Sweep();
+
+  // The 410 message for a gone secret.
+  static std::string GoneMessage(const storage::SecretRow& row);
+
+ private:
+  StatusOr<storage::VaultRow> FindVault(const RequestContext& ctx, std::string_view action,
+                                        std::string_view vault);
+  Status Audit(const RequestContext& ctx, std::string_view action, std::string_view outcome,
+               const storage::VaultRow* vault, const storage::SecretRow* secret,
+               std::string detail = "", std::string_view secret_name = "");
+
+  storage::Storage& storage_;
+  Instance& instance_;
+  audit::AuditLog& audit_;
+  const Clock& clock_;
+  Random& random_;
+  const SecretLimits limits_;
+};
+
+}  // namespace sirr::core

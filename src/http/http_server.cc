@@ -1,0 +1,308 @@
+#include "http/http_server.h"
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "base/encoding.h"
+#include "crypto/crypto.h"
+
+namespace sirr::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = asio::ip::tcp;
+
+class Session;
+
+class HttpServer::Impl {
+ public:
+  Impl(HttpOptions options, Handler handler)
+      : options_(std::move(options)),
+        handler_(std::move(handler)),
+        ioc_(options_.threads),
+        acceptor_(asio::make_strand(ioc_)) {}
+
+  Status Listen();
+  void Accept();
+  void Run();
+  void Shutdown();
+  uint16_t port() const { return port_; }
+
+  void Register(const std::shared_ptr<Session>& s);
+  void Unregister(Session* s);
+
+  // Declared before ioc_ so they outlive the handlers (and sessions) ioc_ destroys.
+  HttpOptions options_;
+  Handler handler_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> connections_{0};
+  std::mutex sessions_mu_;
+  std::set<Session*> sessions_;               // guarded by sessions_mu_
+  std::vector<std::weak_ptr<Session>> weak_;  // guarded by sessions_mu_
+
+  asio::io_context ioc_;
+  tcp::acceptor acceptor_;                         // used on its strand only
+  std::optional<asio::steady_timer> drain_timer_;  // used on the acceptor's strand only
+  uint16_t port_ = 0;
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, HttpServer::Impl& server, bool reject)
+      : stream_(std::move(socket)), server_(server), reject_(reject) {
+    beast::error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    client_ = ec ? "unknown" : ep.address().to_string();
+  }
+  ~Session() {
+    server_.connections_.fetch_sub(1);
+    server_.Unregister(this);
+  }
+
+  void Start() {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      if (self->reject_) {
+        self->WriteError(503, "too many connections", false);
+      } else {
+        self->Read(true);
+      }
+    });
+  }
+
+  // Called at shutdown: close if no request is being handled; otherwise the session closes
+  // itself after writing its response.
+  void CloseIfIdle() {
+    asio::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (!self->in_flight_) {
+        beast::error_code ec;
+        self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+        self->stream_.close();
+      }
+    });
+  }
+
+ private:
+  void Read(bool first) {
+    parser_.emplace();
+    parser_->header_limit(static_cast<uint32_t>(server_.options_.max_header_bytes));
+    parser_->body_limit(server_.options_.max_body_bytes);
+    stream_.expires_after(first || buffer_.size() > 0 ? server_.options_.request_timeout
+                                                      : server_.options_.idle_timeout);
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                        self->OnRead(ec);
+                      });
+  }
+
+  void OnRead(beast::error_code ec) {
+    if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
+        ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+        ec == asio::error::eof || ec == asio::error::bad_descriptor) {
+      return Close();
+    }
+    if (ec == bhttp::error::body_limit) return WriteError(413, "request body too large", false);
+    if (ec == bhttp::error::header_limit)
+      return WriteError(431, "request headers too large", false);
+    if (ec) return WriteError(400, "malformed HTTP request", false);
+
+    in_flight_ = true;
+    auto& msg = parser_->get();
+    api::Request req;
+    req.method = std::string(msg.method_string());
+    req.target = std::string(msg.target());
+    req.client = client_;
+    req.request_id = NewRequestId();
+    for (const auto& field : msg) {
+      std::string name(field.name_string());
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      req.headers.emplace_back(std::move(name), std::string(field.value()));
+    }
+    req.body = std::move(msg.body());
+    const bool keep_alive = msg.keep_alive();
+    const unsigned version = msg.version();
+    const bool head = msg.method() == bhttp::verb::head;
+    SecureWipe(msg.body().data(), msg.body().size());
+    parser_.reset();
+
+    api::Response resp = server_.handler_(req);
+    SecureWipe(req.body.data(), req.body.size());
+    for (auto& [k, v] : req.headers)
+      if (k == "authorization") SecureWipe(v.data(), v.size());
+
+    res_.emplace();
+    res_->version(version);
+    res_->result(static_cast<unsigned>(resp.status));
+    for (auto& [k, v] : resp.headers) res_->set(k, v);
+    res_->set("X-Request-Id", req.request_id);
+    res_->keep_alive(keep_alive && !server_.stopping_.load());
+    if (head) {
+      // HEAD: headers only; Content-Length describes what a GET would have returned.
+      res_->content_length(resp.body.size());
+      SecureWipe(resp.body.data(), resp.body.size());
+    } else {
+      res_->body() = std::move(resp.body);
+      res_->prepare_payload();
+    }
+    Write(head);
+  }
+
+  void Write(bool head) {
+    stream_.expires_after(server_.options_.request_timeout);
+    if (head) {
+      auto sr = std::make_shared<bhttp::response_serializer<bhttp::string_body>>(*res_);
+      bhttp::async_write_header(stream_, *sr,
+                                [self = shared_from_this(), sr](beast::error_code ec, size_t) {
+                                  self->OnWrite(ec);
+                                });
+      return;
+    }
+    bhttp::async_write(stream_, *res_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      self->OnWrite(ec);
+    });
+  }
+
+  void OnWrite(beast::error_code ec) {
+    const bool keep = res_->keep_alive();
+    SecureWipe(res_->body().data(), res_->body().size());
+    res_.reset();
+    in_flight_ = false;
+    if (ec || !keep || server_.stopping_.load()) return Close();
+    Read(false);
+  }
+
+  void WriteError(int status, const char* message, bool keep_alive) {
+    in_flight_ = true;
+    res_.emplace();
+    res_->version(11);
+    res_->result(static_cast<unsigned>(status));
+    res_->set(bhttp::field::content_type, "application/json");
+    res_->set("X-Request-Id", NewRequestId());
+    res_->body() = std::string("{\"message\":\"") + message + "\"}";
+    res_->keep_alive(keep_alive);
+    res_->prepare_payload();
+    Write(false);
+  }
+
+  void Close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.close();
+  }
+
+  static std::string NewRequestId() {
+    uint8_t b[12];
+    crypto::SecureRandom::Get().Fill(b);
+    return HexEncode(b);
+  }
+
+  beast::tcp_stream stream_;
+  HttpServer::Impl& server_;
+  const bool reject_;
+  std::string client_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::optional<bhttp::response<bhttp::string_body>> res_;
+  bool in_flight_ = false;
+};
+
+Status HttpServer::Impl::Listen() {
+  beast::error_code ec;
+  auto addr = asio::ip::make_address(options_.host, ec);
+  if (ec) return InvalidArgumentError("invalid listen address '" + options_.host + "'");
+  tcp::endpoint ep(addr, options_.port);
+  acceptor_.open(ep.protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(ep, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec)
+    return UnavailableError("cannot listen on " + options_.host + ":" +
+                            std::to_string(options_.port) + ": " + ec.message());
+  port_ = acceptor_.local_endpoint().port();
+  return OkStatus();
+}
+
+void HttpServer::Impl::Accept() {
+  acceptor_.async_accept(asio::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
+    if (stopping_.load()) return;
+    if (!ec) {
+      socket.set_option(tcp::no_delay(true), ec);
+      const bool reject = connections_.fetch_add(1) >= options_.max_connections;
+      auto session = std::make_shared<Session>(std::move(socket), *this, reject);
+      Register(session);
+      session->Start();
+    }
+    Accept();
+  });
+}
+
+void HttpServer::Impl::Register(const std::shared_ptr<Session>& s) {
+  std::lock_guard lock(sessions_mu_);
+  sessions_.insert(s.get());
+  weak_.push_back(s);
+  if (weak_.size() > 2 * sessions_.size() + 64) {
+    std::erase_if(weak_, [](const std::weak_ptr<Session>& w) { return w.expired(); });
+  }
+}
+
+void HttpServer::Impl::Unregister(Session* s) {
+  std::lock_guard lock(sessions_mu_);
+  sessions_.erase(s);
+  if (stopping_.load() && sessions_.empty()) {
+    // Last connection gone while draining: no need to wait for the deadline.
+    asio::post(acceptor_.get_executor(), [this] {
+      if (drain_timer_) drain_timer_->cancel();
+    });
+  }
+}
+
+void HttpServer::Impl::Run() {
+  Accept();
+  std::vector<std::thread> threads;
+  for (int i = 1; i < options_.threads; ++i) threads.emplace_back([this] { ioc_.run(); });
+  ioc_.run();
+  for (auto& t : threads) t.join();
+}
+
+void HttpServer::Impl::Shutdown() {
+  if (stopping_.exchange(true)) return;
+  asio::post(acceptor_.get_executor(), [this] {
+    beast::error_code ec;
+    acceptor_.close(ec);
+    // Hard deadline: whatever has not drained by then is cut off.
+    drain_timer_.emplace(acceptor_.get_executor(), options_.drain_timeout);
+    drain_timer_->async_wait([this](beast::error_code ec) {
+      if (!ec) ioc_.stop();
+    });
+    std::lock_guard lock(sessions_mu_);
+    if (sessions_.empty()) drain_timer_->cancel();
+  });
+  std::vector<std::shared_ptr<Session>> live;
+  {
+    std::lock_guard lock(sessions_mu_);
+    for (auto& w : weak_)
+      if (auto s = w.lock()) live.push_back(std::move(s));
+  }
+  for (auto& s : live) s->CloseIfIdle();
+}
+
+StatusOr<std::unique_ptr<HttpServer>> HttpServer::New(HttpOptions options, Handler handler) {
+  if (options.threads < 1) options.threads = 1;
+  auto impl = std::make_unique<Impl>(std::move(options), std::move(handler));
+  SIRR_RETURN_IF_ERROR(impl->Listen());
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+HttpServer::~HttpServer() = default;
+uint16_t HttpServer::port() const { return impl_->port(); }
+void HttpServer::Run() { impl_->Run(); }
+void HttpServer::Shutdown() { impl_->Shutdown(); }
+
+}  // namespace sirr::http

@@ -1,0 +1,61 @@
+#pragma once
+
+// Asynchronous HTTP/1.1 server on Boost.Beast (the only Beast user in Sirr).
+//
+// * A small pool of threads runs one io_context; each connection is served on its own strand,
+//   with keep-alive.
+// * Limits: request header bytes (431), body bytes (413), a deadline for each request to
+//   arrive in full and for idle keep-alive connections, and a connection cap (503, closed).
+// * Every response carries X-Request-Id (generated per request).
+// * Shutdown() stops accepting, lets requests in flight finish and closes idle connections;
+//   Run() returns when all connections are closed (or after the drain deadline).
+// * Request bodies are wiped after handling and response bodies after writing, since they may
+//   hold secret values.
+//
+// Thread safety: Shutdown() may be called from any thread; the handler is called concurrently
+// from the pool's threads.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "api/http_types.h"
+#include "base/status.h"
+
+namespace sirr::http {
+
+struct HttpOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 39999;  // 0: any free port
+  size_t max_header_bytes = 8 * 1024;
+  size_t max_body_bytes = (1 << 20) + 64 * 1024;
+  std::chrono::milliseconds request_timeout{10'000};  // to receive one whole request
+  std::chrono::milliseconds idle_timeout{30'000};     // keep-alive idle
+  std::chrono::milliseconds drain_timeout{10'000};    // at shutdown
+  int max_connections = 1024;
+  int threads = 4;
+};
+
+using Handler = std::function<api::Response(const api::Request&)>;
+
+class HttpServer {
+ public:
+  // Binds and listens (so port() is known on return) but does not serve until Run().
+  static StatusOr<std::unique_ptr<HttpServer>> New(HttpOptions options, Handler handler);
+  ~HttpServer();
+
+  uint16_t port() const;
+  // Serves on options.threads threads (the caller's included) until Shutdown() completes.
+  void Run();
+  void Shutdown();
+
+  class Impl;
+
+ private:
+  explicit HttpServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sirr::http

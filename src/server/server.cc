@@ -1,0 +1,291 @@
+#include "server/server.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "api/api.h"
+#include "audit/audit_log.h"
+#include "base/clock.h"
+#include "core/instance.h"
+#include "core/secrets.h"
+#include "crypto/crypto.h"
+#include "http/http_server.h"
+#include "seal/master_key.h"
+#include "storage/sqlite/sqlite_storage.h"
+
+#ifndef SIRR_VERSION
+#define SIRR_VERSION "0.0.0"
+#endif
+
+namespace sirr::server {
+namespace {
+
+void Log(const char* level, const std::string& message) {
+  std::fprintf(stderr, "%s sirrd %s: %s\n", FormatRfc3339(SystemClock::Get().NowMillis()).c_str(),
+               level, message.c_str());
+  std::fflush(stderr);
+}
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "sirrd: %s\n", message.c_str());
+  return 1;
+}
+
+StatusOr<std::pair<std::string, uint16_t>> SplitAddr(const std::string& addr) {
+  size_t colon = addr.rfind(':');
+  if (colon == std::string::npos) return InvalidArgumentError("address must be HOST:PORT");
+  std::string host = addr.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  std::string port = addr.substr(colon + 1);
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos)
+    return InvalidArgumentError("port must be a number from 0 to 65535");
+  unsigned long p = std::stoul(port);
+  if (p > 65535) return InvalidArgumentError("port must be a number from 0 to 65535");
+  return std::make_pair(host, static_cast<uint16_t>(p));
+}
+
+StatusOr<SecretBytes> LoadAdminToken(const ServerConfig& c) {
+  std::string token;
+  if (!c.admin_token_file.empty()) {
+    std::ifstream in(c.admin_token_file);
+    if (!in) return NotFoundError("admin token file " + c.admin_token_file + " cannot be read");
+    std::getline(in, token);
+    while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
+  } else if (!c.admin_token.empty()) {
+    token = c.admin_token;
+  } else {
+    return FailedPreconditionError(
+        "no admin token configured (set SIRR_ADMIN_TOKEN_FILE, or SIRR_ADMIN_TOKEN for "
+        "development)");
+  }
+  if (token.size() < 16) {
+    SecureWipe(token.data(), token.size());
+    return InvalidArgumentError("the admin token must be at least 16 characters");
+  }
+  SecretBytes out = SecretBytes::FromString(token);
+  SecureWipe(token.data(), token.size());
+  return out;
+}
+
+// Sweeps expired secrets and checkpoints the audit chain head on a schedule.
+class Background {
+ public:
+  Background(core::Secrets& secrets, audit::AuditLog& audit, storage::Storage& storage,
+             int sweep_seconds)
+      : secrets_(secrets), audit_(audit), storage_(storage), sweep_seconds_(sweep_seconds) {
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~Background() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+  void CheckpointAudit() {
+    if (!audit_.Sync().ok()) {
+      Log("error", "audit log sync failed");
+      return;
+    }
+    audit::ChainHead head = audit_.Head();
+    if (head.seq == last_checkpoint_) return;
+    if (storage_.SaveAuditHead(head.seq, head.mac).ok()) last_checkpoint_ = head.seq;
+  }
+
+ private:
+  void Loop() {
+    auto next_sweep = std::chrono::steady_clock::now();
+    std::unique_lock lock(mu_);
+    while (!stop_) {
+      lock.unlock();
+      if (std::chrono::steady_clock::now() >= next_sweep) {
+        auto swept = secrets_.Sweep();
+        if (!swept.ok()) Log("error", "sweeper: " + swept.status().message());
+        else if (*swept > 0) Log("info", "sweeper destroyed " + std::to_string(*swept) + " expired value(s)");
+        next_sweep = std::chrono::steady_clock::now() + std::chrono::seconds(sweep_seconds_);
+      }
+      CheckpointAudit();
+      lock.lock();
+      cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_; });
+    }
+  }
+
+  core::Secrets& secrets_;
+  audit::AuditLog& audit_;
+  storage::Storage& storage_;
+  const int sweep_seconds_;
+  int64_t last_checkpoint_ = -1;  // used by the loop thread, and by the owner after join
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;  // guarded by mu_
+  std::thread thread_;
+};
+
+}  // namespace
+
+int RunServer(const ServerConfig& config) {
+  // Block the shutdown signals in every thread; one thread waits for them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::umask(077);
+
+  if (config.seal_provider != "file")
+    return Fail("seal provider '" + config.seal_provider + "' is not supported (supported: file)");
+  auto addr = SplitAddr(config.addr);
+  if (!addr.ok()) return Fail("SIRR_ADDR " + config.addr + ": " + addr.status().message());
+
+  // 1. The master key, read once. Nothing is touched before it is known to be well-formed.
+  auto key_file = seal::ReadKeyFile(config.key_file);
+  if (!key_file.ok()) return Fail(key_file.status().message());
+  if (key_file->permission_warning) Log("warning", *key_file->permission_warning);
+  auto admin_token = LoadAdminToken(config);
+  if (!admin_token.ok()) return Fail(admin_token.status().message());
+  auto master = seal::MasterKey::Derive(std::move(key_file->key));
+  if (!master.ok()) return Fail(master.status().message());
+
+  std::error_code ec;
+  auto data_dir = std::filesystem::absolute(config.data_dir, ec);
+  auto key_path = std::filesystem::absolute(config.key_file, ec);
+  if (!ec && key_path.parent_path().string().starts_with(data_dir.string()))
+    Log("warning", "key file " + config.key_file +
+                       " is inside the data directory; keep it apart from the database and its "
+                       "backups");
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) return Fail("cannot create data directory " + config.data_dir + ": " + ec.message());
+
+  // 2. Storage and the keyring check (fail-closed on a key that does not match).
+  const std::string db_path = (std::filesystem::path(config.data_dir) / "sirr.db").string();
+  auto storage = storage::SqliteStorage::Open(db_path);
+  if (!storage.ok()) return Fail(storage.status().message());
+  Clock& clock = SystemClock::Get();
+  Random& random = crypto::SecureRandom::Get();
+  auto opened = core::Instance::Open(**storage, std::move(master).value(), clock, random);
+  if (!opened.ok())
+    return Fail("key file " + config.key_file + ": " + opened.status().message());
+  core::Instance& instance = *opened->instance;
+
+  // 3. The audit log, continuing its chain; a log shorter than the recorded head is refused.
+  const std::string audit_path =
+      config.audit_log.empty() ? (std::filesystem::path(config.data_dir) / "audit.log").string()
+                               : config.audit_log;
+  auto audit = audit::AuditLog::Open(audit_path, instance.master().audit_key().Clone(),
+                                     crypto::KeyIdHex(instance.master().key_id()), clock);
+  if (!audit.ok()) return Fail(audit.status().message());
+  auto recorded = (*storage)->LoadAuditHead();
+  if (!recorded.ok()) return Fail(recorded.status().message());
+  if (*recorded && (*recorded)->first > (*audit)->Head().seq)
+    return Fail("audit log " + audit_path + " ends at sequence " +
+                std::to_string((*audit)->Head().seq) + " but the database recorded " +
+                std::to_string((*recorded)->first) + "; it was truncated or replaced (run "
+                "'sirrd audit verify')");
+
+  core::SecretLimits limits;
+  limits.max_value_bytes = config.max_value_bytes;
+  limits.tombstone_retention_ms = config.tombstone_retention_seconds * 1000;
+  core::Secrets secrets(**storage, instance, **audit, clock, random, limits);
+  api::Api api(secrets, **audit, api::ApiOptions{std::move(admin_token).value(), SIRR_VERSION});
+
+  http::HttpOptions http_options;
+  http_options.host = addr->first;
+  http_options.port = addr->second;
+  http_options.max_body_bytes = config.max_body_bytes;
+  http_options.threads = config.threads;
+  http_options.max_connections = config.max_connections;
+  http_options.idle_timeout = std::chrono::seconds(config.idle_timeout_seconds);
+  http_options.request_timeout = std::chrono::seconds(config.request_timeout_seconds);
+  auto server = http::HttpServer::New(http_options,
+                                      [&api](const api::Request& r) { return api.Handle(r); });
+  if (!server.ok()) return Fail(server.status().message());
+
+  audit::Event start;
+  start.action = "server.start";
+  start.outcome = "success";
+  start.detail = opened->initialized_now ? "initialised keyring version 1 and the default vault"
+                                         : "key version " + std::to_string(instance.key_version());
+  if (!(*audit)->Append(start).ok()) return Fail("audit log " + audit_path + " is not writable");
+
+  if (opened->initialized_now)
+    Log("info", "initialised a new database at " + db_path + " (keyring version 1, vault 'default')");
+  const std::string url = "http://" + addr->first + ":" + std::to_string((*server)->port());
+  Log("info", "sirrd " SIRR_VERSION " listening on " + url + " (data " + config.data_dir +
+                  ", audit " + audit_path + ")");
+  if (config.on_listening) config.on_listening((*server)->port());
+
+  std::thread signal_thread([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    if (sig == SIGTERM || sig == SIGINT) {
+      Log("info", std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") +
+                      ", finishing requests in flight");
+      (*server)->Shutdown();
+    }
+  });
+
+  {
+    Background background(secrets, **audit, **storage, config.sweep_interval_seconds);
+    (*server)->Run();
+    // Stop the sweeper before the final records.
+  }
+  audit::Event stop;
+  stop.action = "server.stop";
+  stop.outcome = "success";
+  Status stop_logged = (*audit)->Append(stop);
+  if ((*audit)->Sync().ok()) {
+    auto head = (*audit)->Head();
+    (void)(*storage)->SaveAuditHead(head.seq, head.mac);
+  }
+  if (signal_thread.joinable()) {
+    // The signal thread has returned if a signal arrived; otherwise wake it.
+    pthread_kill(signal_thread.native_handle(), SIGTERM);
+    signal_thread.join();
+  }
+  server->reset();
+  storage->reset();
+  Log("info", "stopped cleanly");
+  return stop_logged.ok() ? 0 : 1;
+}
+
+int VerifyAudit(const std::string& audit_file, const std::string& key_file,
+                const std::string& data_dir) {
+  auto key = seal::ReadKeyFile(key_file);
+  if (!key.ok()) return Fail(key.status().message());
+  auto master = seal::MasterKey::Derive(std::move(key->key));
+  if (!master.ok()) return Fail(master.status().message());
+  std::optional<audit::ChainHead> head;
+  if (!data_dir.empty()) {
+    const auto db = std::filesystem::path(data_dir) / "sirr.db";
+    if (std::filesystem::exists(db)) {
+      auto storage = storage::SqliteStorage::Open(db.string());
+      if (!storage.ok()) return Fail(storage.status().message());
+      auto recorded = (*storage)->LoadAuditHead();
+      if (!recorded.ok()) return Fail(recorded.status().message());
+      if (*recorded) head = audit::ChainHead{(*recorded)->first, (*recorded)->second};
+    }
+  }
+  auto result = audit::Verify(audit_file, master->audit_key(), head);
+  if (!result.ok()) return Fail(result.status().message());
+  if (!result->ok) {
+    std::printf("FAIL line %lld: %s\n", static_cast<long long>(result->bad_line),
+                result->problem.c_str());
+    return 1;
+  }
+  std::printf("OK %lld lines%s\n", static_cast<long long>(result->lines),
+              head ? ", matches the head recorded in the database" : "");
+  return 0;
+}
+
+}  // namespace sirr::server

@@ -1,0 +1,41 @@
+#pragma once
+
+// The composition root: configuration -> key file -> storage -> instance -> audit -> HTTP.
+// Fail-closed: any problem with the key, the database or the audit log before serving ends
+// with one line on stderr and a non-zero exit.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace sirr::server {
+
+struct ServerConfig {
+  std::string addr = "127.0.0.1:39999";
+  std::string data_dir = "/var/lib/sirr";
+  std::string key_file;
+  std::string admin_token_file;
+  std::string admin_token;  // development only (environment)
+  std::string audit_log;    // default: <data_dir>/audit.log
+  std::string seal_provider = "file";
+  size_t max_body_bytes = 1 << 20;
+  size_t max_value_bytes = 1 << 20;
+  int threads = 4;
+  int max_connections = 1024;
+  int idle_timeout_seconds = 30;
+  int request_timeout_seconds = 10;
+  int sweep_interval_seconds = 10;
+  int64_t tombstone_retention_seconds = 86400;
+  // Called once the server listens (tests use it to learn the port).
+  std::function<void(uint16_t)> on_listening;
+};
+
+// Runs until SIGTERM/SIGINT. Returns the process exit code.
+int RunServer(const ServerConfig& config);
+
+// `sirrd audit verify FILE`: checks the chain with the key file's audit key and, when the
+// database is present, against its recorded head. Prints OK or the first bad line.
+int VerifyAudit(const std::string& audit_file, const std::string& key_file,
+                const std::string& data_dir);
+
+}  // namespace sirr::server

@@ -1,0 +1,70 @@
+#pragma once
+
+// The embedded default backend: one SQLite file ($SIRR_DATA_DIR/sirr.db).
+//
+// WAL journal, synchronous=FULL (a committed write survives power loss), foreign_keys=ON,
+// secure_delete=ON (freed cells are zeroed), a busy timeout, prepared statements cached per
+// connection, numbered migrations tracked in PRAGMA user_version.
+//
+// Concurrency: one writer connection behind a mutex (so write transactions queue in-process
+// instead of spinning on SQLITE_BUSY) and a pool of reader connections (WAL readers do not
+// block the writer). Thread-safe.
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "storage/storage.h"
+
+struct sqlite3;
+
+namespace sirr::storage {
+
+class Connection;
+
+class SqliteStorage final : public Storage {
+ public:
+  // Opens (creating if needed) the database at `path` and applies pending migrations.
+  static StatusOr<std::unique_ptr<SqliteStorage>> Open(const std::string& path);
+  ~SqliteStorage() override;
+
+  // Latest schema version known to this build.
+  static int SchemaVersion();
+
+  StatusOr<std::vector<KeyringRow>> ListKeyring() override;
+  StatusOr<int64_t> CountVaults() override;
+  Status InitializeInstance(const KeyringRow& key, const VaultRow& vault) override;
+  StatusOr<VaultRow> GetVault(std::string_view id_or_name) override;
+  Status PutSecret(const SecretRow& row, bool overwrite, int64_t now) override;
+  StatusOr<SecretRow> GetSecretMeta(std::string_view vault_id,
+                                    std::string_view id_or_name) override;
+  StatusOr<SecretRow> ReadSecret(std::string_view vault_id, std::string_view id_or_name,
+                                 int64_t now) override;
+  StatusOr<SecretPage> ListSecrets(std::string_view vault_id, const SecretFilter& filter,
+                                   int64_t now) override;
+  StatusOr<SecretRow> DeleteSecret(std::string_view vault_id,
+                                   std::string_view id_or_name) override;
+  StatusOr<std::vector<SecretRow>> ExpireDue(int64_t now, int limit) override;
+  StatusOr<int64_t> PurgeTombstones(int64_t gone_before) override;
+  Status SaveAuditHead(int64_t seq, const Bytes& mac) override;
+  StatusOr<std::optional<std::pair<int64_t, Bytes>>> LoadAuditHead() override;
+
+ private:
+  explicit SqliteStorage(std::string path);
+
+  template <typename Fn>
+  Status WithWriteTx(Fn&& fn);
+  template <typename Fn>
+  auto WithReader(Fn&& fn) -> decltype(fn(std::declval<Connection&>()));
+
+  const std::string path_;
+
+  std::mutex writer_mu_;
+  std::unique_ptr<Connection> writer_;  // guarded by writer_mu_
+
+  std::mutex readers_mu_;
+  std::vector<std::unique_ptr<Connection>> idle_readers_;  // guarded by readers_mu_
+};
+
+}  // namespace sirr::storage
