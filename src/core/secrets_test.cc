@@ -1,0 +1,148 @@
+#include "core/secrets.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "crypto/crypto.h"
+#include "storage/sqlite/sqlite_storage.h"
+
+namespace sirr::core {
+namespace {
+
+class SecretsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("sirr-core-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    storage_ = std::move(storage::SqliteStorage::Open((dir_ / "db").string())).value();
+    master_key_ = crypto::SecureRandom::Get().RandomSecret(32);
+    auto opened = Instance::Open(*storage_, *seal::MasterKey::Derive(master_key_.Clone()), clock_,
+                                 crypto::SecureRandom::Get());
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    EXPECT_TRUE(opened->initialized_now);
+    instance_ = std::move(opened->instance);
+    audit_ = std::move(audit::AuditLog::Open((dir_ / "audit.log").string(),
+                                             SecretBytes::FromString("k"), "kid", clock_))
+                 .value();
+    secrets_ = std::make_unique<Secrets>(*storage_, *instance_, *audit_, clock_,
+                                         crypto::SecureRandom::Get(), SecretLimits{});
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  PushRequest Req(std::string name, std::string value) {
+    PushRequest p;
+    p.vault = "default";
+    p.name = std::move(name);
+    p.value = SecretBytes::FromString(value);
+    return p;
+  }
+
+  std::filesystem::path dir_;
+  FakeClock clock_;
+  SecretBytes master_key_;
+  std::unique_ptr<storage::SqliteStorage> storage_;
+  std::unique_ptr<Instance> instance_;
+  std::unique_ptr<audit::AuditLog> audit_;
+  std::unique_ptr<Secrets> secrets_;
+  RequestContext ctx_{"req", "admin", "127.0.0.1"};
+};
+
+TEST_F(SecretsTest, PushPullRoundTripStoresOnlyCiphertext) {
+  auto row = secrets_->Push(ctx_, Req("db/prod", "pg://user:pass@host/db"));
+  ASSERT_TRUE(row.ok()) << row.status();
+  EXPECT_TRUE(row->value.empty());
+  auto pulled = secrets_->Pull(ctx_, "default", "db/prod");
+  ASSERT_TRUE(pulled.ok());
+  EXPECT_EQ(pulled->value.reveal_string(), "pg://user:pass@host/db");
+  auto raw = storage_->ReadSecret(row->vault_id, "db/prod", clock_.NowMillis());
+  std::string stored(raw->value.begin(), raw->value.end());
+  EXPECT_EQ(stored.find("pg://"), std::string::npos);
+  EXPECT_EQ(raw->value[0], 0x01);
+}
+
+TEST_F(SecretsTest, ValidatesInput) {
+  for (const char* bad : {"", "/abs", "a/../b", "sp ace", "semi;colon", "ü"})
+    EXPECT_EQ(secrets_->Push(ctx_, Req(bad, "v")).status().code(), StatusCode::kInvalidArgument)
+        << bad;
+  EXPECT_EQ(secrets_->Push(ctx_, Req(std::string(257, 'a'), "v")).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_TRUE(secrets_->Push(ctx_, Req(std::string(256, 'a'), "v")).ok());
+  EXPECT_EQ(secrets_->Push(ctx_, Req("empty", "")).status().code(), StatusCode::kInvalidArgument);
+  for (int64_t ttl : {int64_t{0}, int64_t{-1}, kMaxTtlSeconds + 1}) {
+    auto p = Req("t", "v");
+    p.ttl_seconds = ttl;
+    EXPECT_EQ(secrets_->Push(ctx_, std::move(p)).status().code(), StatusCode::kInvalidArgument);
+  }
+  auto p = Req("r", "v");
+  p.max_reads = 0;
+  EXPECT_EQ(secrets_->Push(ctx_, std::move(p)).status().code(), StatusCode::kInvalidArgument);
+  auto nv = Req("x", "v");
+  nv.vault = "nope";
+  EXPECT_EQ(secrets_->Push(ctx_, std::move(nv)).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(storage_->ListSecrets(instance_ ? storage_->GetVault("default")->id : "", {}, clock_.NowMillis())->total, 1);
+}
+
+TEST_F(SecretsTest, TtlMakesUnreadableAtExpiryAndSweeperDestroys) {
+  auto p = Req("short", "v");
+  p.ttl_seconds = 60;
+  ASSERT_TRUE(secrets_->Push(ctx_, std::move(p)).ok());
+  clock_.AdvanceSeconds(59);
+  EXPECT_TRUE(secrets_->Pull(ctx_, "default", "short").ok());
+  clock_.AdvanceSeconds(1);
+  auto gone = secrets_->Pull(ctx_, "default", "short");
+  EXPECT_EQ(gone.status().code(), StatusCode::kGone);
+  EXPECT_NE(gone.status().message().find("expired"), std::string::npos);
+
+  auto q = Req("swept", "v");
+  q.ttl_seconds = 1;
+  ASSERT_TRUE(secrets_->Push(ctx_, std::move(q)).ok());
+  clock_.AdvanceSeconds(2);
+  EXPECT_EQ(*secrets_->Sweep(), 1);
+  EXPECT_EQ(secrets_->Inspect(ctx_, "default", "swept")->state, storage::SecretState::kExpired);
+  clock_.AdvanceSeconds(24 * 3600 + 1);
+  EXPECT_EQ(*secrets_->Sweep(), 0);
+  EXPECT_EQ(secrets_->Inspect(ctx_, "default", "swept").status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(SecretsTest, ReadLimitBurnsAndSaysSo) {
+  auto p = Req("once", "s3cr3t");
+  p.max_reads = 1;
+  ASSERT_TRUE(secrets_->Push(ctx_, std::move(p)).ok());
+  EXPECT_EQ(secrets_->Inspect(ctx_, "default", "once")->reads_remaining, 1);  // no read used
+  EXPECT_EQ(secrets_->Pull(ctx_, "default", "once")->value.reveal_string(), "s3cr3t");
+  auto gone = secrets_->Pull(ctx_, "default", "once");
+  EXPECT_EQ(gone.status().code(), StatusCode::kGone);
+  EXPECT_EQ(gone.status().message(), "secret 'once' was burned after 1 read");
+  EXPECT_EQ(secrets_->Pull(ctx_, "default", "never").status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(SecretsTest, WrongMasterKeyIsRefusedAndDoesNotReinitialise) {
+  auto other = seal::MasterKey::Derive(crypto::SecureRandom::Get().RandomSecret(32));
+  auto opened = Instance::Open(*storage_, std::move(other).value(), clock_, crypto::SecureRandom::Get());
+  EXPECT_EQ(opened.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(opened.status().message().find("does not match"), std::string::npos);
+  EXPECT_EQ(storage_->ListKeyring()->size(), 1u);
+  auto same = Instance::Open(*storage_, *seal::MasterKey::Derive(master_key_.Clone()), clock_,
+                             crypto::SecureRandom::Get());
+  ASSERT_TRUE(same.ok());
+  EXPECT_FALSE(same->initialized_now);
+}
+
+TEST_F(SecretsTest, CiphertextMovedToAnotherRecordFailsToDecrypt) {
+  ASSERT_TRUE(secrets_->Push(ctx_, Req("a", "alpha")).ok());
+  ASSERT_TRUE(secrets_->Push(ctx_, Req("b", "beta")).ok());
+  auto vault = *storage_->GetVault("default");
+  auto a = *storage_->ReadSecret(vault.id, "a", clock_.NowMillis());
+  auto b = *storage_->GetSecretMeta(vault.id, "b");
+  b.value = a.value;  // a's ciphertext under b's id
+  ASSERT_TRUE(storage_->PutSecret(b, true, clock_.NowMillis()).ok());
+  EXPECT_EQ(secrets_->Pull(ctx_, "default", "b").status().code(), StatusCode::kDataLoss);
+}
+
+}  // namespace
+}  // namespace sirr::core
