@@ -74,15 +74,29 @@ sirr::StatusOr<int64_t> ParseDuration(const std::string& s) {
   int64_t mult = 1;
   std::string digits = s;
   switch (s.back()) {
-    case 's': mult = 1; digits.pop_back(); break;
-    case 'm': mult = 60; digits.pop_back(); break;
-    case 'h': mult = 3600; digits.pop_back(); break;
-    case 'd': mult = 86400; digits.pop_back(); break;
-    default: break;
+    case 's':
+      mult = 1;
+      digits.pop_back();
+      break;
+    case 'm':
+      mult = 60;
+      digits.pop_back();
+      break;
+    case 'h':
+      mult = 3600;
+      digits.pop_back();
+      break;
+    case 'd':
+      mult = 86400;
+      digits.pop_back();
+      break;
+    default:
+      break;
   }
   if (digits.empty() || digits.size() > 12 ||
       digits.find_first_not_of("0123456789") != std::string::npos)
-    return sirr::InvalidArgumentError("--ttl must be a number with an optional s, m, h or d suffix");
+    return sirr::InvalidArgumentError(
+        "--ttl must be a number with an optional s, m, h or d suffix");
   return std::stoll(digits) * mult;
 }
 
@@ -121,8 +135,11 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough();
   app.add_option("--server", g.server, "Server URL")->envname("SIRR_SERVER")->capture_default_str();
-  app.add_option("--vault", g.vault, "Vault id or name")->envname("SIRR_VAULT")->capture_default_str();
-  app.add_option("--token-file", g.token_file, "Read the bearer token from this file instead of SIRR_TOKEN");
+  app.add_option("--vault", g.vault, "Vault id or name")
+      ->envname("SIRR_VAULT")
+      ->capture_default_str();
+  app.add_option("--token-file", g.token_file,
+                 "Read the bearer token from this file instead of SIRR_TOKEN");
 
   // push
   std::string push_name, push_value, push_file, push_ttl, push_type, push_description;
@@ -130,7 +147,8 @@ int main(int argc, char** argv) {
   bool push_overwrite = false;
   auto* push = app.add_subcommand("push", "Store a secret");
   push->add_option("NAME", push_name, "Secret name, e.g. db/prod")->required();
-  auto* value_opt = push->add_option("--value", push_value, "The value, or - to read it from stdin");
+  auto* value_opt =
+      push->add_option("--value", push_value, "The value, or - to read it from stdin");
   auto* file_opt = push->add_option("--file", push_file, "Read the value from this file");
   value_opt->excludes(file_opt);
   push->add_option("--ttl", push_ttl, "Expire after this long: 90, 90s, 15m, 2h, 7d");
@@ -140,7 +158,8 @@ int main(int argc, char** argv) {
   push->add_flag("--overwrite", push_overwrite, "Replace a live secret of the same name");
 
   std::string name;
-  auto* pull = app.add_subcommand("pull", "Print a secret's value (exactly, no newline); counts one read");
+  auto* pull =
+      app.add_subcommand("pull", "Print a secret's value (exactly, no newline); counts one read");
   pull->add_option("NAME", name, "Secret name or id")->required();
   auto* rm = app.add_subcommand("rm", "Delete a secret");
   rm->add_option("NAME", name, "Secret name or id")->required();
@@ -207,18 +226,21 @@ int main(int argc, char** argv) {
     sirr::SecureWipe(v.data(), v.size());
     auto r = call("POST", SecretPath(g) + (push_overwrite ? "?overwrite=true" : ""), payload);
     sirr::SecureWipe(payload.data(), payload.size());
-    if (!r.ok()) return std::fprintf(stderr, "sirr: %s\n", r.status().message().c_str()), kExitServer;
+    if (!r.ok())
+      return std::fprintf(stderr, "sirr: %s\n", r.status().message().c_str()), kExitServer;
     if (r->status != 201) return Refused(*r);
     auto meta = json::parse(r->body, nullptr, false);
     std::printf("pushed %s (id %s, expires %s, reads left %s)\n", push_name.c_str(),
-                OrDash(meta.value("id", json())).c_str(), OrDash(meta.value("expires_at", json())).c_str(),
+                OrDash(meta.value("id", json())).c_str(),
+                OrDash(meta.value("expires_at", json())).c_str(),
                 OrDash(meta.value("reads_remaining", json())).c_str());
     return 0;
   }
 
   if (pull->parsed()) {
     auto r = call("GET", SecretPath(g, name));
-    if (!r.ok()) return std::fprintf(stderr, "sirr: %s\n", r.status().message().c_str()), kExitServer;
+    if (!r.ok())
+      return std::fprintf(stderr, "sirr: %s\n", r.status().message().c_str()), kExitServer;
     if (r->status != 200) return Refused(*r);
     auto j = json::parse(r->body, nullptr, false);
     if (!j.is_object() || !j.contains("value") || !j["value"].is_string())
@@ -227,8 +249,10 @@ int main(int argc, char** argv) {
     int rc = 0;
     if (j.value("encoding", "") == "base64") {
       auto bytes = sirr::Base64DecodeSecret(v);
-      if (!bytes.ok()) rc = kExitServer;
-      else std::fwrite(bytes->reveal().data(), 1, bytes->size(), stdout);
+      if (!bytes.ok())
+        rc = kExitServer;
+      else
+        std::fwrite(bytes->reveal().data(), 1, bytes->size(), stdout);
     } else {
       std::fwrite(v.data(), 1, v.size(), stdout);
     }
@@ -239,7 +263,8 @@ int main(int argc, char** argv) {
 
   if (rm->parsed()) {
     auto r = call("DELETE", SecretPath(g, name));
-    if (!r.ok()) return std::fprintf(stderr, "sirr: %s\n", r.status().message().c_str()), kExitServer;
+    if (!r.ok())
+      return std::fprintf(stderr, "sirr: %s\n", r.status().message().c_str()), kExitServer;
     if (r->status != 204) return Refused(*r);
     std::printf("deleted %s\n", name.c_str());
     return 0;
@@ -247,27 +272,37 @@ int main(int argc, char** argv) {
 
   if (inspect->parsed()) {
     auto r = call("HEAD", SecretPath(g, name));
-    if (!r.ok()) return std::fprintf(stderr, "sirr: %s\n", r.status().message().c_str()), kExitServer;
+    if (!r.ok())
+      return std::fprintf(stderr, "sirr: %s\n", r.status().message().c_str()), kExitServer;
     if (r->status != 200 && r->status != 410) {
-      if (r->status == 404) return std::fprintf(stderr, "sirr: secret '%s' not found\n", name.c_str()), kExitRefused;
-      if (r->status == 401) return std::fprintf(stderr, "sirr: invalid or missing token (set SIRR_TOKEN)\n"), kExitRefused;
-      return std::fprintf(stderr, "sirr: HTTP %d\n", r->status), r->status >= 500 ? kExitServer : kExitRefused;
+      if (r->status == 404)
+        return std::fprintf(stderr, "sirr: secret '%s' not found\n", name.c_str()), kExitRefused;
+      if (r->status == 401)
+        return std::fprintf(stderr, "sirr: invalid or missing token (set SIRR_TOKEN)\n"),
+               kExitRefused;
+      return std::fprintf(stderr, "sirr: HTTP %d\n", r->status),
+             r->status >= 500 ? kExitServer : kExitRefused;
     }
     auto h = [&](const char* k) {
       auto it = r->headers.find(k);
       return it == r->headers.end() ? std::string("-") : it->second;
     };
     if (json_out) {
-      json j{{"id", h("x-secret-id")}, {"name", h("x-secret-name")}, {"type", h("x-secret-type")},
-             {"state", h("x-secret-state")}, {"created_at", h("x-secret-created-at")},
-             {"expires_at", h("x-secret-expires-at")}, {"reads_remaining", h("x-secret-reads-remaining")}};
+      json j{{"id", h("x-secret-id")},
+             {"name", h("x-secret-name")},
+             {"type", h("x-secret-type")},
+             {"state", h("x-secret-state")},
+             {"created_at", h("x-secret-created-at")},
+             {"expires_at", h("x-secret-expires-at")},
+             {"reads_remaining", h("x-secret-reads-remaining")}};
       std::printf("%s\n", j.dump(2).c_str());
     } else {
-      std::printf("name:            %s\nid:              %s\ntype:            %s\nstate:           %s\n"
-                  "created:         %s\nexpires:         %s\nreads left:      %s\n",
-                  h("x-secret-name").c_str(), h("x-secret-id").c_str(), h("x-secret-type").c_str(),
-                  h("x-secret-state").c_str(), h("x-secret-created-at").c_str(),
-                  h("x-secret-expires-at").c_str(), h("x-secret-reads-remaining").c_str());
+      std::printf(
+          "name:            %s\nid:              %s\ntype:            %s\nstate:           %s\n"
+          "created:         %s\nexpires:         %s\nreads left:      %s\n",
+          h("x-secret-name").c_str(), h("x-secret-id").c_str(), h("x-secret-type").c_str(),
+          h("x-secret-state").c_str(), h("x-secret-created-at").c_str(),
+          h("x-secret-expires-at").c_str(), h("x-secret-reads-remaining").c_str());
     }
     return r->status == 200 ? 0 : kExitRefused;
   }
@@ -279,7 +314,8 @@ int main(int argc, char** argv) {
       if (!list_prefix.empty()) q += "&prefix=" + sirr::client::Client::UrlEncode(list_prefix);
       if (!list_type.empty()) q += "&type=" + sirr::client::Client::UrlEncode(list_type);
       auto r = call("GET", SecretPath(g) + q);
-      if (!r.ok()) return std::fprintf(stderr, "sirr: %s\n", r.status().message().c_str()), kExitServer;
+      if (!r.ok())
+        return std::fprintf(stderr, "sirr: %s\n", r.status().message().c_str()), kExitServer;
       if (r->status != 200) return Refused(*r);
       auto j = json::parse(r->body, nullptr, false);
       if (!j.is_array()) return std::fprintf(stderr, "sirr: unexpected response\n"), kExitServer;
@@ -296,8 +332,9 @@ int main(int argc, char** argv) {
       std::printf("%-40s %-24s %-24s %s\n", OrDash(e.value("name", json())).c_str(),
                   OrDash(e.value("created_at", json())).c_str(),
                   OrDash(e.value("expires_at", json())).c_str(),
-                  e.value("reads_remaining", json()).is_null() ? "unlimited"
-                                                               : OrDash(e["reads_remaining"]).c_str());
+                  e.value("reads_remaining", json()).is_null()
+                      ? "unlimited"
+                      : OrDash(e["reads_remaining"]).c_str());
     }
     return 0;
   }

@@ -8,14 +8,16 @@
 
 int main(int argc, char** argv) {
   sirr::server::ServerConfig c;
-  CLI::App app{"sirrd - the Sirr secrets vault server.\n\n"
-               "With no subcommand, runs the server (same as 'sirrd serve'). The master key is\n"
-               "read once from SIRR_KEY_FILE and never accepted on the command line."};
+  CLI::App app{
+      "sirrd - the Sirr secrets vault server.\n\n"
+      "With no subcommand, runs the server (same as 'sirrd serve'). The master key is\n"
+      "read once from SIRR_KEY_FILE and never accepted on the command line."};
   app.fallthrough();
   app.add_option("--addr", c.addr, "Listen address HOST:PORT (port 0 picks a free port)")
       ->envname("SIRR_ADDR")
       ->capture_default_str();
-  app.add_option("--data-dir", c.data_dir, "Directory of the database and, by default, the audit log")
+  app.add_option("--data-dir", c.data_dir,
+                 "Directory of the database and, by default, the audit log")
       ->envname("SIRR_DATA_DIR")
       ->capture_default_str();
   app.add_option("--key-file", c.key_file,
@@ -32,7 +34,8 @@ int main(int argc, char** argv) {
   app.add_option("--max-body-bytes", c.max_body_bytes, "Largest request body accepted (413 above)")
       ->envname("SIRR_MAX_BODY_BYTES")
       ->capture_default_str();
-  app.add_option("--max-value-bytes", c.max_value_bytes, "Largest secret value accepted (422 above)")
+  app.add_option("--max-value-bytes", c.max_value_bytes,
+                 "Largest secret value accepted (422 above)")
       ->envname("SIRR_MAX_VALUE_BYTES")
       ->capture_default_str();
   app.add_option("--threads", c.threads, "HTTP worker threads")
@@ -43,7 +46,8 @@ int main(int argc, char** argv) {
       ->envname("SIRR_MAX_CONNECTIONS")
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
-  app.add_option("--idle-timeout", c.idle_timeout_seconds, "Seconds a keep-alive connection may idle")
+  app.add_option("--idle-timeout", c.idle_timeout_seconds,
+                 "Seconds a keep-alive connection may idle")
       ->envname("SIRR_IDLE_TIMEOUT")
       ->check(CLI::Range(1, 3600))
       ->capture_default_str();

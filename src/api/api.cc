@@ -43,9 +43,7 @@ json SecretMetaJson(const storage::SecretRow& r) {
   return j;
 }
 
-std::string Dump(const json& j) {
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
-}
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 void SetMetaHeaders(Response& r, const storage::SecretRow& s) {
   r.SetHeader("X-Secret-Id", s.id);
@@ -54,7 +52,8 @@ void SetMetaHeaders(Response& r, const storage::SecretRow& s) {
   r.SetHeader("X-Secret-State", std::string(StateName(s.state)));
   r.SetHeader("X-Secret-Created-At", FormatRfc3339(s.created_at));
   if (s.expires_at) r.SetHeader("X-Secret-Expires-At", FormatRfc3339(*s.expires_at));
-  if (s.reads_remaining) r.SetHeader("X-Secret-Reads-Remaining", std::to_string(*s.reads_remaining));
+  if (s.reads_remaining)
+    r.SetHeader("X-Secret-Reads-Remaining", std::to_string(*s.reads_remaining));
 }
 
 // Strict UTF-8 (no overlongs, no surrogates, <= U+10FFFF), as JSON strings require.
@@ -95,13 +94,16 @@ StatusOr<int64_t> PageParam(const ParsedTarget& t, const char* name, int64_t dfl
   if (!t.HasQuery(name)) return dflt;
   std::string_view v = t.Query(name);
   int64_t n = 0;
-  if (v.empty() || v.size() > 9) return InvalidArgumentError(std::string(name) + " must be a positive integer");
+  if (v.empty() || v.size() > 9)
+    return InvalidArgumentError(std::string(name) + " must be a positive integer");
   for (char c : v) {
-    if (c < '0' || c > '9') return InvalidArgumentError(std::string(name) + " must be a positive integer");
+    if (c < '0' || c > '9')
+      return InvalidArgumentError(std::string(name) + " must be a positive integer");
     n = n * 10 + (c - '0');
   }
   if (n < 1 || n > max)
-    return InvalidArgumentError(std::string(name) + " must be between 1 and " + std::to_string(max));
+    return InvalidArgumentError(std::string(name) + " must be between 1 and " +
+                                std::to_string(max));
   return n;
 }
 
@@ -144,7 +146,8 @@ Response Api::Handle(const Request& req) {
   const std::string& path = target->path;
 
   if (path == "/health") {
-    if (req.method != "GET" && req.method != "HEAD") return ErrorResponse(MalformedError("method not allowed"));
+    if (req.method != "GET" && req.method != "HEAD")
+      return ErrorResponse(MalformedError("method not allowed"));
     json j{{"status", "ok"}, {"sealed", false}, {"version", version_}};
     return JsonResponse(200, Dump(j));
   }

@@ -14,8 +14,8 @@
 namespace sirr::api {
 
 struct Request {
-  std::string method;  // "GET", "POST", ...
-  std::string target;  // raw path and query, as received
+  std::string method;                                        // "GET", "POST", ...
+  std::string target;                                        // raw path and query, as received
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
   std::string body;
   std::string client;      // peer address

@@ -15,14 +15,20 @@ int MaxDepth(std::string_view s) {
   bool in_string = false, escaped = false;
   for (char c : s) {
     if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
       continue;
     }
-    if (c == '"') in_string = true;
-    else if (c == '{' || c == '[') max = std::max(max, ++depth);
-    else if (c == '}' || c == ']') --depth;
+    if (c == '"')
+      in_string = true;
+    else if (c == '{' || c == '[')
+      max = std::max(max, ++depth);
+    else if (c == '}' || c == ']')
+      --depth;
   }
   return max;
 }
@@ -35,8 +41,10 @@ StatusOr<nlohmann::json> ParseJsonObject(std::string_view body) {
   bool duplicate = false;
   auto callback = [&](int, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
     using E = nlohmann::json::parse_event_t;
-    if (event == E::object_start) keys.emplace_back();
-    else if (event == E::object_end && !keys.empty()) keys.pop_back();
+    if (event == E::object_start)
+      keys.emplace_back();
+    else if (event == E::object_end && !keys.empty())
+      keys.pop_back();
     else if (event == E::key && !keys.empty() && parsed.is_string()) {
       if (!keys.back().insert(parsed.get<std::string>()).second) duplicate = true;
     }

@@ -92,8 +92,10 @@ StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path, Secr
       if (!tail.empty()) {
         std::string_view last = tail;
         size_t nl = last.rfind('\n');
-        if (nl != std::string_view::npos) last = last.substr(nl + 1);
-        else if (start > 0) return DataLossError("audit log " + path + " has an overlong last line");
+        if (nl != std::string_view::npos)
+          last = last.substr(nl + 1);
+        else if (start > 0)
+          return DataLossError("audit log " + path + " has an overlong last line");
         std::string body;
         std::string_view mac;
         auto parsed = nlohmann::json::parse(last, nullptr, false);
@@ -117,8 +119,8 @@ StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path, Secr
 Status AuditLog::Append(const Event& event) {
   std::unique_lock lock(mu_, std::defer_lock);
   if (!lock.try_lock_for(kAppendWait)) return UnavailableError("audit log is not writable");
-  std::string line = SignLine(key_, head_.seq + 1, head_.mac,
-                              FormatRfc3339(clock_.NowMillis()), key_id_hex_, event);
+  std::string line = SignLine(key_, head_.seq + 1, head_.mac, FormatRfc3339(clock_.NowMillis()),
+                              key_id_hex_, event);
   std::string_view body = line;
   std::string_view mac = body.substr(body.size() - 66, 64);
   line.push_back('\n');
@@ -170,8 +172,8 @@ StatusOr<VerifyResult> Verify(const std::string& path, const SecretBytes& mac_ke
     if (!ConstantTimeEquals(crypto::HmacSha256(mac_key, AsBytes(body)), *mac))
       return fail("mac does not match (line edited, or wrong key)");
     auto j = nlohmann::json::parse(body, nullptr, false);
-    if (j.is_discarded() || !j.is_object() || !j.contains("seq") ||
-        !j["seq"].is_number_integer() || !j.contains("prev") || !j["prev"].is_string())
+    if (j.is_discarded() || !j.is_object() || !j.contains("seq") || !j["seq"].is_number_integer() ||
+        !j.contains("prev") || !j["prev"].is_string())
       return fail("line is not a valid audit record");
     if (j["seq"].get<int64_t>() != r.head.seq + 1)
       return fail("sequence number " + std::to_string(j["seq"].get<int64_t>()) + " where " +

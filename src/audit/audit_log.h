@@ -25,16 +25,16 @@
 namespace sirr::audit {
 
 struct Event {
-  std::string action;      // e.g. "secret.read", "auth.denied", "server.start"
-  std::string outcome;     // "success", "denied", "error", ...
+  std::string action;   // e.g. "secret.read", "auth.denied", "server.start"
+  std::string outcome;  // "success", "denied", "error", ...
   std::string request_id;
-  std::string principal;   // "admin", a token id, never a token
-  std::string client;      // client address
+  std::string principal;  // "admin", a token id, never a token
+  std::string client;     // client address
   std::string vault_id;
   std::string vault_name;
   std::string secret_id;
   std::string secret_name;
-  std::string detail;      // short, non-secret reason
+  std::string detail;  // short, non-secret reason
 };
 
 struct ChainHead {
@@ -77,7 +77,7 @@ struct VerifyResult {
   int64_t lines = 0;
   int64_t bad_line = 0;  // 1-based line number of the first problem, when !ok
   std::string problem;
-  ChainHead head;        // of the verified prefix
+  ChainHead head;  // of the verified prefix
 };
 
 // Verifies the whole chain of `path` with `mac_key`. When `expected_head` is given (the head

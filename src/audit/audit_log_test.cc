@@ -129,7 +129,8 @@ TEST_F(AuditLogTest, DetectsACutLastLine) {
 
 TEST_F(AuditLogTest, WrongKeyFails) {
   WriteEvents(2);
-  auto r = *Verify(path_, SecretBytes::FromString("another key of thirty-two bytes!"), std::nullopt);
+  auto r =
+      *Verify(path_, SecretBytes::FromString("another key of thirty-two bytes!"), std::nullopt);
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.bad_line, 1);
 }

@@ -29,9 +29,13 @@ TEST(HexTest, RoundTripsEveryByte) {
 
 // RFC 4648 section 10 test vectors.
 TEST(Base64Test, Rfc4648Vectors) {
-  const std::pair<std::string, std::string> vectors[] = {
-      {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},        {"foo", "Zm9v"},
-      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}};
+  const std::pair<std::string, std::string> vectors[] = {{"", ""},
+                                                         {"f", "Zg=="},
+                                                         {"fo", "Zm8="},
+                                                         {"foo", "Zm9v"},
+                                                         {"foob", "Zm9vYg=="},
+                                                         {"fooba", "Zm9vYmE="},
+                                                         {"foobar", "Zm9vYmFy"}};
   for (const auto& [plain, encoded] : vectors) {
     EXPECT_EQ(Base64Encode(AsBytes(plain)), encoded);
     auto decoded = Base64Decode(encoded);
@@ -64,7 +68,8 @@ TEST(Base64Test, RandomRoundTrips) {
   for (size_t n = 0; n < 200; ++n) {
     Bytes b = rnd.RandomBytes(n);
     EXPECT_EQ(*Base64Decode(Base64Encode(b)), b);
-    EXPECT_EQ(*Base64Decode(Base64Encode(b, Base64Alphabet::kUrlSafe), Base64Alphabet::kUrlSafe), b);
+    EXPECT_EQ(*Base64Decode(Base64Encode(b, Base64Alphabet::kUrlSafe), Base64Alphabet::kUrlSafe),
+              b);
     EXPECT_EQ(Base64DecodeSecret(Base64Encode(b))->size(), n);
   }
 }

@@ -1,8 +1,8 @@
 #include "base/secret_bytes.h"
 
+#include <string.h>  // explicit_bzero
 #include <cstring>
 #include <new>
-#include <string.h>  // explicit_bzero
 
 namespace sirr {
 

@@ -41,9 +41,7 @@ class SecretBytes {
   // The one accessor for the secret bytes. Do not copy them into non-wiping storage.
   std::span<const uint8_t> reveal() const { return {data_, size_}; }
   std::span<uint8_t> reveal_mut() { return {data_, size_}; }
-  std::string_view reveal_string() const {
-    return {reinterpret_cast<const char*>(data_), size_};
-  }
+  std::string_view reveal_string() const { return {reinterpret_cast<const char*>(data_), size_}; }
 
   // Shrinks to `n` bytes (n <= size()), wiping the tail.
   void Truncate(size_t n);

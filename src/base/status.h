@@ -95,9 +95,9 @@ class [[nodiscard]] StatusOr {
   StatusOr(const T& value) : v_(value) {}        // NOLINT
   StatusOr(T&& value) : v_(std::move(value)) {}  // NOLINT
   template <typename U>
-    requires(std::is_constructible_v<T, U &&> && !std::is_same_v<std::decay_t<U>, T> &&
-             !std::is_same_v<std::decay_t<U>, Status>)
-  StatusOr(U&& value) : v_(T(std::forward<U>(value))) {}  // NOLINT
+  requires(std::is_constructible_v<T, U&&> && !std::is_same_v<std::decay_t<U>, T> &&
+           !std::is_same_v<std::decay_t<U>, Status>) StatusOr(U&& value)
+      : v_(T(std::forward<U>(value))) {}  // NOLINT
 
   bool ok() const { return std::holds_alternative<T>(v_); }
   Status status() const { return ok() ? OkStatus() : std::get<Status>(v_); }
@@ -130,9 +130,9 @@ class [[nodiscard]] StatusOr {
 #define SIRR_CONCAT(a, b) SIRR_CONCAT_INNER(a, b)
 
 // Returns early from the enclosing function when `expr` (a Status) is not OK.
-#define SIRR_RETURN_IF_ERROR(expr)              \
-  do {                                          \
-    ::sirr::Status sirr_status_ = (expr);       \
+#define SIRR_RETURN_IF_ERROR(expr)               \
+  do {                                           \
+    ::sirr::Status sirr_status_ = (expr);        \
     if (!sirr_status_.ok()) return sirr_status_; \
   } while (0)
 

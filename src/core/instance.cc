@@ -23,18 +23,17 @@ StatusOr<Instance::OpenResult> Instance::Open(storage::Storage& storage, seal::M
     vault.description = "created at initialisation";
     vault.created_at = now;
     SecretBytes vault_key = random.RandomSecret(32);
-    SIRR_ASSIGN_OR_RETURN(vault.wrapped_key,
-                          crypto::SealEnvelope(master.wrap_key(), id, vault_key.reveal(),
-                                               crypto::EnvelopeAad("vault-key", vault.id, vault.id),
-                                               random));
+    SIRR_ASSIGN_OR_RETURN(
+        vault.wrapped_key,
+        crypto::SealEnvelope(master.wrap_key(), id, vault_key.reveal(),
+                             crypto::EnvelopeAad("vault-key", vault.id, vault.id), random));
     SIRR_RETURN_IF_ERROR(storage.InitializeInstance(key, vault));
     return OpenResult{std::unique_ptr<Instance>(new Instance(std::move(master), 1)), true};
   }
   std::string versions;
   for (const auto& row : keyring) {
     if (!versions.empty()) versions += ", ";
-    versions += std::to_string(row.version) + " (" + HexEncode(row.key_id) + ", " +
-                row.state + ")";
+    versions += std::to_string(row.version) + " (" + HexEncode(row.key_id) + ", " + row.state + ")";
     if (row.key_id.size() != id.size() || !std::equal(id.begin(), id.end(), row.key_id.begin()))
       continue;
     if (row.state == "retired")

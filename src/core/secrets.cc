@@ -10,8 +10,8 @@ std::string SecretAad(const storage::SecretRow& row) {
 }
 
 bool IsNameChar(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-         c == '.' || c == '_' || c == '/' || c == '-';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == '/' || c == '-';
 }
 
 std::string_view OutcomeOf(const Status& st) {
@@ -54,10 +54,9 @@ std::string Secrets::GoneMessage(const storage::SecretRow& row) {
   return "secret '" + row.name + "' expired at " + FormatRfc3339(row.expires_at.value_or(0));
 }
 
-Status Secrets::Audit(const RequestContext& ctx, std::string_view action,
-                      std::string_view outcome, const storage::VaultRow* vault,
-                      const storage::SecretRow* secret, std::string detail,
-                      std::string_view secret_name) {
+Status Secrets::Audit(const RequestContext& ctx, std::string_view action, std::string_view outcome,
+                      const storage::VaultRow* vault, const storage::SecretRow* secret,
+                      std::string detail, std::string_view secret_name) {
   audit::Event e;
   e.action = std::string(action);
   e.outcome = std::string(outcome);
@@ -78,8 +77,8 @@ Status Secrets::Audit(const RequestContext& ctx, std::string_view action,
   return audit_.Append(e);
 }
 
-StatusOr<storage::VaultRow> Secrets::FindVault(const RequestContext& ctx,
-                                               std::string_view action, std::string_view vault) {
+StatusOr<storage::VaultRow> Secrets::FindVault(const RequestContext& ctx, std::string_view action,
+                                               std::string_view vault) {
   auto row = storage_.GetVault(vault);
   if (!row.ok() && row.status().code() == StatusCode::kNotFound) {
     SIRR_RETURN_IF_ERROR(Audit(ctx, action, "not_found", nullptr, nullptr, "unknown vault"));
@@ -119,8 +118,8 @@ StatusOr<storage::SecretRow> Secrets::Push(const RequestContext& ctx, PushReques
   SIRR_ASSIGN_OR_RETURN(row.value, crypto::SealEnvelope(key->key, key->id, req.value.reveal(),
                                                         SecretAad(row), random_));
   Status st = storage_.PutSecret(row, req.overwrite, now);
-  SIRR_RETURN_IF_ERROR(Audit(ctx, "secret.create", OutcomeOf(st), &vault, &row,
-                             req.overwrite ? "overwrite" : ""));
+  SIRR_RETURN_IF_ERROR(
+      Audit(ctx, "secret.create", OutcomeOf(st), &vault, &row, req.overwrite ? "overwrite" : ""));
   if (!st.ok()) return st;
   row.value.clear();
   return row;
@@ -155,8 +154,7 @@ StatusOr<PulledSecret> Secrets::Pull(const RequestContext& ctx, std::string_view
   return PulledSecret{std::move(row).value(), std::move(value).value()};
 }
 
-StatusOr<storage::SecretRow> Secrets::Inspect(const RequestContext& ctx,
-                                              std::string_view vault_ref,
+StatusOr<storage::SecretRow> Secrets::Inspect(const RequestContext& ctx, std::string_view vault_ref,
                                               std::string_view secret) {
   SIRR_ASSIGN_OR_RETURN(storage::VaultRow vault, FindVault(ctx, "secret.inspect", vault_ref));
   auto row = storage_.GetSecretMeta(vault.id, secret);
@@ -179,9 +177,9 @@ StatusOr<storage::SecretPage> Secrets::List(const RequestContext& ctx, std::stri
                                             const storage::SecretFilter& filter) {
   SIRR_ASSIGN_OR_RETURN(storage::VaultRow vault, FindVault(ctx, "secret.list", vault_ref));
   SIRR_ASSIGN_OR_RETURN(auto page, storage_.ListSecrets(vault.id, filter, clock_.NowMillis()));
-  SIRR_RETURN_IF_ERROR(Audit(ctx, "secret.list", "success", &vault, nullptr,
-                             std::to_string(page.rows.size()) + " of " +
-                                 std::to_string(page.total)));
+  SIRR_RETURN_IF_ERROR(
+      Audit(ctx, "secret.list", "success", &vault, nullptr,
+            std::to_string(page.rows.size()) + " of " + std::to_string(page.total)));
   return page;
 }
 

@@ -53,8 +53,8 @@ Status ValidateSecretName(std::string_view name);
 
 class Secrets {
  public:
-  Secrets(storage::Storage& storage, Instance& instance, audit::AuditLog& audit,
-          const Clock& clock, Random& random, SecretLimits limits)
+  Secrets(storage::Storage& storage, Instance& instance, audit::AuditLog& audit, const Clock& clock,
+          Random& random, SecretLimits limits)
       : storage_(storage),
         instance_(instance),
         audit_(audit),

@@ -84,7 +84,11 @@ TEST_F(SecretsTest, ValidatesInput) {
   auto nv = Req("x", "v");
   nv.vault = "nope";
   EXPECT_EQ(secrets_->Push(ctx_, std::move(nv)).status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(storage_->ListSecrets(instance_ ? storage_->GetVault("default")->id : "", {}, clock_.NowMillis())->total, 1);
+  EXPECT_EQ(
+      storage_
+          ->ListSecrets(instance_ ? storage_->GetVault("default")->id : "", {}, clock_.NowMillis())
+          ->total,
+      1);
 }
 
 TEST_F(SecretsTest, TtlMakesUnreadableAtExpiryAndSweeperDestroys) {
@@ -123,7 +127,8 @@ TEST_F(SecretsTest, ReadLimitBurnsAndSaysSo) {
 
 TEST_F(SecretsTest, WrongMasterKeyIsRefusedAndDoesNotReinitialise) {
   auto other = seal::MasterKey::Derive(crypto::SecureRandom::Get().RandomSecret(32));
-  auto opened = Instance::Open(*storage_, std::move(other).value(), clock_, crypto::SecureRandom::Get());
+  auto opened =
+      Instance::Open(*storage_, std::move(other).value(), clock_, crypto::SecureRandom::Get());
   EXPECT_EQ(opened.status().code(), StatusCode::kPermissionDenied);
   EXPECT_NE(opened.status().message().find("does not match"), std::string::npos);
   EXPECT_EQ(storage_->ListKeyring()->size(), 1u);

@@ -33,8 +33,7 @@ Status CheckKeyAndNonce(const SecretBytes& key, std::span<const uint8_t> nonce) 
 }  // namespace
 
 StatusOr<Bytes> Aes256GcmEncrypt(const SecretBytes& key, std::span<const uint8_t> nonce,
-                                 std::span<const uint8_t> plaintext,
-                                 std::span<const uint8_t> aad) {
+                                 std::span<const uint8_t> plaintext, std::span<const uint8_t> aad) {
   SIRR_RETURN_IF_ERROR(CheckKeyAndNonce(key, nonce));
   CipherCtx ctx(EVP_CIPHER_CTX_new());
   if (!ctx) return InternalError("EVP_CIPHER_CTX_new failed");
@@ -88,10 +87,10 @@ StatusOr<SecretBytes> HkdfSha256(const SecretBytes& ikm, std::span<const uint8_t
                                  std::string_view info, size_t length) {
   if (length == 0 || length > 255 * 32) return InvalidArgumentError("bad HKDF output length");
   std::unique_ptr<EVP_KDF, decltype(&EVP_KDF_free)> kdf(EVP_KDF_fetch(nullptr, "HKDF", nullptr),
-                                                         EVP_KDF_free);
+                                                        EVP_KDF_free);
   if (!kdf) return InternalError("HKDF unavailable");
   std::unique_ptr<EVP_KDF_CTX, decltype(&EVP_KDF_CTX_free)> ctx(EVP_KDF_CTX_new(kdf.get()),
-                                                                 EVP_KDF_CTX_free);
+                                                                EVP_KDF_CTX_free);
   if (!ctx) return InternalError("HKDF context failed");
   char digest[] = "SHA256";
   uint8_t empty = 0;
@@ -99,11 +98,11 @@ StatusOr<SecretBytes> HkdfSha256(const SecretBytes& ikm, std::span<const uint8_t
       OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
       OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
                                         const_cast<uint8_t*>(ikm.reveal().data()), ikm.size()),
-      OSSL_PARAM_construct_octet_string(
-          OSSL_KDF_PARAM_SALT, salt.empty() ? &empty : const_cast<uint8_t*>(salt.data()),
-          salt.size()),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
-                                        const_cast<char*>(info.data()), info.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
+                                        salt.empty() ? &empty : const_cast<uint8_t*>(salt.data()),
+                                        salt.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, const_cast<char*>(info.data()),
+                                        info.size()),
       OSSL_PARAM_construct_end()};
   SecretBytes out(length);
   if (EVP_KDF_derive(ctx.get(), out.reveal_mut().data(), length, params) != 1)

@@ -89,8 +89,8 @@ TEST(EnvelopeTest, LayoutIsVersionKeyIdNonceCiphertextTag) {
 TEST(EnvelopeTest, OpenFailsWhenMovedToAnotherRecordOrTampered) {
   SecretBytes key = Key0to31();
   auto id = DeriveKeyId(key);
-  Bytes env = *SealEnvelope(key, id, AsBytes("v"), EnvelopeAad("secret", "v1", "r1"),
-                            SecureRandom::Get());
+  Bytes env =
+      *SealEnvelope(key, id, AsBytes("v"), EnvelopeAad("secret", "v1", "r1"), SecureRandom::Get());
   EXPECT_FALSE(OpenEnvelope(key, id, env, EnvelopeAad("secret", "v1", "r2")).ok());
   EXPECT_FALSE(OpenEnvelope(key, id, env, EnvelopeAad("secret", "v2", "r1")).ok());
   EXPECT_FALSE(OpenEnvelope(key, id, env, EnvelopeAad("vault-key", "v1", "r1")).ok());
@@ -131,8 +131,8 @@ TEST_F(EnvelopeOracleTest, PythonOpensOurEnvelopes) {
         {"/usr/bin/python3", oracle_, "open", HexEncode(key.reveal()), aad, HexEncode(env)});
     ASSERT_EQ(r.exit_code, 0);
     EXPECT_EQ(r.out, HexEncode(plain));
-    auto r2 = sirr::testing::Run({"/usr/bin/python3", oracle_, "open", HexEncode(key.reveal()),
-                                  aad + "x", HexEncode(env)});
+    auto r2 = sirr::testing::Run(
+        {"/usr/bin/python3", oracle_, "open", HexEncode(key.reveal()), aad + "x", HexEncode(env)});
     EXPECT_EQ(r2.exit_code, 1);
   }
 }
@@ -142,8 +142,8 @@ TEST_F(EnvelopeOracleTest, WeOpenPythonEnvelopes) {
     SecretBytes key = SecureRandom::Get().RandomSecret(32);
     Bytes plain = SecureRandom::Get().RandomBytes(static_cast<size_t>(1 + i * 53));
     std::string aad = EnvelopeAad("vault-key", "v", std::to_string(i));
-    auto r = sirr::testing::Run({"/usr/bin/python3", oracle_, "seal", HexEncode(key.reveal()), aad,
-                                 HexEncode(plain)});
+    auto r = sirr::testing::Run(
+        {"/usr/bin/python3", oracle_, "seal", HexEncode(key.reveal()), aad, HexEncode(plain)});
     ASSERT_EQ(r.exit_code, 0);
     Bytes env = *HexDecode(r.out);
     auto opened = OpenEnvelope(key, DeriveKeyId(key), env, aad);
@@ -156,7 +156,8 @@ TEST_F(EnvelopeOracleTest, HkdfDerivationsAgree) {
   SecretBytes key = SecureRandom::Get().RandomSecret(32);
   for (const char* info : {"sirr/v1/wrap", "sirr/v1/audit", "sirr/v1/key-id"}) {
     auto ours = HkdfSha256(key, {}, info, 32);
-    auto r = sirr::testing::Run({"/usr/bin/python3", oracle_, "hkdf", HexEncode(key.reveal()), info, "32"});
+    auto r = sirr::testing::Run(
+        {"/usr/bin/python3", oracle_, "hkdf", HexEncode(key.reveal()), info, "32"});
     ASSERT_EQ(r.exit_code, 0);
     EXPECT_EQ(HexEncode(ours->reveal()), r.out) << info;
   }

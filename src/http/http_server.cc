@@ -95,10 +95,9 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->body_limit(server_.options_.max_body_bytes);
     stream_.expires_after(first || buffer_.size() > 0 ? server_.options_.request_timeout
                                                       : server_.options_.idle_timeout);
-    bhttp::async_read(stream_, buffer_, *parser_,
-                      [self = shared_from_this()](beast::error_code ec, size_t) {
-                        self->OnRead(ec);
-                      });
+    bhttp::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
   }
 
   void OnRead(beast::error_code ec) {
@@ -157,10 +156,9 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.expires_after(server_.options_.request_timeout);
     if (head) {
       auto sr = std::make_shared<bhttp::response_serializer<bhttp::string_body>>(*res_);
-      bhttp::async_write_header(stream_, *sr,
-                                [self = shared_from_this(), sr](beast::error_code ec, size_t) {
-                                  self->OnWrite(ec);
-                                });
+      bhttp::async_write_header(
+          stream_, *sr,
+          [self = shared_from_this(), sr](beast::error_code ec, size_t) { self->OnWrite(ec); });
       return;
     }
     bhttp::async_write(stream_, *res_, [self = shared_from_this()](beast::error_code ec, size_t) {

@@ -41,7 +41,8 @@ StatusOr<SecretBytes> ParseMasterKey(std::string_view text) {
   if (t.empty()) return InvalidArgumentError("key is empty; " + std::string(kFormats));
   if (HasInnerSpace(t)) {
     auto entropy = crypto::hd::MnemonicToEntropy(t);
-    if (!entropy.ok()) return InvalidArgumentError(entropy.status().message() + "; " + std::string(kFormats));
+    if (!entropy.ok())
+      return InvalidArgumentError(entropy.status().message() + "; " + std::string(kFormats));
     if (entropy->size() != kMasterKeySize)
       return InvalidArgumentError("BIP39 mnemonic must have 24 words (256 bits) for a master key");
     return std::move(entropy).value();
@@ -95,8 +96,8 @@ StatusOr<KeyFile> ReadKeyFile(const std::string& path) {
   if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
     char mode[8];
     std::snprintf(mode, sizeof(mode), "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    out.permission_warning = "key file " + path + " is accessible by group or others (mode " +
-                             mode + "); chmod 0400 it";
+    out.permission_warning =
+        "key file " + path + " is accessible by group or others (mode " + mode + "); chmod 0400 it";
   }
   return out;
 }
@@ -105,8 +106,7 @@ StatusOr<MasterKey> MasterKey::Derive(SecretBytes master_key) {
   if (master_key.size() != kMasterKeySize)
     return InvalidArgumentError("master key must be 32 bytes");
   SIRR_ASSIGN_OR_RETURN(SecretBytes wrap, crypto::HkdfSha256(master_key, {}, "sirr/v1/wrap", 32));
-  SIRR_ASSIGN_OR_RETURN(SecretBytes audit,
-                        crypto::HkdfSha256(master_key, {}, "sirr/v1/audit", 32));
+  SIRR_ASSIGN_OR_RETURN(SecretBytes audit, crypto::HkdfSha256(master_key, {}, "sirr/v1/audit", 32));
   crypto::KeyId id = crypto::DeriveKeyId(master_key);
   return MasterKey(id, std::move(wrap), std::move(audit));
 }
@@ -118,8 +118,9 @@ StatusOr<Bytes> MasterKey::MakeKeyCheck(int version, Random& random) const {
 }
 
 Status MasterKey::VerifyKeyCheck(int version, std::span<const uint8_t> kcv) const {
-  auto plain = crypto::OpenEnvelope(
-      wrap_key_, key_id_, kcv, crypto::EnvelopeAad("keycheck", "instance", std::to_string(version)));
+  auto plain =
+      crypto::OpenEnvelope(wrap_key_, key_id_, kcv,
+                           crypto::EnvelopeAad("keycheck", "instance", std::to_string(version)));
   if (!plain.ok() || plain->reveal_string() != kKeyCheckPlaintext)
     return PermissionDeniedError("the master key does not match key version " +
                                  std::to_string(version));

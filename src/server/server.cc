@@ -111,8 +111,10 @@ class Background {
       lock.unlock();
       if (std::chrono::steady_clock::now() >= next_sweep) {
         auto swept = secrets_.Sweep();
-        if (!swept.ok()) Log("error", "sweeper: " + swept.status().message());
-        else if (*swept > 0) Log("info", "sweeper destroyed " + std::to_string(*swept) + " expired value(s)");
+        if (!swept.ok())
+          Log("error", "sweeper: " + swept.status().message());
+        else if (*swept > 0)
+          Log("info", "sweeper destroyed " + std::to_string(*swept) + " expired value(s)");
         next_sweep = std::chrono::steady_clock::now() + std::chrono::seconds(sweep_seconds_);
       }
       CheckpointAudit();
@@ -174,8 +176,7 @@ int RunServer(const ServerConfig& config) {
   Clock& clock = SystemClock::Get();
   Random& random = crypto::SecureRandom::Get();
   auto opened = core::Instance::Open(**storage, std::move(master).value(), clock, random);
-  if (!opened.ok())
-    return Fail("key file " + config.key_file + ": " + opened.status().message());
+  if (!opened.ok()) return Fail("key file " + config.key_file + ": " + opened.status().message());
   core::Instance& instance = *opened->instance;
 
   // 3. The audit log, continuing its chain; a log shorter than the recorded head is refused.
@@ -190,7 +191,8 @@ int RunServer(const ServerConfig& config) {
   if (*recorded && (*recorded)->first > (*audit)->Head().seq)
     return Fail("audit log " + audit_path + " ends at sequence " +
                 std::to_string((*audit)->Head().seq) + " but the database recorded " +
-                std::to_string((*recorded)->first) + "; it was truncated or replaced (run "
+                std::to_string((*recorded)->first) +
+                "; it was truncated or replaced (run "
                 "'sirrd audit verify')");
 
   core::SecretLimits limits;
@@ -207,8 +209,8 @@ int RunServer(const ServerConfig& config) {
   http_options.max_connections = config.max_connections;
   http_options.idle_timeout = std::chrono::seconds(config.idle_timeout_seconds);
   http_options.request_timeout = std::chrono::seconds(config.request_timeout_seconds);
-  auto server = http::HttpServer::New(http_options,
-                                      [&api](const api::Request& r) { return api.Handle(r); });
+  auto server =
+      http::HttpServer::New(http_options, [&api](const api::Request& r) { return api.Handle(r); });
   if (!server.ok()) return Fail(server.status().message());
 
   audit::Event start;
@@ -219,7 +221,8 @@ int RunServer(const ServerConfig& config) {
   if (!(*audit)->Append(start).ok()) return Fail("audit log " + audit_path + " is not writable");
 
   if (opened->initialized_now)
-    Log("info", "initialised a new database at " + db_path + " (keyring version 1, vault 'default')");
+    Log("info",
+        "initialised a new database at " + db_path + " (keyring version 1, vault 'default')");
   const std::string url = "http://" + addr->first + ":" + std::to_string((*server)->port());
   Log("info", "sirrd " SIRR_VERSION " listening on " + url + " (data " + config.data_dir +
                   ", audit " + audit_path + ")");

@@ -20,11 +20,11 @@ namespace sirr::storage {
 
 struct KeyringRow {
   int version = 0;
-  Bytes key_id;        // 8 bytes
-  std::string state;   // "active", "retiring", "retired"
+  Bytes key_id;            // 8 bytes
+  std::string state;       // "active", "retiring", "retired"
   int64_t created_at = 0;  // ms since epoch
   int64_t updated_at = 0;
-  Bytes key_check;     // envelope v1 of a fixed string under the wrap key
+  Bytes key_check;  // envelope v1 of a fixed string under the wrap key
 };
 
 struct VaultRow {
@@ -44,12 +44,12 @@ struct SecretRow {
   std::string type;
   std::string description;
   int64_t created_at = 0;
-  std::optional<int64_t> expires_at;       // ms since epoch
+  std::optional<int64_t> expires_at;  // ms since epoch
   std::optional<int64_t> max_reads;
   std::optional<int64_t> reads_remaining;  // null: unlimited
   SecretState state = SecretState::kLive;
-  std::optional<int64_t> gone_at;          // when burned/expired
-  Bytes value;                             // envelope v1; empty once burned/expired
+  std::optional<int64_t> gone_at;  // when burned/expired
+  Bytes value;                     // envelope v1; empty once burned/expired
 };
 
 struct SecretFilter {

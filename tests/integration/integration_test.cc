@@ -47,8 +47,10 @@ ExecResult Exec(const std::vector<std::string>& argv, const std::map<std::string
   pid_t pid = fork();
   if (pid == 0) {
     for (const auto& [k, v] : env) {
-      if (v.empty()) unsetenv(k.c_str());
-      else setenv(k.c_str(), v.c_str(), 1);
+      if (v.empty())
+        unsetenv(k.c_str());
+      else
+        setenv(k.c_str(), v.c_str(), 1);
     }
     freopen(in.c_str(), "r", stdin);
     freopen(out.c_str(), "w", stdout);
@@ -104,8 +106,10 @@ class SirrdTest : public ::testing::Test {
     pid_ = fork();
     if (pid_ == 0) {
       for (const auto& [k, v] : env) {
-        if (v.empty()) unsetenv(k.c_str());
-        else setenv(k.c_str(), v.c_str(), 1);
+        if (v.empty())
+          unsetenv(k.c_str());
+        else
+          setenv(k.c_str(), v.c_str(), 1);
       }
       freopen(log_.c_str(), "w", stderr);
       execl(SIRRD_BIN, SIRRD_BIN, static_cast<char*>(nullptr));
@@ -139,7 +143,8 @@ class SirrdTest : public ::testing::Test {
   }
 
   // Runs sirrd expecting it to exit (fail-closed cases).
-  ExecResult RunSirrd(std::map<std::string, std::string> extra, std::vector<std::string> args = {}) {
+  ExecResult RunSirrd(std::map<std::string, std::string> extra,
+                      std::vector<std::string> args = {}) {
     auto env = Env();
     for (auto& [k, v] : extra) env[k] = v;
     args.insert(args.begin(), SIRRD_BIN);
@@ -266,15 +271,18 @@ TEST_F(SirrdTest, RejectsMissingOrWrongTokenAndAuditsIt) {
 
 TEST_F(SirrdTest, SecretLifecycleOverHttp) {
   ASSERT_TRUE(Start());
-  auto created = Http("POST", kSecrets,
-                      R"({"name":"db/prod","value":"pg://u:p@h/db","type":"dsn","description":"d","ttl_seconds":3600})");
+  auto created = Http(
+      "POST", kSecrets,
+      R"({"name":"db/prod","value":"pg://u:p@h/db","type":"dsn","description":"d","ttl_seconds":3600})");
   ASSERT_EQ(created.status, 201) << created.body;
   auto meta = json::parse(created.body);
   EXPECT_FALSE(meta.contains("value"));
   EXPECT_EQ(meta["name"], "db/prod");
   EXPECT_EQ(Http("POST", kSecrets, R"({"name":"db/prod","value":"x"})").status, 409);
   EXPECT_EQ(Http("POST", kSecrets + "?overwrite=true",
-                 R"({"name":"db/prod","value":"pg://new","type":"dsn"})").status, 201);
+                 R"({"name":"db/prod","value":"pg://new","type":"dsn"})")
+                .status,
+            201);
   auto got = Http("GET", kSecrets + "/db%2Fprod");
   ASSERT_EQ(got.status, 200);
   auto j = json::parse(got.body);
@@ -283,7 +291,9 @@ TEST_F(SirrdTest, SecretLifecycleOverHttp) {
                         "expires_at", "reads_remaining"})
     EXPECT_TRUE(j.contains(k)) << k;
   EXPECT_EQ(Http("GET", kSecrets + "/" + j["id"].get<std::string>()).status, 200);  // by id
-  EXPECT_EQ(Http("GET", "/api/v1/vaults/" + j["vault_id"].get<std::string>() + "/secrets/db/prod").status, 200);
+  EXPECT_EQ(
+      Http("GET", "/api/v1/vaults/" + j["vault_id"].get<std::string>() + "/secrets/db/prod").status,
+      200);
   auto head = Http("HEAD", kSecrets + "/db%2Fprod");
   EXPECT_EQ(head.status, 200);
   EXPECT_EQ(head.headers["x-secret-name"], "db/prod");
@@ -362,16 +372,20 @@ TEST_F(SirrdTest, TtlExpiryMakesASecretGone) {
 
 TEST_F(SirrdTest, FiftyConcurrentReadsOfAOneReadSecretYieldExactlyOneValue) {
   ASSERT_TRUE(Start({{"SIRR_THREADS", "4"}}));
-  ASSERT_EQ(Http("POST", kSecrets, R"({"name":"once","value":"only-once","max_reads":1})").status, 201);
+  ASSERT_EQ(Http("POST", kSecrets, R"({"name":"once","value":"only-once","max_reads":1})").status,
+            201);
   std::atomic<int> ok{0}, gone{0}, other{0};
   std::vector<std::thread> threads;
   for (int i = 0; i < 50; ++i) {
     threads.emplace_back([&] {
       sirr::client::Client c(server_, sirr::SecretBytes::FromString(kToken));
       auto r = c.Do("GET", kSecrets + "/once");
-      if (r.ok() && r->status == 200 && r->body.find("only-once") != std::string::npos) ++ok;
-      else if (r.ok() && r->status == 410) ++gone;
-      else ++other;
+      if (r.ok() && r->status == 200 && r->body.find("only-once") != std::string::npos)
+        ++ok;
+      else if (r.ok() && r->status == 410)
+        ++gone;
+      else
+        ++other;
     });
   }
   for (auto& t : threads) t.join();
@@ -499,12 +513,14 @@ TEST_F(SirrdTest, CliExitCodesAndHelp) {
   ASSERT_TRUE(Start());
   EXPECT_EQ(Cli({"--help"}).code, 0);
   EXPECT_EQ(Cli({"push", "--help"}).code, 0);
-  EXPECT_EQ(Cli({"push", "x"}).code, 2);                        // no value
+  EXPECT_EQ(Cli({"push", "x"}).code, 2);  // no value
   EXPECT_EQ(Cli({"push", "x", "--value", "v", "--ttl", "1y"}).code, 2);
   EXPECT_EQ(Cli({"bogus"}).code, 2);
-  EXPECT_EQ(Cli({"list"}, "", "bad-token-bad-token").code, 1);  // 401
+  EXPECT_EQ(Cli({"list"}, "", "bad-token-bad-token").code, 1);          // 401
   EXPECT_EQ(Cli({"push", "x", "--value", "v", "--ttl", "0"}).code, 1);  // 422
-  auto unreachable = Exec({SIRR_BIN, "list"}, {{"SIRR_SERVER", "http://127.0.0.1:1"}, {"SIRR_TOKEN", kToken}}, "", dir_);
+  auto unreachable =
+      Exec({SIRR_BIN, "list"}, {{"SIRR_SERVER", "http://127.0.0.1:1"}, {"SIRR_TOKEN", kToken}}, "",
+           dir_);
   EXPECT_EQ(unreachable.code, 3);
 }
 

@@ -57,7 +57,9 @@ int LookupWord(std::string_view word) {
   return too_long ? -1 : found;
 }
 
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool IsSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 
 }  // namespace
 
@@ -100,7 +102,8 @@ StatusOr<SecretBytes> MnemonicToEntropy(std::string_view mnemonic) {
     size_t start = i;
     while (i < mnemonic.size() && !IsSpace(mnemonic[i])) ++i;
     if (i > start) {
-      if (indices.size() >= 24) return InvalidArgumentError("BIP39 mnemonic has more than 24 words");
+      if (indices.size() >= 24)
+        return InvalidArgumentError("BIP39 mnemonic has more than 24 words");
       int index = LookupWord(mnemonic.substr(start, i - start));
       if (index < 0) {
         SecureWipe(indices.data(), indices.size() * sizeof(int));

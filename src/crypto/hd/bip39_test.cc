@@ -40,7 +40,8 @@ const Vector kVectors[] = {
     {"ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
      "zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo "
      "vote"},
-    {"9e885d952ad362caeb4efe34a8e91bd2", "ozone drill grab fiber curtain grace pudding thank cruise elder eight picnic"},
+    {"9e885d952ad362caeb4efe34a8e91bd2",
+     "ozone drill grab fiber curtain grace pudding thank cruise elder eight picnic"},
     {"68a79eaca2324873eacc50cb9c6eca8cc68ea5d936f98787c60c7ebc74e6ce7c",
      "hamster diagram private dutch cause delay private meat slide toddler razor book happy "
      "fancy gospel tennis maple dilemma loan word shrug inflict delay length"},

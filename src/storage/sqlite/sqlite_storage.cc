@@ -57,8 +57,7 @@ CREATE TABLE audit_head (
 Status SqlError(sqlite3* db, std::string_view what) {
   int code = sqlite3_extended_errcode(db);
   std::string msg = "storage: " + std::string(what) + ": " + sqlite3_errmsg(db);
-  if ((code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED)
-    return UnavailableError(msg);
+  if ((code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED) return UnavailableError(msg);
   if ((code & 0xff) == SQLITE_CONSTRAINT) return AlreadyExistsError(msg);
   return InternalError(msg);
 }
@@ -85,8 +84,10 @@ class Stmt {
     return *this;
   }
   Stmt& Bind(int i, const std::optional<int64_t>& v) {
-    if (v) sqlite3_bind_int64(s_, i, *v);
-    else sqlite3_bind_null(s_, i);
+    if (v)
+      sqlite3_bind_int64(s_, i, *v);
+    else
+      sqlite3_bind_null(s_, i);
     return *this;
   }
   Stmt& BindBlob(int i, const Bytes& v) {
@@ -131,14 +132,16 @@ class Connection {
  public:
   static StatusOr<std::unique_ptr<Connection>> Open(const std::string& path) {
     sqlite3* db = nullptr;
-    int rc = sqlite3_open_v2(path.c_str(), &db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+    int rc =
+        sqlite3_open_v2(path.c_str(), &db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
     std::unique_ptr<Connection> c(new Connection(db));
-    if (rc != SQLITE_OK) return InternalError("cannot open database " + path + ": " + sqlite3_errstr(rc));
+    if (rc != SQLITE_OK)
+      return InternalError("cannot open database " + path + ": " + sqlite3_errstr(rc));
     sqlite3_busy_timeout(db, 5000);
-    SIRR_RETURN_IF_ERROR(c->Exec(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
-        "PRAGMA secure_delete=ON;"));
+    SIRR_RETURN_IF_ERROR(
+        c->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
+                "PRAGMA secure_delete=ON;"));
     return c;
   }
   ~Connection() {
@@ -178,7 +181,6 @@ class Connection {
 
 namespace {
 
-
 SecretRow ReadSecretColumns(const Stmt& s) {
   SecretRow r;
   r.id = s.Text(0);
@@ -195,13 +197,14 @@ SecretRow ReadSecretColumns(const Stmt& s) {
   return r;
 }
 
-#define SECRET_COLS                                                                        \
+#define SECRET_COLS                                                                             \
   "id, vault_id, name, type, description, created_at, expires_at, max_reads, reads_remaining, " \
   "state, gone_at"
 
 // The row of a secret by id, else by name (an id match wins).
 constexpr const char* kFindSecret =
-    "SELECT " SECRET_COLS ", value FROM secrets WHERE vault_id = ?1 AND (id = ?2 OR name = ?2) "
+    "SELECT " SECRET_COLS
+    ", value FROM secrets WHERE vault_id = ?1 AND (id = ?2 OR name = ?2) "
     "ORDER BY (id = ?2) DESC LIMIT 1";
 
 StatusOr<std::optional<SecretRow>> FindSecret(Connection& c, std::string_view vault_id,
@@ -295,14 +298,15 @@ auto SqliteStorage::WithReader(Fn&& fn) -> decltype(fn(std::declval<Connection&>
 
 StatusOr<std::vector<KeyringRow>> SqliteStorage::ListKeyring() {
   return WithReader([](Connection& c) -> StatusOr<std::vector<KeyringRow>> {
-    SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT version, key_id, state, created_at, updated_at, "
-                                            "key_check FROM keyring ORDER BY version"));
+    SIRR_ASSIGN_OR_RETURN(auto s,
+                          c.Prepare("SELECT version, key_id, state, created_at, updated_at, "
+                                    "key_check FROM keyring ORDER BY version"));
     std::vector<KeyringRow> rows;
     while (true) {
       SIRR_ASSIGN_OR_RETURN(bool row, s->Step());
       if (!row) break;
-      rows.push_back({static_cast<int>(s->Int(0)), s->Blob(1), s->Text(2), s->Int(3), s->Int(4),
-                      s->Blob(5)});
+      rows.push_back(
+          {static_cast<int>(s->Int(0)), s->Blob(1), s->Text(2), s->Int(3), s->Int(4), s->Blob(5)});
     }
     return rows;
   });
@@ -367,7 +371,8 @@ Status SqliteStorage::PutSecret(const SecretRow& row, bool overwrite, int64_t no
       }
     }
     {
-      SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("DELETE FROM secrets WHERE vault_id = ? AND name = ?"));
+      SIRR_ASSIGN_OR_RETURN(auto s,
+                            c.Prepare("DELETE FROM secrets WHERE vault_id = ? AND name = ?"));
       s->Bind(1, row.vault_id).Bind(2, row.name);
       SIRR_RETURN_IF_ERROR(s->Run());
     }
@@ -524,7 +529,8 @@ StatusOr<std::vector<SecretRow>> SqliteStorage::ExpireDue(int64_t now, int limit
 StatusOr<int64_t> SqliteStorage::PurgeTombstones(int64_t gone_before) {
   int64_t n = 0;
   Status st = WithWriteTx([&](Connection& c) -> Status {
-    SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("DELETE FROM secrets WHERE state != 0 AND gone_at <= ?"));
+    SIRR_ASSIGN_OR_RETURN(auto s,
+                          c.Prepare("DELETE FROM secrets WHERE state != 0 AND gone_at <= ?"));
     s->Bind(1, gone_before);
     SIRR_RETURN_IF_ERROR(s->Run());
     n = sqlite3_changes64(c.db());

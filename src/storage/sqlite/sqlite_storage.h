@@ -43,8 +43,7 @@ class SqliteStorage final : public Storage {
                                  int64_t now) override;
   StatusOr<SecretPage> ListSecrets(std::string_view vault_id, const SecretFilter& filter,
                                    int64_t now) override;
-  StatusOr<SecretRow> DeleteSecret(std::string_view vault_id,
-                                   std::string_view id_or_name) override;
+  StatusOr<SecretRow> DeleteSecret(std::string_view vault_id, std::string_view id_or_name) override;
   StatusOr<std::vector<SecretRow>> ExpireDue(int64_t now, int limit) override;
   StatusOr<int64_t> PurgeTombstones(int64_t gone_before) override;
   Status SaveAuditHead(int64_t seq, const Bytes& mac) override;

@@ -155,9 +155,12 @@ TEST_F(SqliteStorageTest, ConcurrentReadsOfOneReadSecretYieldExactlyOneValue) {
     for (int i = 0; i < 50; ++i) {
       threads.emplace_back([&] {
         auto r = db_->ReadSecret("vid", name, 100);
-        if (!r.ok()) ++errors;
-        else if (r->state == SecretState::kLive && !r->value.empty()) ++values;
-        else if (r->state == SecretState::kBurned) ++burned;
+        if (!r.ok())
+          ++errors;
+        else if (r->state == SecretState::kLive && !r->value.empty())
+          ++values;
+        else if (r->state == SecretState::kBurned)
+          ++burned;
       });
     }
     for (auto& t : threads) t.join();

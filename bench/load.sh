@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Loopback load test: sirrd pull (unlimited reads) and push (durable), next to nginx serving a
+# small file in the same run. Usage: bash bench/load.sh [DURATION_SECONDS] [CONNECTIONS]
+# Bounded: each wrk run lasts DURATION seconds (default 10) against 127.0.0.1 only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+D=${1:-10}; C=${2:-32}
+bash scripts/install-deps.sh --bench
+[ -x build/sirrd ] || bash scripts/build.sh
+W=$(mktemp -d /tmp/sirr-bench.XXXXXX)
+trap 'kill $(cat "$W"/*.pid 2>/dev/null) 2>/dev/null || true; rm -rf "$W"' EXIT
+openssl rand -base64 32 > "$W/key"; chmod 400 "$W/key"
+export SIRR_TOKEN="bench-token-$(openssl rand -hex 16)"
+SIRR_KEY_FILE=$W/key SIRR_ADMIN_TOKEN=$SIRR_TOKEN SIRR_DATA_DIR=$W/data SIRR_ADDR=127.0.0.1:0 \
+  SIRR_THREADS=${SIRR_THREADS:-2} build/sirrd 2>"$W/sirrd.log" & echo $! > "$W/sirrd.pid"
+for _ in $(seq 100); do grep -q listening "$W/sirrd.log" && break; sleep 0.05; done
+PORT=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$W/sirrd.log" | grep -o '[0-9]*$')
+URL=http://127.0.0.1:$PORT/api/v1/vaults/default/secrets
+curl -fsS -o /dev/null -X POST -H "Authorization: Bearer $SIRR_TOKEN" -H 'Content-Type: application/json' \
+  -d '{"name":"bench/pull","value":"s3cr3t-0123456789abcdef"}' "$URL"
+
+mkdir -p "$W/www" && echo -n 's3cr3t-0123456789abcdef' > "$W/www/index.html"
+cat > "$W/nginx.conf" <<NGINX
+worker_processes 2; pid $W/nginx.pid; error_log $W/nginx.err; daemon on;
+events { worker_connections 1024; }
+http { access_log off; server { listen 127.0.0.1:18081; root $W/www; } }
+NGINX
+nginx -c "$W/nginx.conf"
+
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -r); sirrd threads=${SIRR_THREADS:-2}"
+echo "--- baseline: nginx, GET small file, $C connections, ${D}s"
+wrk -t2 -c"$C" -d"${D}s" --latency -s bench/pull.lua http://127.0.0.1:18081/index.html | grep -E 'Requests/sec|requests='
+echo "--- sirrd pull (GET secret, unlimited reads), $C connections, ${D}s"
+wrk -t2 -c"$C" -d"${D}s" --latency -s bench/pull.lua "$URL/bench%2Fpull" | grep -E 'Requests/sec|requests='
+echo "--- sirrd push (POST new secret, durable commit), $C connections, ${D}s"
+wrk -t2 -c"$C" -d"${D}s" --latency -s bench/push.lua "$URL" | grep -E 'Requests/sec|requests='
