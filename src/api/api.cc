@@ -212,7 +212,7 @@ Response Api::HandleSecrets(const Request& req, const ParsedTarget& target,
     }
     if (!*name) return ErrorResponse(InvalidArgumentError("name is required"));
     if (!*value) return ErrorResponse(InvalidArgumentError("value is required"));
-    if (**encoding == "base64") {
+    if (*encoding && **encoding == "base64") {
       auto decoded = Base64DecodeSecret(**value);
       WipeStringMember(j, "value");
       SecureWipe((*value)->data(), (*value)->size());
