@@ -19,7 +19,7 @@ URL=http://127.0.0.1:$PORT/api/v1/vaults/default/secrets
 curl -fsS -o /dev/null -X POST -H "Authorization: Bearer $SIRR_TOKEN" -H 'Content-Type: application/json' \
   -d '{"name":"bench/pull","value":"s3cr3t-0123456789abcdef"}' "$URL"
 
-mkdir -p "$W/www" && echo -n 's3cr3t-0123456789abcdef' > "$W/www/index.html"
+chmod 755 "$W"; mkdir -p "$W/www" && chmod 755 "$W/www" && echo -n 's3cr3t-0123456789abcdef' > "$W/www/index.html"; chmod 644 "$W/www/index.html"
 cat > "$W/nginx.conf" <<NGINX
 worker_processes 2; pid $W/nginx.pid; error_log $W/nginx.err; daemon on;
 events { worker_connections 1024; }
