@@ -10,8 +10,9 @@ int main(int argc, char** argv) {
   sirr::server::ServerConfig c;
   CLI::App app{
       "sirrd - the Sirr secrets vault server.\n\n"
-      "With no subcommand, runs the server (same as 'sirrd serve'). The master key is\n"
-      "read once from SIRR_KEY_FILE and never accepted on the command line."};
+      "With no subcommand, runs the server (same as 'sirrd serve'). The master key comes\n"
+      "from the seal provider (SIRR_SEAL_PROVIDER, default file: SIRR_KEY_FILE) and is\n"
+      "never accepted on the command line."};
   app.fallthrough();
   app.add_option("--addr", c.addr, "Listen address HOST:PORT (port 0 picks a free port)")
       ->envname("SIRR_ADDR")
@@ -28,9 +29,35 @@ int main(int argc, char** argv) {
   if (const char* t = std::getenv("SIRR_ADMIN_TOKEN")) c.admin_token = t;
   app.add_option("--audit-log", c.audit_log, "Audit log file (default DATA_DIR/audit.log)")
       ->envname("SIRR_AUDIT_LOG");
-  app.add_option("--seal-provider", c.seal_provider, "Where the master key comes from")
+  app.add_option("--seal-provider", c.seal_provider,
+                 "Where the master key comes from: file, docker, env, api, pkcs11, command")
       ->envname("SIRR_SEAL_PROVIDER")
       ->capture_default_str();
+  app.add_option("--seal-command", c.provider.command,
+                 "command provider: program (and arguments; no shell) that prints the key")
+      ->envname("SIRR_SEAL_COMMAND");
+  app.add_option("--seal-command-timeout", c.provider.command_timeout_seconds,
+                 "command provider: seconds before the command is killed")
+      ->envname("SIRR_SEAL_COMMAND_TIMEOUT")
+      ->check(CLI::Range(1, 600))
+      ->capture_default_str();
+  app.add_option("--pkcs11-module", c.provider.pkcs11.module, "pkcs11 provider: module (.so)")
+      ->envname("SIRR_PKCS11_MODULE");
+  app.add_option("--pkcs11-token-label", c.provider.pkcs11.token_label,
+                 "pkcs11 provider: token label")
+      ->envname("SIRR_PKCS11_TOKEN_LABEL");
+  app.add_option("--pkcs11-pin-file", c.provider.pkcs11.pin_file,
+                 "pkcs11 provider: file holding the user PIN")
+      ->envname("SIRR_PKCS11_PIN_FILE");
+  app.add_option("--pkcs11-key-label", c.provider.pkcs11.key_label,
+                 "pkcs11 provider: label of the AES-256 wrapping key in the HSM")
+      ->envname("SIRR_PKCS11_KEY_LABEL");
+  app.add_option("--pkcs11-wrapped-key-file", c.provider.pkcs11.wrapped_key_file,
+                 "pkcs11 provider: the master key wrapped by the HSM key")
+      ->envname("SIRR_PKCS11_WRAPPED_KEY_FILE");
+  app.add_option("--validation-hash", c.validation_hash,
+                 "0x + SHA-256 of the unseal mnemonic; keys that do not match are refused")
+      ->envname("SEAL_UNSEAL_VALIDATION_HASH");
   app.add_option("--max-body-bytes", c.max_body_bytes, "Largest request body accepted (413 above)")
       ->envname("SIRR_MAX_BODY_BYTES")
       ->capture_default_str();
@@ -78,7 +105,23 @@ int main(int argc, char** argv) {
       "first bad line; exit 0 when intact, 1 otherwise.");
   verify->add_option("FILE", audit_file, "The audit log")->required();
 
+  auto* pkcs11 = app.add_subcommand("pkcs11", "HSM (PKCS#11) seal provider tools");
+  pkcs11->require_subcommand(1);
+  std::string from_key_file;
+  bool generate = false, reuse_key = false;
+  auto* wrap = pkcs11->add_subcommand(
+      "wrap",
+      "Create a non-extractable AES-256 key in the HSM (SIRR_PKCS11_MODULE, _TOKEN_LABEL, "
+      "_PIN_FILE, _KEY_LABEL) and write the master key wrapped by it to "
+      "SIRR_PKCS11_WRAPPED_KEY_FILE (never overwritten).");
+  wrap->add_option("--from-key-file", from_key_file, "Wrap the key in this existing key file");
+  wrap->add_flag("--generate", generate,
+                 "Generate a new master key (its mnemonic is printed once for offline backup)");
+  wrap->add_flag("--reuse-key", reuse_key,
+                 "Wrap under an existing HSM key with the label instead of creating one");
+
   CLI11_PARSE(app, argc, argv);
   if (verify->parsed()) return sirr::server::VerifyAudit(audit_file, c.key_file, c.data_dir);
+  if (wrap->parsed()) return sirr::server::Pkcs11Wrap(c, from_key_file, generate, reuse_key);
   return sirr::server::RunServer(c);
 }

@@ -5,11 +5,11 @@ export DEBIAN_FRONTEND=noninteractive
 PKGS=(
   # build
   build-essential cmake ninja-build ccache pkg-config
-  libboost-dev libssl-dev libsqlite3-dev libsodium-dev nlohmann-json3-dev libcli11-dev
+  libboost-dev libssl-dev libsqlite3-dev libsodium-dev libp11-kit-dev nlohmann-json3-dev libcli11-dev
   libcurl4-openssl-dev
   # tests and their independent oracles
   libgtest-dev libgmock-dev libbenchmark-dev python3 python3-cryptography python3-mnemonic
-  openssl curl sqlite3
+  openssl curl sqlite3 softhsm2
 )
 if [ "${1:-}" = "--bench" ]; then PKGS+=(wrk nginx-light); fi
 missing=()

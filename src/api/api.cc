@@ -1,10 +1,12 @@
 #include "api/api.h"
 
+#include <cctype>
 #include <nlohmann/json.hpp>
 
 #include "api/json_input.h"
 #include "base/encoding.h"
 #include "crypto/crypto.h"
+#include "crypto/hd/bip39.h"
 
 namespace sirr::api {
 namespace {
@@ -90,6 +92,12 @@ bool IsValidUtf8(std::string_view s) {
   return true;
 }
 
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
 StatusOr<int64_t> PageParam(const ParsedTarget& t, const char* name, int64_t dflt, int64_t max) {
   if (!t.HasQuery(name)) return dflt;
   std::string_view v = t.Query(name);
@@ -109,8 +117,12 @@ StatusOr<int64_t> PageParam(const ParsedTarget& t, const char* name, int64_t dfl
 
 }  // namespace
 
-Api::Api(core::Secrets& secrets, audit::AuditLog& audit, ApiOptions options)
+Api::Api(core::Secrets& secrets, core::SealKeeper& keeper, audit::AuditLog& audit,
+         const Clock& clock, ApiOptions options)
     : secrets_(secrets),
+      keeper_(keeper),
+      unseal_limiter_(clock),
+      log_(std::move(options.log)),
       audit_(audit),
       admin_token_hash_(crypto::Sha256(options.admin_token.reveal())),
       version_(std::move(options.version)) {}
@@ -148,7 +160,7 @@ Response Api::Handle(const Request& req) {
   if (path == "/health") {
     if (req.method != "GET" && req.method != "HEAD")
       return ErrorResponse(MalformedError("method not allowed"));
-    json j{{"status", "ok"}, {"sealed", false}, {"version", version_}};
+    json j{{"status", "ok"}, {"sealed", keeper_.sealed()}, {"version", version_}};
     return JsonResponse(200, Dump(j));
   }
   if (path == "/status") {
@@ -158,6 +170,11 @@ Response Api::Handle(const Request& req) {
   }
   constexpr std::string_view kApi = "/api/v1/";
   if (!path.starts_with(kApi)) return ErrorResponse(NotFoundError("no such route"));
+  std::string_view route = std::string_view(path).substr(kApi.size());
+  if (route == "seal-status" || route == "unseal" || route == "unsealerkey" || route == "seal")
+    return HandleSeal(req, route);
+  // Sealed: refuse before authentication or any body parsing.
+  if (keeper_.sealed()) return ErrorResponse(UnavailableError(std::string(core::kSealedMessage)));
 
   core::RequestContext ctx{req.request_id, "", req.client};
   Status auth = Authenticate(req, &ctx);
@@ -185,6 +202,122 @@ Response Api::Handle(const Request& req) {
     }
   }
   return ErrorResponse(NotFoundError("no such route"));
+}
+
+Status Api::AuditSeal(const Request& req, const core::RequestContext* ctx, std::string action,
+                      std::string outcome, std::string detail) {
+  audit::Event e;
+  e.action = std::move(action);
+  e.outcome = std::move(outcome);
+  e.request_id = req.request_id;
+  e.principal = ctx ? ctx->principal : "";
+  e.client = req.client;
+  e.detail = std::move(detail);
+  return audit_.Append(e);
+}
+
+Response Api::HandleSeal(const Request& req, std::string_view route) {
+  if (route == "seal-status") {
+    if (req.method != "GET" && req.method != "HEAD")
+      return ErrorResponse(MalformedError("method not allowed"));
+    auto st = keeper_.Status();
+    if (!st.ok()) return ErrorResponse(st.status());
+    json versions = json::array();
+    for (const auto& v : st->key_versions)
+      versions.push_back({{"version", v.version}, {"key_id", v.key_id}, {"state", v.state}});
+    json j{{"sealed", st->sealed},
+           {"initialized", st->initialized},
+           {"provider", st->provider},
+           {"key_versions", versions},
+           {"validation_hash_configured", st->validation_hash_configured}};
+    return JsonResponse(200, Dump(j));
+  }
+  if (req.method != "POST") return ErrorResponse(MalformedError("method not allowed"));
+  if (route == "unseal") return Unseal(req);
+
+  core::RequestContext ctx{req.request_id, "", req.client};
+  Status auth = Authenticate(req, &ctx);
+  if (!auth.ok()) return ErrorResponse(auth);
+  if (route == "seal") {
+    // Recorded while the audit key is still there; then every key is wiped.
+    Status logged = AuditSeal(req, &ctx, "seal.seal", "success", "");
+    if (!logged.ok()) return ErrorResponse(logged);
+    keeper_.Seal();
+    if (log_) log_("sealed by " + ctx.principal + " from " + req.client);
+    Response r;
+    r.status = 204;
+    return r;
+  }
+  // unsealerkey: a fresh 256-bit mnemonic and its validation hash; changes nothing here.
+  SecretBytes entropy = crypto::SecureRandom::Get().RandomSecret(32);
+  auto mnemonic = crypto::hd::EntropyToMnemonic(entropy.reveal());
+  if (!mnemonic.ok()) return ErrorResponse(mnemonic.status());
+  Status logged = AuditSeal(req, &ctx, "seal.unsealerkey", "success", "");
+  if (!logged.ok()) return ErrorResponse(logged);
+  json j{{"key", std::string(mnemonic->reveal_string())},
+         {"validation_hash", "0x" + HexEncode(crypto::Sha256(mnemonic->reveal()))}};
+  Response r = JsonResponse(201, Dump(j));
+  WipeStringMember(j, "key");
+  r.SetHeader("Cache-Control", "no-store");
+  return r;
+}
+
+Response Api::Unseal(const Request& req) {
+  if (auto wait = unseal_limiter_.RetryAfter(req.client)) {
+    Status logged = AuditSeal(req, nullptr, "seal.unseal", "rate_limited",
+                              "retry after " + std::to_string(*wait) + " s");
+    if (!logged.ok()) return ErrorResponse(logged);
+    Response r = ErrorResponse(ResourceExhaustedError(
+        "too many failed unseal attempts from this address; retry after " +
+        std::to_string(*wait) + " s"));
+    r.SetHeader("Retry-After", std::to_string(*wait));
+    return r;
+  }
+  auto fail = [&](const Status& st, const char* outcome, bool counts) {
+    if (counts) unseal_limiter_.RecordFailure(req.client);
+    Status logged = AuditSeal(req, nullptr, "seal.unseal", outcome, st.message());
+    if (log_) log_("unseal attempt from " + req.client + " refused: " + st.message());
+    return ErrorResponse(logged.ok() ? st : logged);
+  };
+  auto parsed = ParseJsonObject(req.body);
+  if (!parsed.ok()) return fail(parsed.status(), "malformed", false);
+  json& j = *parsed;
+  auto key = OptionalString(j, "key");
+  if (!key.ok()) {
+    WipeStringMember(j, "key");
+    return fail(key.status(), "invalid", false);
+  }
+  if (!*key || Trim(**key).empty())
+    return fail(InvalidArgumentError("unsealer key material required"), "invalid", false);
+  auto words = crypto::hd::MnemonicToEntropy(**key);
+  WipeStringMember(j, "key");
+  SecureWipe((*key)->data(), (*key)->size());
+  if (!words.ok())
+    return fail(InvalidArgumentError("unsealer key is not a valid BIP39 mnemonic: " +
+                                     words.status().message()),
+                "invalid", true);
+  if (words->size() != 32)
+    return fail(InvalidArgumentError("unsealer key must be a 24-word mnemonic (256 bits of "
+                                     "entropy); this one has " +
+                                     std::to_string(words->size() * 8) + " bits"),
+                "invalid", true);
+  auto result = keeper_.Unseal(std::move(words).value());
+  if (!result.ok()) {
+    const bool denied = result.status().code() == StatusCode::kPermissionDenied;
+    return fail(result.status(), denied ? "denied" : "error", denied);
+  }
+  unseal_limiter_.RecordSuccess(req.client);
+  std::string detail = result->already_unsealed
+                           ? "key verified; already unsealed"
+                           : result->initialized_now
+                                 ? "initialised keyring version 1 and the default vault"
+                                 : "key version " + std::to_string(result->key_version);
+  Status logged = AuditSeal(req, nullptr, "seal.unseal", "success", detail);
+  if (log_ && !result->already_unsealed) log_("unsealed from " + req.client + ": " + detail);
+  if (!logged.ok()) return ErrorResponse(logged);
+  Response r;
+  r.status = 204;
+  return r;
 }
 
 Response Api::HandleSecrets(const Request& req, const ParsedTarget& target,

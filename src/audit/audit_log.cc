@@ -62,27 +62,29 @@ std::string SignLine(const SecretBytes& mac_key, int64_t seq, const Bytes& prev,
   return body;
 }
 
-AuditLog::AuditLog(int fd, std::string path, SecretBytes key, std::string key_id_hex,
-                   const Clock& clock, ChainHead head)
-    : fd_(fd),
-      path_(std::move(path)),
-      key_(std::move(key)),
-      key_id_hex_(std::move(key_id_hex)),
-      clock_(clock),
-      head_(std::move(head)) {}
+AuditLog::AuditLog(std::string path, const Clock& clock)
+    : path_(std::move(path)), clock_(clock), head_{0, Bytes(32, 0)} {}
 
 AuditLog::~AuditLog() {
-  ::fdatasync(fd_);
-  ::close(fd_);
+  if (fd_ >= 0) {
+    ::fdatasync(fd_);
+    ::close(fd_);
+  }
 }
 
 StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path, SecretBytes mac_key,
                                                    std::string key_id_hex, const Clock& clock) {
+  auto log = std::make_unique<AuditLog>(path, clock);
+  SIRR_RETURN_IF_ERROR(log->Unseal(std::move(mac_key), std::move(key_id_hex)));
+  return log;
+}
+
+Status AuditLog::OpenFile() {
   ChainHead head{0, Bytes(32, 0)};
   {
-    std::ifstream in(path, std::ios::binary);
+    std::ifstream in(path_, std::ios::binary);
     if (in) {
-      // Find the last non-empty line without reading a large file twice into memory.
+      // Find the last non-empty line without reading a large file into memory.
       in.seekg(0, std::ios::end);
       std::streamoff size = in.tellg();
       std::streamoff start = std::max<std::streamoff>(0, size - 65536);
@@ -95,34 +97,87 @@ StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path, Secr
         if (nl != std::string_view::npos)
           last = last.substr(nl + 1);
         else if (start > 0)
-          return DataLossError("audit log " + path + " has an overlong last line");
+          return DataLossError("audit log " + path_ + " has an overlong last line");
         std::string body;
         std::string_view mac;
         auto parsed = nlohmann::json::parse(last, nullptr, false);
         if (!SplitLine(last, &body, &mac) || parsed.is_discarded() || !parsed.is_object() ||
             !parsed.contains("seq") || !parsed["seq"].is_number_integer())
-          return DataLossError("audit log " + path +
+          return DataLossError("audit log " + path_ +
                                " ends with a damaged line; run 'sirrd audit verify'");
         auto mac_bytes = HexDecode(mac);
-        if (!mac_bytes.ok()) return DataLossError("audit log " + path + " has a bad mac");
+        if (!mac_bytes.ok()) return DataLossError("audit log " + path_ + " has a bad mac");
         head = ChainHead{parsed["seq"].get<int64_t>(), std::move(mac_bytes).value()};
       }
     }
   }
-  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0)
-    return UnavailableError("cannot open audit log " + path + ": " + std::strerror(errno));
-  return std::unique_ptr<AuditLog>(
-      new AuditLog(fd, path, std::move(mac_key), std::move(key_id_hex), clock, std::move(head)));
+    return UnavailableError("cannot open audit log " + path_ + ": " + std::strerror(errno));
+  fd_ = fd;
+  head_ = std::move(head);
+  return OkStatus();
+}
+
+Status AuditLog::Unseal(SecretBytes mac_key, std::string key_id_hex, int64_t recorded_seq) {
+  std::unique_lock lock(mu_);
+  if (fd_ < 0) SIRR_RETURN_IF_ERROR(OpenFile());
+  if (head_.seq < recorded_seq)
+    return DataLossError("audit log " + path_ + " ends at sequence " + std::to_string(head_.seq) +
+                         " but the database recorded " + std::to_string(recorded_seq) +
+                         "; it was truncated or replaced (run 'sirrd audit verify')");
+  SIRR_ASSIGN_OR_RETURN(key_, crypto::CloakedKey::Cloak(mac_key.reveal()));
+  key_id_hex_ = std::move(key_id_hex);
+  auto pending = std::move(pending_);
+  pending_.clear();
+  for (const auto& [event, time] : pending) SIRR_RETURN_IF_ERROR(WriteLocked(event, time));
+  if (dropped_ > 0) {
+    Event e;
+    e.action = "audit.dropped";
+    e.outcome = "error";
+    e.detail = std::to_string(dropped_) + " event(s) while sealed exceeded the queue of " +
+               std::to_string(kMaxPending) + " and were not recorded";
+    dropped_ = 0;
+    SIRR_RETURN_IF_ERROR(WriteLocked(e, clock_.NowMillis()));
+  }
+  return OkStatus();
+}
+
+void AuditLog::Seal() {
+  std::unique_lock lock(mu_);
+  if (fd_ >= 0) ::fdatasync(fd_);
+  key_.Wipe();
+}
+
+bool AuditLog::sealed() const {
+  std::unique_lock lock(mu_);
+  return key_.empty();
+}
+
+size_t AuditLog::pending() const {
+  std::unique_lock lock(mu_);
+  return pending_.size();
 }
 
 Status AuditLog::Append(const Event& event) {
   std::unique_lock lock(mu_, std::defer_lock);
   if (!lock.try_lock_for(kAppendWait)) return UnavailableError("audit log is not writable");
-  std::string line = SignLine(key_, head_.seq + 1, head_.mac, FormatRfc3339(clock_.NowMillis()),
-                              key_id_hex_, event);
+  if (key_.empty()) {
+    if (pending_.size() < kMaxPending)
+      pending_.emplace_back(event, clock_.NowMillis());
+    else
+      ++dropped_;
+    return OkStatus();
+  }
+  return WriteLocked(event, clock_.NowMillis());
+}
+
+Status AuditLog::WriteLocked(const Event& event, int64_t time_ms) {
+  std::string line =
+      SignLine(key_.Decloak(), head_.seq + 1, head_.mac, FormatRfc3339(time_ms), key_id_hex_, event);
   std::string_view body = line;
   std::string_view mac = body.substr(body.size() - 66, 64);
+  auto mac_bytes = HexDecode(mac);
   line.push_back('\n');
   size_t written = 0;
   while (written < line.size()) {
@@ -131,7 +186,6 @@ Status AuditLog::Append(const Event& event) {
     if (n <= 0) return UnavailableError("audit log is not writable");
     written += static_cast<size_t>(n);
   }
-  auto mac_bytes = HexDecode(mac);
   head_.seq += 1;
   head_.mac = std::move(mac_bytes).value();
   return OkStatus();
@@ -143,7 +197,12 @@ ChainHead AuditLog::Head() const {
 }
 
 Status AuditLog::Sync() {
-  if (::fdatasync(fd_) != 0) return UnavailableError("audit log sync failed");
+  int fd;
+  {
+    std::lock_guard lock(mu_);
+    fd = fd_;
+  }
+  if (fd >= 0 && ::fdatasync(fd) != 0) return UnavailableError("audit log sync failed");
   return OkStatus();
 }
 

@@ -17,10 +17,12 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/clock.h"
 #include "base/secret_bytes.h"
 #include "base/status.h"
+#include "crypto/cloak.h"
 
 namespace sirr::audit {
 
@@ -44,32 +46,50 @@ struct ChainHead {
 
 class AuditLog {
  public:
-  // Opens `path` for appending (creating it with mode 0600) and continues the chain from its
-  // last line. DataLoss when the last line is damaged.
+  // A sealed log bound to `path`: nothing is opened until the first Unseal().
+  AuditLog(std::string path, const Clock& clock);
+  // Convenience for tools and tests: constructs and unseals.
   static StatusOr<std::unique_ptr<AuditLog>> Open(const std::string& path, SecretBytes mac_key,
                                                   std::string key_id_hex, const Clock& clock);
   ~AuditLog();
 
-  // Appends one line. Unavailable when the line cannot be written within a bounded wait; the
-  // caller must then fail the request (fail-closed).
+  // Gives the log its MAC key (held cloaked). The first call opens `path` for appending
+  // (creating it with mode 0600) and continues the chain from its last line: DataLoss when the
+  // last line is damaged or the chain ends before `recorded_seq` (the head checkpointed in the
+  // database), in which case nothing is written. Then the events queued while sealed are
+  // written, with the time they happened.
+  Status Unseal(SecretBytes mac_key, std::string key_id_hex, int64_t recorded_seq = 0);
+  // Wipes the key. Until the next Unseal, events are queued in memory (at most kMaxPending;
+  // beyond that they are counted, and the count is logged as an "audit.dropped" event).
+  void Seal();
+  bool sealed() const;
+
+  // Appends one line (or queues it while sealed). Unavailable when the line cannot be written
+  // within a bounded wait; the caller must then fail the request (fail-closed).
   Status Append(const Event& event);
 
   ChainHead Head() const;
-  // Flushes written lines to stable storage (fdatasync).
+  // Flushes written lines to stable storage (fdatasync). OK when nothing is open yet.
   Status Sync();
+  // Events waiting for the key.
+  size_t pending() const;
+
+  static constexpr size_t kMaxPending = 10000;
 
  private:
-  AuditLog(int fd, std::string path, SecretBytes key, std::string key_id_hex, const Clock& clock,
-           ChainHead head);
+  Status OpenFile();
+  Status WriteLocked(const Event& event, int64_t time_ms);  // requires mu_
 
-  const int fd_;
   const std::string path_;
-  const SecretBytes key_;
-  const std::string key_id_hex_;
   const Clock& clock_;
 
   mutable std::timed_mutex mu_;
-  ChainHead head_;  // guarded by mu_
+  int fd_ = -1;                                       // guarded by mu_ (set once)
+  crypto::CloakedKey key_;                              // guarded by mu_; empty when sealed
+  std::string key_id_hex_;                            // guarded by mu_
+  ChainHead head_;                                    // guarded by mu_
+  std::vector<std::pair<Event, int64_t>> pending_;    // guarded by mu_
+  int64_t dropped_ = 0;                               // guarded by mu_
 };
 
 struct VerifyResult {

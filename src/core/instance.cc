@@ -61,7 +61,7 @@ StatusOr<std::shared_ptr<const VaultKey>> Instance::KeyFor(const storage::VaultR
                          plain.status().message() + ")");
   auto key = std::make_shared<VaultKey>();
   key->id = crypto::DeriveKeyId(*plain);
-  key->key = std::move(plain).value();
+  SIRR_ASSIGN_OR_RETURN(key->key, crypto::CloakedKey::Cloak(plain->reveal()));
   std::unique_lock lock(mu_);
   auto [it, inserted] = vault_keys_.emplace(vault.id, key);
   return it->second;

@@ -23,7 +23,7 @@ namespace sirr::core {
 inline constexpr std::string_view kDefaultVaultName = "default";
 
 struct VaultKey {
-  SecretBytes key;
+  crypto::CloakedKey key;  // Decloak() for each use
   crypto::KeyId id;
 };
 

@@ -88,6 +88,7 @@ StatusOr<storage::VaultRow> Secrets::FindVault(const RequestContext& ctx, std::s
 }
 
 StatusOr<storage::SecretRow> Secrets::Push(const RequestContext& ctx, PushRequest req) {
+  SIRR_ASSIGN_OR_RETURN(auto instance, keeper_.Acquire());
   SIRR_RETURN_IF_ERROR(ValidateSecretName(req.name));
   if (req.value.empty()) return InvalidArgumentError("value must not be empty");
   if (req.value.size() > limits_.max_value_bytes)
@@ -103,7 +104,7 @@ StatusOr<storage::SecretRow> Secrets::Push(const RequestContext& ctx, PushReques
     return InvalidArgumentError("description must be at most 1024 characters");
 
   SIRR_ASSIGN_OR_RETURN(storage::VaultRow vault, FindVault(ctx, "secret.create", req.vault));
-  SIRR_ASSIGN_OR_RETURN(auto key, instance_.KeyFor(vault));
+  SIRR_ASSIGN_OR_RETURN(auto key, instance->KeyFor(vault));
   const int64_t now = clock_.NowMillis();
   storage::SecretRow row;
   row.id = random_.Uuid();
@@ -115,7 +116,7 @@ StatusOr<storage::SecretRow> Secrets::Push(const RequestContext& ctx, PushReques
   if (req.ttl_seconds) row.expires_at = now + *req.ttl_seconds * 1000;
   row.max_reads = req.max_reads;
   row.reads_remaining = req.max_reads;
-  SIRR_ASSIGN_OR_RETURN(row.value, crypto::SealEnvelope(key->key, key->id, req.value.reveal(),
+  SIRR_ASSIGN_OR_RETURN(row.value, crypto::SealEnvelope(key->key.Decloak(), key->id, req.value.reveal(),
                                                         SecretAad(row), random_));
   Status st = storage_.PutSecret(row, req.overwrite, now);
   SIRR_RETURN_IF_ERROR(
@@ -127,6 +128,8 @@ StatusOr<storage::SecretRow> Secrets::Push(const RequestContext& ctx, PushReques
 
 StatusOr<PulledSecret> Secrets::Pull(const RequestContext& ctx, std::string_view vault_ref,
                                      std::string_view secret) {
+  // Held for the whole read, so a seal cannot land between using up a read and decrypting.
+  SIRR_ASSIGN_OR_RETURN(auto instance, keeper_.Acquire());
   SIRR_ASSIGN_OR_RETURN(storage::VaultRow vault, FindVault(ctx, "secret.read", vault_ref));
   auto row = storage_.ReadSecret(vault.id, secret, clock_.NowMillis());
   if (!row.ok()) {
@@ -141,8 +144,8 @@ StatusOr<PulledSecret> Secrets::Pull(const RequestContext& ctx, std::string_view
                                row->state == storage::SecretState::kBurned ? "burned" : "expired"));
     return GoneError(GoneMessage(*row));
   }
-  SIRR_ASSIGN_OR_RETURN(auto key, instance_.KeyFor(vault));
-  auto value = crypto::OpenEnvelope(key->key, key->id, row->value, SecretAad(*row));
+  SIRR_ASSIGN_OR_RETURN(auto key, instance->KeyFor(vault));
+  auto value = crypto::OpenEnvelope(key->key.Decloak(), key->id, row->value, SecretAad(*row));
   row->value.clear();
   if (!value.ok()) {
     (void)Audit(ctx, "secret.read", "error", &vault, &*row, "decryption failed");

@@ -14,7 +14,7 @@
 #include "audit/audit_log.h"
 #include "base/clock.h"
 #include "base/random.h"
-#include "core/instance.h"
+#include "core/seal_keeper.h"
 #include "storage/storage.h"
 
 namespace sirr::core {
@@ -53,10 +53,10 @@ Status ValidateSecretName(std::string_view name);
 
 class Secrets {
  public:
-  Secrets(storage::Storage& storage, Instance& instance, audit::AuditLog& audit, const Clock& clock,
+  Secrets(storage::Storage& storage, SealKeeper& keeper, audit::AuditLog& audit, const Clock& clock,
           Random& random, SecretLimits limits)
       : storage_(storage),
-        instance_(instance),
+        keeper_(keeper),
         audit_(audit),
         clock_(clock),
         random_(random),
@@ -91,7 +91,7 @@ class Secrets {
                std::string detail = "", std::string_view secret_name = "");
 
   storage::Storage& storage_;
-  Instance& instance_;
+  SealKeeper& keeper_;
   audit::AuditLog& audit_;
   const Clock& clock_;
   Random& random_;

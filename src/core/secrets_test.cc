@@ -21,15 +21,13 @@ class SecretsTest : public ::testing::Test {
     std::filesystem::create_directories(dir_);
     storage_ = std::move(storage::SqliteStorage::Open((dir_ / "db").string())).value();
     master_key_ = crypto::SecureRandom::Get().RandomSecret(32);
-    auto opened = Instance::Open(*storage_, *seal::MasterKey::Derive(master_key_.Clone()), clock_,
-                                 crypto::SecureRandom::Get());
-    ASSERT_TRUE(opened.ok()) << opened.status();
-    EXPECT_TRUE(opened->initialized_now);
-    instance_ = std::move(opened->instance);
-    audit_ = std::move(audit::AuditLog::Open((dir_ / "audit.log").string(),
-                                             SecretBytes::FromString("k"), "kid", clock_))
-                 .value();
-    secrets_ = std::make_unique<Secrets>(*storage_, *instance_, *audit_, clock_,
+    audit_ = std::make_unique<audit::AuditLog>((dir_ / "audit.log").string(), clock_);
+    keeper_ = std::make_unique<SealKeeper>(*storage_, *audit_, clock_, crypto::SecureRandom::Get(),
+                                           SealOptions{});
+    auto unsealed = keeper_->Unseal(master_key_.Clone());
+    ASSERT_TRUE(unsealed.ok()) << unsealed.status();
+    EXPECT_TRUE(unsealed->initialized_now);
+    secrets_ = std::make_unique<Secrets>(*storage_, *keeper_, *audit_, clock_,
                                          crypto::SecureRandom::Get(), SecretLimits{});
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
@@ -46,8 +44,8 @@ class SecretsTest : public ::testing::Test {
   FakeClock clock_;
   SecretBytes master_key_;
   std::unique_ptr<storage::SqliteStorage> storage_;
-  std::unique_ptr<Instance> instance_;
   std::unique_ptr<audit::AuditLog> audit_;
+  std::unique_ptr<SealKeeper> keeper_;
   std::unique_ptr<Secrets> secrets_;
   RequestContext ctx_{"req", "admin", "127.0.0.1"};
 };
@@ -86,7 +84,7 @@ TEST_F(SecretsTest, ValidatesInput) {
   EXPECT_EQ(secrets_->Push(ctx_, std::move(nv)).status().code(), StatusCode::kNotFound);
   EXPECT_EQ(
       storage_
-          ->ListSecrets(instance_ ? storage_->GetVault("default")->id : "", {}, clock_.NowMillis())
+          ->ListSecrets(storage_->GetVault("default")->id, {}, clock_.NowMillis())
           ->total,
       1);
 }

@@ -102,24 +102,45 @@ StatusOr<KeyFile> ReadKeyFile(const std::string& path) {
   return out;
 }
 
+std::string ValidationHash(const SecretBytes& master_key) {
+  auto mnemonic = crypto::hd::EntropyToMnemonic(master_key.reveal());
+  if (!mnemonic.ok()) return "";
+  return "0x" + HexEncode(crypto::Sha256(mnemonic->reveal()));
+}
+
+StatusOr<std::array<uint8_t, 32>> ParseValidationHash(std::string_view text) {
+  std::string_view t = Trim(text);
+  if (t.starts_with("0x") || t.starts_with("0X")) t.remove_prefix(2);
+  auto bytes = HexDecode(t);
+  if (t.size() != 64 || !bytes.ok())
+    return InvalidArgumentError(
+        "SEAL_UNSEAL_VALIDATION_HASH must be 64 hex digits (the SHA-256 of the mnemonic), "
+        "optionally prefixed with 0x");
+  std::array<uint8_t, 32> out{};
+  std::copy(bytes->begin(), bytes->end(), out.begin());
+  return out;
+}
+
 StatusOr<MasterKey> MasterKey::Derive(SecretBytes master_key) {
   if (master_key.size() != kMasterKeySize)
     return InvalidArgumentError("master key must be 32 bytes");
   SIRR_ASSIGN_OR_RETURN(SecretBytes wrap, crypto::HkdfSha256(master_key, {}, "sirr/v1/wrap", 32));
   SIRR_ASSIGN_OR_RETURN(SecretBytes audit, crypto::HkdfSha256(master_key, {}, "sirr/v1/audit", 32));
   crypto::KeyId id = crypto::DeriveKeyId(master_key);
-  return MasterKey(id, std::move(wrap), std::move(audit));
+  SIRR_ASSIGN_OR_RETURN(crypto::CloakedKey cloaked_wrap, crypto::CloakedKey::Cloak(wrap.reveal()));
+  SIRR_ASSIGN_OR_RETURN(crypto::CloakedKey cloaked_audit, crypto::CloakedKey::Cloak(audit.reveal()));
+  return MasterKey(id, std::move(cloaked_wrap), std::move(cloaked_audit));
 }
 
 StatusOr<Bytes> MasterKey::MakeKeyCheck(int version, Random& random) const {
-  return crypto::SealEnvelope(wrap_key_, key_id_, AsBytes(kKeyCheckPlaintext),
+  return crypto::SealEnvelope(wrap_key(), key_id_, AsBytes(kKeyCheckPlaintext),
                               crypto::EnvelopeAad("keycheck", "instance", std::to_string(version)),
                               random);
 }
 
 Status MasterKey::VerifyKeyCheck(int version, std::span<const uint8_t> kcv) const {
   auto plain =
-      crypto::OpenEnvelope(wrap_key_, key_id_, kcv,
+      crypto::OpenEnvelope(wrap_key(), key_id_, kcv,
                            crypto::EnvelopeAad("keycheck", "instance", std::to_string(version)));
   if (!plain.ok() || plain->reveal_string() != kKeyCheckPlaintext)
     return PermissionDeniedError("the master key does not match key version " +

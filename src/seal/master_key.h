@@ -6,7 +6,8 @@
 //                          --HKDF "sirr/v1/key-id"-> key id    (names this key version)
 //                          --HKDF "sirr/v1/audit"--> audit key (MACs the audit chain)
 //
-// The master key itself is dropped (wiped) once the three are derived.
+// The master key itself is dropped (wiped) once the three are derived; the wrap and audit keys
+// are held cloaked (seal/cloak.h).
 // Thread safety: MasterKey is immutable after Derive() and safe to share.
 
 #include <optional>
@@ -16,6 +17,7 @@
 #include "base/secret_bytes.h"
 #include "base/status.h"
 #include "crypto/envelope.h"
+#include "crypto/cloak.h"
 
 namespace sirr::seal {
 
@@ -35,13 +37,21 @@ struct KeyFile {
 // Reads and parses a key file once. Errors name the file and the problem, never the content.
 StatusOr<KeyFile> ReadKeyFile(const std::string& path);
 
+// The Provide-compatible validation hash of a key: "0x" + hex SHA-256 of its 24-word mnemonic
+// (words in lower case, separated by single spaces).
+std::string ValidationHash(const SecretBytes& master_key);
+
+// Parses SEAL_UNSEAL_VALIDATION_HASH: 64 hex digits, "0x" optional, any case.
+StatusOr<std::array<uint8_t, 32>> ParseValidationHash(std::string_view text);
+
 class MasterKey {
  public:
   static StatusOr<MasterKey> Derive(SecretBytes master_key);
 
   const crypto::KeyId& key_id() const { return key_id_; }
-  const SecretBytes& wrap_key() const { return wrap_key_; }
-  const SecretBytes& audit_key() const { return audit_key_; }
+  // Decloaked copies, wiped when the temporary dies: use them within one expression.
+  SecretBytes wrap_key() const { return wrap_key_.Decloak(); }
+  SecretBytes audit_key() const { return audit_key_.Decloak(); }
 
   // The key-check value stored in the keyring for `version`: an envelope of a fixed string
   // under the wrap key, so a wrong key is detected before anything else is decrypted.
@@ -50,11 +60,11 @@ class MasterKey {
   Status VerifyKeyCheck(int version, std::span<const uint8_t> kcv) const;
 
  private:
-  MasterKey(crypto::KeyId id, SecretBytes wrap, SecretBytes audit)
+  MasterKey(crypto::KeyId id, crypto::CloakedKey wrap, crypto::CloakedKey audit)
       : key_id_(id), wrap_key_(std::move(wrap)), audit_key_(std::move(audit)) {}
   crypto::KeyId key_id_;
-  SecretBytes wrap_key_;
-  SecretBytes audit_key_;
+  crypto::CloakedKey wrap_key_;
+  crypto::CloakedKey audit_key_;
 };
 
 }  // namespace sirr::seal

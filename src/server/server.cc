@@ -14,11 +14,14 @@
 #include "api/api.h"
 #include "audit/audit_log.h"
 #include "base/clock.h"
-#include "core/instance.h"
+#include "core/seal_keeper.h"
 #include "core/secrets.h"
 #include "crypto/crypto.h"
 #include "http/http_server.h"
+#include "crypto/cloak.h"
+#include "crypto/hd/bip39.h"
 #include "seal/master_key.h"
+#include "seal/providers.h"
 #include "storage/sqlite/sqlite_storage.h"
 
 #ifndef SIRR_VERSION
@@ -79,9 +82,13 @@ StatusOr<SecretBytes> LoadAdminToken(const ServerConfig& c) {
 // Sweeps expired secrets and checkpoints the audit chain head on a schedule.
 class Background {
  public:
-  Background(core::Secrets& secrets, audit::AuditLog& audit, storage::Storage& storage,
-             int sweep_seconds)
-      : secrets_(secrets), audit_(audit), storage_(storage), sweep_seconds_(sweep_seconds) {
+  Background(core::Secrets& secrets, core::SealKeeper& keeper, audit::AuditLog& audit,
+             storage::Storage& storage, int sweep_seconds)
+      : secrets_(secrets),
+        keeper_(keeper),
+        audit_(audit),
+        storage_(storage),
+        sweep_seconds_(sweep_seconds) {
     thread_ = std::thread([this] { Loop(); });
   }
   ~Background() {
@@ -94,6 +101,7 @@ class Background {
   }
 
   void CheckpointAudit() {
+    if (keeper_.sealed()) return;
     if (!audit_.Sync().ok()) {
       Log("error", "audit log sync failed");
       return;
@@ -109,7 +117,7 @@ class Background {
     std::unique_lock lock(mu_);
     while (!stop_) {
       lock.unlock();
-      if (std::chrono::steady_clock::now() >= next_sweep) {
+      if (!keeper_.sealed() && std::chrono::steady_clock::now() >= next_sweep) {
         auto swept = secrets_.Sweep();
         if (!swept.ok())
           Log("error", "sweeper: " + swept.status().message());
@@ -124,6 +132,7 @@ class Background {
   }
 
   core::Secrets& secrets_;
+  core::SealKeeper& keeper_;
   audit::AuditLog& audit_;
   storage::Storage& storage_;
   const int sweep_seconds_;
@@ -144,62 +153,81 @@ int RunServer(const ServerConfig& config) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::umask(077);
+  std::string harden_warning;
+  if (Status hardened = crypto::HardenProcess(&harden_warning); !hardened.ok())
+    return Fail(hardened.message());
+  if (!harden_warning.empty()) Log("warning", harden_warning);
 
-  if (config.seal_provider != "file")
-    return Fail("seal provider '" + config.seal_provider + "' is not supported (supported: file)");
   auto addr = SplitAddr(config.addr);
   if (!addr.ok()) return Fail("SIRR_ADDR " + config.addr + ": " + addr.status().message());
+  core::SealOptions seal_options;
+  seal_options.provider = config.seal_provider;
+  if (!config.validation_hash.empty()) {
+    auto hash = seal::ParseValidationHash(config.validation_hash);
+    if (!hash.ok()) return Fail(hash.status().message());
+    seal_options.validation_hash = *hash;
+  }
 
-  // 1. The master key, read once. Nothing is touched before it is known to be well-formed.
-  auto key_file = seal::ReadKeyFile(config.key_file);
-  if (!key_file.ok()) return Fail(key_file.status().message());
-  if (key_file->permission_warning) Log("warning", *key_file->permission_warning);
+  // 1. The master key, read once from its provider. Nothing is touched before it is known to
+  //    be well-formed. The api provider has none: sirrd starts sealed.
+  seal::ProviderConfig provider = config.provider;
+  provider.provider = config.seal_provider;
+  provider.key_file = config.key_file;
+  provider.log = [](const std::string& m) { Log("warning", m); };
+  auto loaded = seal::LoadMasterKey(provider);
+  if (!loaded.ok()) return Fail(loaded.status().message());
   auto admin_token = LoadAdminToken(config);
   if (!admin_token.ok()) return Fail(admin_token.status().message());
-  auto master = seal::MasterKey::Derive(std::move(key_file->key));
-  if (!master.ok()) return Fail(master.status().message());
 
   std::error_code ec;
   auto data_dir = std::filesystem::absolute(config.data_dir, ec);
-  auto key_path = std::filesystem::absolute(config.key_file, ec);
-  if (!ec && key_path.parent_path().string().starts_with(data_dir.string()))
-    Log("warning", "key file " + config.key_file +
-                       " is inside the data directory; keep it apart from the database and its "
-                       "backups");
+  if (!config.key_file.empty()) {
+    auto key_path = std::filesystem::absolute(config.key_file, ec);
+    if (!ec && key_path.parent_path().string().starts_with(data_dir.string()))
+      Log("warning", "key file " + config.key_file +
+                         " is inside the data directory; keep it apart from the database and "
+                         "its backups");
+  }
   std::filesystem::create_directories(config.data_dir, ec);
   if (ec) return Fail("cannot create data directory " + config.data_dir + ": " + ec.message());
 
-  // 2. Storage and the keyring check (fail-closed on a key that does not match).
+  // 2. Storage, the audit log (sealed until it has its key) and the seal.
   const std::string db_path = (std::filesystem::path(config.data_dir) / "sirr.db").string();
   auto storage = storage::SqliteStorage::Open(db_path);
   if (!storage.ok()) return Fail(storage.status().message());
   Clock& clock = SystemClock::Get();
   Random& random = crypto::SecureRandom::Get();
-  auto opened = core::Instance::Open(**storage, std::move(master).value(), clock, random);
-  if (!opened.ok()) return Fail("key file " + config.key_file + ": " + opened.status().message());
-  core::Instance& instance = *opened->instance;
-
-  // 3. The audit log, continuing its chain; a log shorter than the recorded head is refused.
   const std::string audit_path =
       config.audit_log.empty() ? (std::filesystem::path(config.data_dir) / "audit.log").string()
                                : config.audit_log;
-  auto audit = audit::AuditLog::Open(audit_path, instance.master().audit_key().Clone(),
-                                     crypto::KeyIdHex(instance.master().key_id()), clock);
-  if (!audit.ok()) return Fail(audit.status().message());
-  auto recorded = (*storage)->LoadAuditHead();
-  if (!recorded.ok()) return Fail(recorded.status().message());
-  if (*recorded && (*recorded)->first > (*audit)->Head().seq)
-    return Fail("audit log " + audit_path + " ends at sequence " +
-                std::to_string((*audit)->Head().seq) + " but the database recorded " +
-                std::to_string((*recorded)->first) +
-                "; it was truncated or replaced (run "
-                "'sirrd audit verify')");
+  audit::AuditLog audit(audit_path, clock);
+  core::SealKeeper keeper(**storage, audit, clock, random, seal_options);
+
+  // 3. Unseal with the provider's key: a key that does not match the keyring, or an audit log
+  //    that does not continue the recorded chain, stops sirrd (fail-closed).
+  std::string start_detail = "started sealed; waiting for POST /api/v1/unseal";
+  if (loaded->key) {
+    auto unsealed = keeper.Unseal(std::move(*loaded->key));
+    loaded->key.reset();
+    if (!unsealed.ok()) return Fail(loaded->source + ": " + unsealed.status().message());
+    start_detail = unsealed->initialized_now
+                       ? "initialised keyring version 1 and the default vault"
+                       : "key version " + std::to_string(unsealed->key_version);
+    if (unsealed->initialized_now)
+      Log("info",
+          "initialised a new database at " + db_path + " (keyring version 1, vault 'default')");
+    Log("info", "unsealed with the master key from " + loaded->source);
+  } else {
+    Log("info", "sealed: waiting for POST /api/v1/unseal (sirr operator unseal)");
+  }
 
   core::SecretLimits limits;
   limits.max_value_bytes = config.max_value_bytes;
   limits.tombstone_retention_ms = config.tombstone_retention_seconds * 1000;
-  core::Secrets secrets(**storage, instance, **audit, clock, random, limits);
-  api::Api api(secrets, **audit, api::ApiOptions{std::move(admin_token).value(), SIRR_VERSION});
+  core::Secrets secrets(**storage, keeper, audit, clock, random, limits);
+  api::ApiOptions api_options{std::move(admin_token).value(), SIRR_VERSION,
+                              [](const std::string& m) { Log("info", m); }};
+  api::Api api(secrets, keeper, audit, clock, std::move(api_options));
 
   http::HttpOptions http_options;
   http_options.host = addr->first;
@@ -216,16 +244,12 @@ int RunServer(const ServerConfig& config) {
   audit::Event start;
   start.action = "server.start";
   start.outcome = "success";
-  start.detail = opened->initialized_now ? "initialised keyring version 1 and the default vault"
-                                         : "key version " + std::to_string(instance.key_version());
-  if (!(*audit)->Append(start).ok()) return Fail("audit log " + audit_path + " is not writable");
+  start.detail = "provider " + config.seal_provider + "; " + start_detail;
+  if (!audit.Append(start).ok()) return Fail("audit log " + audit_path + " is not writable");
 
-  if (opened->initialized_now)
-    Log("info",
-        "initialised a new database at " + db_path + " (keyring version 1, vault 'default')");
   const std::string url = "http://" + addr->first + ":" + std::to_string((*server)->port());
   Log("info", "sirrd " SIRR_VERSION " listening on " + url + " (data " + config.data_dir +
-                  ", audit " + audit_path + ")");
+                  ", audit " + audit_path + ", seal provider " + config.seal_provider + ")");
   if (config.on_listening) config.on_listening((*server)->port());
 
   std::thread signal_thread([&] {
@@ -239,18 +263,22 @@ int RunServer(const ServerConfig& config) {
   });
 
   {
-    Background background(secrets, **audit, **storage, config.sweep_interval_seconds);
+    Background background(secrets, keeper, audit, **storage, config.sweep_interval_seconds);
     (*server)->Run();
     // Stop the sweeper before the final records.
   }
   audit::Event stop;
   stop.action = "server.stop";
   stop.outcome = "success";
-  Status stop_logged = (*audit)->Append(stop);
-  if ((*audit)->Sync().ok()) {
-    auto head = (*audit)->Head();
+  Status stop_logged = audit.Append(stop);
+  if (!keeper.sealed() && audit.Sync().ok()) {
+    auto head = audit.Head();
     (void)(*storage)->SaveAuditHead(head.seq, head.mac);
   }
+  if (size_t pending = audit.pending(); pending > 0)
+    Log("warning", std::to_string(pending) +
+                       " audit event(s) that happened while sealed were not written (no key)");
+  keeper.Seal();  // wipes every key
   if (signal_thread.joinable()) {
     // The signal thread has returned if a signal arrived; otherwise wake it.
     pthread_kill(signal_thread.native_handle(), SIGTERM);
@@ -288,6 +316,40 @@ int VerifyAudit(const std::string& audit_file, const std::string& key_file,
   }
   std::printf("OK %lld lines%s\n", static_cast<long long>(result->lines),
               head ? ", matches the head recorded in the database" : "");
+  return 0;
+}
+
+int Pkcs11Wrap(const ServerConfig& config, const std::string& from_key_file, bool generate,
+               bool reuse_key) {
+  if (generate == !from_key_file.empty())
+    return Fail("pkcs11 wrap: give exactly one of --from-key-file FILE or --generate");
+  std::string warning;
+  if (Status hardened = crypto::HardenProcess(&warning); !hardened.ok())
+    return Fail(hardened.message());
+  SecretBytes key;
+  if (generate) {
+    key = crypto::SecureRandom::Get().RandomSecret(seal::kMasterKeySize);
+  } else {
+    auto file = seal::ReadKeyFile(from_key_file);
+    if (!file.ok()) return Fail(file.status().message());
+    key = std::move(file->key);
+  }
+  auto done = seal::Pkcs11WrapMasterKey(config.provider.pkcs11, key, {reuse_key},
+                                        crypto::SecureRandom::Get());
+  if (!done.ok()) return Fail(done.status().message());
+  std::printf("%s\n", done->c_str());
+  if (generate) {
+    auto mnemonic = crypto::hd::EntropyToMnemonic(key.reveal());
+    if (!mnemonic.ok()) return Fail(mnemonic.status().message());
+    std::printf(
+        "\nThe new master key, shown once. It is the only copy outside the HSM: write the 24 words\n"
+        "down and keep them offline (a safe, not a file next to the database). With them the\n"
+        "instance can be unsealed (sirr operator unseal) if the HSM is lost.\n\n  %.*s\n\n"
+        "Validation hash (SEAL_UNSEAL_VALIDATION_HASH, not secret): %s\n",
+        static_cast<int>(mnemonic->size()), mnemonic->reveal_string().data(),
+        seal::ValidationHash(key).c_str());
+  }
+  std::printf("Start sirrd with SIRR_SEAL_PROVIDER=pkcs11 and the same SIRR_PKCS11_* settings.\n");
   return 0;
 }
 

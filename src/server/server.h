@@ -8,6 +8,8 @@
 #include <functional>
 #include <string>
 
+#include "seal/providers.h"
+
 namespace sirr::server {
 
 struct ServerConfig {
@@ -18,6 +20,8 @@ struct ServerConfig {
   std::string admin_token;  // development only (environment)
   std::string audit_log;    // default: <data_dir>/audit.log
   std::string seal_provider = "file";
+  seal::ProviderConfig provider;  // command, timeout and PKCS#11 settings
+  std::string validation_hash;    // SEAL_UNSEAL_VALIDATION_HASH
   size_t max_body_bytes = 1 << 20;
   size_t max_value_bytes = 1 << 20;
   int threads = 4;
@@ -37,5 +41,10 @@ int RunServer(const ServerConfig& config);
 // database is present, against its recorded head. Prints OK or the first bad line.
 int VerifyAudit(const std::string& audit_file, const std::string& key_file,
                 const std::string& data_dir);
+
+// `sirrd pkcs11 wrap`: creates the HSM key and the wrapped-key file from an existing key file
+// or a newly generated key (whose mnemonic is printed once).
+int Pkcs11Wrap(const ServerConfig& config, const std::string& from_key_file, bool generate,
+               bool reuse_key);
 
 }  // namespace sirr::server

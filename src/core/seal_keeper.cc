@@ -1,0 +1,90 @@
+#include "core/seal_keeper.h"
+
+#include <chrono>
+#include <thread>
+
+#include "base/encoding.h"
+#include "crypto/crypto.h"
+#include "crypto/hd/bip39.h"
+
+namespace sirr::core {
+
+SealKeeper::SealKeeper(storage::Storage& storage, audit::AuditLog& audit, const Clock& clock,
+                       Random& random, SealOptions options)
+    : storage_(storage),
+      audit_(audit),
+      clock_(clock),
+      random_(random),
+      options_(std::move(options)) {}
+
+SealKeeper::~SealKeeper() { Seal(); }
+
+StatusOr<UnsealResult> SealKeeper::Unseal(SecretBytes master_key) {
+  if (master_key.size() != seal::kMasterKeySize)
+    return InvalidArgumentError("the master key must be 32 bytes");
+  if (options_.validation_hash) {
+    SIRR_ASSIGN_OR_RETURN(SecretBytes mnemonic, crypto::hd::EntropyToMnemonic(master_key.reveal()));
+    if (!ConstantTimeEquals(crypto::Sha256(mnemonic.reveal()), *options_.validation_hash))
+      return PermissionDeniedError("the key does not match SEAL_UNSEAL_VALIDATION_HASH");
+  }
+  SIRR_ASSIGN_OR_RETURN(seal::MasterKey master, seal::MasterKey::Derive(std::move(master_key)));
+
+  std::lock_guard transition(transition_mu_);
+  if (auto current = Acquire(); current.ok()) {
+    const Instance& inst = **current;
+    if (master.key_id() != inst.master().key_id())
+      return PermissionDeniedError("the key does not match the unsealed instance's master key");
+    return UnsealResult{true, false, inst.key_version()};
+  }
+  SIRR_ASSIGN_OR_RETURN(auto opened, Instance::Open(storage_, std::move(master), clock_, random_));
+  auto recorded = storage_.LoadAuditHead();
+  if (!recorded.ok()) return recorded.status();
+  const int64_t recorded_seq = recorded->has_value() ? (*recorded)->first : 0;
+  const Instance& inst = *opened.instance;
+  SIRR_RETURN_IF_ERROR(audit_.Unseal(inst.master().audit_key(),
+                                     crypto::KeyIdHex(inst.master().key_id()), recorded_seq));
+  UnsealResult result{false, opened.initialized_now, inst.key_version()};
+  std::lock_guard lock(mu_);
+  instance_ = std::move(opened.instance);
+  return result;
+}
+
+void SealKeeper::Seal() {
+  std::lock_guard transition(transition_mu_);
+  std::shared_ptr<Instance> old;
+  {
+    std::lock_guard lock(mu_);
+    old = std::move(instance_);
+    instance_.reset();
+  }
+  if (!old) return;
+  // New requests already see "sealed"; wait for the ones holding the instance (bounded by the
+  // request timeout) so that the keys are gone when Seal returns.
+  while (old.use_count() > 1) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  old.reset();
+  audit_.Seal();
+}
+
+bool SealKeeper::sealed() const {
+  std::lock_guard lock(mu_);
+  return instance_ == nullptr;
+}
+
+StatusOr<std::shared_ptr<Instance>> SealKeeper::Acquire() const {
+  std::lock_guard lock(mu_);
+  if (!instance_) return UnavailableError(std::string(kSealedMessage));
+  return instance_;
+}
+
+StatusOr<SealStatus> SealKeeper::Status() const {
+  SealStatus s;
+  s.sealed = sealed();
+  s.provider = options_.provider;
+  s.validation_hash_configured = options_.validation_hash.has_value();
+  SIRR_ASSIGN_OR_RETURN(auto keyring, storage_.ListKeyring());
+  s.initialized = !keyring.empty();
+  for (const auto& row : keyring) s.key_versions.push_back({row.version, HexEncode(row.key_id), row.state});
+  return s;
+}
+
+}  // namespace sirr::core
