@@ -4,6 +4,9 @@
 // secret, conflict, invalid input, bad token); 2 usage error; 3 the server could not be
 // reached or failed (5xx, including 503 sealed).
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -16,6 +19,8 @@
 #include "base/clock.h"
 #include "base/encoding.h"
 #include "client/client.h"
+#include "crypto/crypto.h"
+#include "crypto/hd/bip39.h"
 
 namespace {
 
@@ -123,6 +128,68 @@ std::string OrDash(const json& v) {
   return v.dump();
 }
 
+// Reads the unseal phrase: from the terminal without echo, or from stdin when piped.
+sirr::StatusOr<SecretBytes> ReadPhrase() {
+  const bool tty = ::isatty(STDIN_FILENO);
+  termios old{};
+  if (tty) {
+    std::fprintf(stderr, "Unseal key (24 words, not echoed): ");
+    std::fflush(stderr);
+    if (::tcgetattr(STDIN_FILENO, &old) == 0) {
+      termios quiet = old;
+      quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+      ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    }
+  }
+  SecretBytes phrase;
+  char c;
+  while (::read(STDIN_FILENO, &c, 1) == 1) {
+    if (tty && c == '\n') break;
+    phrase.Append(sirr::AsBytes(std::string_view(&c, 1)));
+    if (phrase.size() > 4096) break;
+  }
+  c = 0;
+  if (tty) {
+    ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+    std::fprintf(stderr, "\n");
+  }
+  if (phrase.empty()) return sirr::InvalidArgumentError("no unseal key given");
+  return phrase;
+}
+
+int Keygen(const std::string& out) {
+  SecretBytes key = sirr::crypto::SecureRandom::Get().RandomSecret(32);
+  auto mnemonic = sirr::crypto::hd::EntropyToMnemonic(key.reveal());
+  if (!mnemonic.ok()) return Usage(mnemonic.status().message());
+  const std::string hash = "0x" + sirr::HexEncode(sirr::crypto::Sha256(mnemonic->reveal()));
+  if (!out.empty()) {
+    int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0400);
+    if (fd < 0)
+      return Usage("cannot create " + out + ": " + std::strerror(errno) +
+                   " (an existing key file is never overwritten)");
+    std::string text = sirr::Base64Encode(key.reveal()) + "\n";
+    bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+              ::fsync(fd) == 0;
+    sirr::SecureWipe(text.data(), text.size());
+    ::close(fd);
+    if (!ok) {
+      ::unlink(out.c_str());
+      return Usage("cannot write " + out);
+    }
+    std::printf("Wrote the master key to %s (mode 0400). Keep it OUTSIDE the data directory\n"
+                "and its backups; point SIRR_KEY_FILE at it.\n\n",
+                out.c_str());
+  }
+  std::printf(
+      "Unseal key (24-word BIP39 mnemonic), shown once:\n\n  %.*s\n\n"
+      "Validation hash (SEAL_UNSEAL_VALIDATION_HASH; not secret):\n\n  %s\n\n"
+      "The mnemonic IS the master key. Write it down and keep it offline (a safe, a sealed\n"
+      "envelope, or split it with a Shamir backup), never in the database directory, a\n"
+      "repository, a chat or a ticket. Anyone holding it can decrypt every secret.\n",
+      static_cast<int>(mnemonic->size()), mnemonic->reveal_string().data(), hash.c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -173,6 +240,23 @@ int main(int argc, char** argv) {
   list->add_option("--prefix", list_prefix, "Only names starting with this");
   list->add_option("--type", list_type, "Only this type");
 
+  // operator, status
+  auto* op = app.add_subcommand("operator", "Seal operations: keygen, unseal, seal");
+  op->require_subcommand(1);
+  std::string keygen_out;
+  auto* keygen = op->add_subcommand(
+      "keygen",
+      "Generate a new master key locally: prints its 24-word mnemonic and validation hash once; "
+      "with --out also writes the base64 key file (mode 0400)");
+  keygen->add_option("--out", keygen_out, "Write the key file here (never overwrites)");
+  auto* unseal = op->add_subcommand(
+      "unseal",
+      "Unseal the server with the 24-word key: read from the terminal without echo, or from "
+      "stdin when piped. No token needed.");
+  auto* seal = op->add_subcommand("seal", "Seal the server now (admin token): wipes every key");
+  auto* status = app.add_subcommand("status", "Show the server's seal status and key versions");
+  status->add_flag("--json", json_out, "Print JSON");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -187,6 +271,58 @@ int main(int argc, char** argv) {
                   const std::string& body = "") -> sirr::StatusOr<sirr::client::HttpResponse> {
     return client.Do(method, path, body);
   };
+
+  if (keygen->parsed()) return Keygen(keygen_out);
+  if (unseal->parsed()) {
+    auto phrase = ReadPhrase();
+    if (!phrase.ok()) return Usage(phrase.status().message());
+    json body{{"key", std::string(phrase->reveal_string())}};
+    std::string text = body.dump();
+    auto& key = body["key"].get_ref<std::string&>();
+    sirr::SecureWipe(key.data(), key.size());
+    auto r = call("POST", "/api/v1/unseal", text);
+    sirr::SecureWipe(text.data(), text.size());
+    if (!r.ok())
+      return std::fprintf(stderr, "sirr: %s\n", r.status().message().c_str()), kExitServer;
+    if (r->status != 204) {
+      if (r->status == 429 && !r->headers["retry-after"].empty())
+        std::fprintf(stderr, "sirr: retry after %s s\n", r->headers["retry-after"].c_str());
+      return Refused(*r);
+    }
+    std::printf("unsealed\n");
+    return 0;
+  }
+  if (seal->parsed()) {
+    auto r = call("POST", "/api/v1/seal");
+    if (!r.ok())
+      return std::fprintf(stderr, "sirr: %s\n", r.status().message().c_str()), kExitServer;
+    if (r->status != 204) return Refused(*r);
+    std::printf("sealed\n");
+    return 0;
+  }
+  if (status->parsed()) {
+    auto r = call("GET", "/api/v1/seal-status");
+    if (!r.ok())
+      return std::fprintf(stderr, "sirr: %s\n", r.status().message().c_str()), kExitServer;
+    if (r->status != 200) return Refused(*r);
+    auto j = json::parse(r->body, nullptr, false);
+    if (!j.is_object()) return std::fprintf(stderr, "sirr: unexpected response\n"), kExitServer;
+    if (json_out) {
+      std::printf("%s\n", j.dump(2).c_str());
+      return 0;
+    }
+    std::printf("server:          %s\nsealed:          %s\ninitialized:     %s\n"
+                "provider:        %s\nvalidation hash: %s\n",
+                g.server.c_str(), j.value("sealed", true) ? "yes" : "no",
+                j.value("initialized", false) ? "yes" : "no",
+                j.value("provider", std::string("?")).c_str(),
+                j.value("validation_hash_configured", false) ? "configured" : "not configured");
+    for (const auto& v : j.value("key_versions", json::array()))
+      std::printf("key version %s:   id %s, %s\n", OrDash(v.value("version", json())).c_str(),
+                  OrDash(v.value("key_id", json())).c_str(),
+                  OrDash(v.value("state", json())).c_str());
+    return 0;
+  }
 
   if (push->parsed()) {
     SecretBytes value;
