@@ -51,8 +51,11 @@ StatusOr<LoadedKey> FromEnv(const ProviderConfig& c) {
                 ", which other processes can read through /proc and 'docker inspect'; use the "
                 "file, docker, pkcs11 or command provider outside development");
     auto key = ParseMasterKey(value);
-    SecureWipe(value, std::strlen(value));
+    // Remove it from the environment, then wipe "NAME=value" where the kernel keeps it.
+    char* entry = value - std::strlen(name) - 1;
+    const size_t entry_size = std::strlen(entry);
     ::unsetenv(name);
+    SecureWipe(entry, entry_size);
     if (!key.ok())
       return InvalidArgumentError(std::string("environment variable ") + name + ": " +
                                   key.status().message());
