@@ -9,7 +9,7 @@ PKGS=(
   libcurl4-openssl-dev
   # tests and their independent oracles
   libgtest-dev libgmock-dev libbenchmark-dev python3 python3-cryptography python3-mnemonic
-  openssl curl sqlite3 softhsm2
+  openssl curl sqlite3 softhsm2 python3-pykcs11
 )
 if [ "${1:-}" = "--bench" ]; then PKGS+=(wrk nginx-light); fi
 missing=()

@@ -384,6 +384,19 @@ TEST_F(Pkcs11Test, WrapsAnExistingKeyAndUnsealsFromSoftHsm) {
             fs::perms::owner_read);
   std::string wrapped = ReadFile(dir_ / "hsm" / "master.wrapped");
   EXPECT_EQ(wrapped.find(kKeyB64), std::string::npos);
+  // An independent PKCS#11 client (PyKCS11) unwraps the file with the token's key.
+  if (fs::exists("/usr/lib/python3/dist-packages/PyKCS11")) {
+    auto oracle = Exec({"/usr/bin/python3", SIRR_ORACLE_DIR "/pkcs11_unwrap.py"}, env, "", dir_);
+    ASSERT_EQ(oracle.code, 0) << oracle.err;
+    EXPECT_NE(oracle.out.find("extractable=False sensitive=True token=True value_len=32"),
+              std::string::npos)
+        << oracle.out;
+    EXPECT_NE(oracle.out.find("key=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"),
+              std::string::npos)
+        << oracle.out;
+  } else {
+    ADD_FAILURE() << "python3-pykcs11 is not installed (scripts/install-deps.sh installs it)";
+  }
   // Never overwritten; an existing HSM key is not silently reused.
   auto again = RunSirrd(env, {"pkcs11", "wrap", "--from-key-file", key_file_.string()});
   EXPECT_NE(again.code, 0);
