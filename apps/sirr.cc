@@ -176,9 +176,10 @@ int Keygen(const std::string& out) {
       ::unlink(out.c_str());
       return Usage("cannot write " + out);
     }
-    std::printf("Wrote the master key to %s (mode 0400). Keep it OUTSIDE the data directory\n"
-                "and its backups; point SIRR_KEY_FILE at it.\n\n",
-                out.c_str());
+    std::printf(
+        "Wrote the master key to %s (mode 0400). Keep it OUTSIDE the data directory\n"
+        "and its backups; point SIRR_KEY_FILE at it.\n\n",
+        out.c_str());
   }
   std::printf(
       "Unseal key (24-word BIP39 mnemonic), shown once:\n\n  %.*s\n\n"
@@ -311,12 +312,12 @@ int main(int argc, char** argv) {
       std::printf("%s\n", j.dump(2).c_str());
       return 0;
     }
-    std::printf("server:          %s\nsealed:          %s\ninitialized:     %s\n"
-                "provider:        %s\nvalidation hash: %s\n",
-                g.server.c_str(), j.value("sealed", true) ? "yes" : "no",
-                j.value("initialized", false) ? "yes" : "no",
-                j.value("provider", std::string("?")).c_str(),
-                j.value("validation_hash_configured", false) ? "configured" : "not configured");
+    std::printf(
+        "server:          %s\nsealed:          %s\ninitialized:     %s\n"
+        "provider:        %s\nvalidation hash: %s\n",
+        g.server.c_str(), j.value("sealed", true) ? "yes" : "no",
+        j.value("initialized", false) ? "yes" : "no", j.value("provider", std::string("?")).c_str(),
+        j.value("validation_hash_configured", false) ? "configured" : "not configured");
     for (const auto& v : j.value("key_versions", json::array()))
       std::printf("key version %s:   id %s, %s\n", OrDash(v.value("version", json())).c_str(),
                   OrDash(v.value("key_id", json())).c_str(),

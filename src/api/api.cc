@@ -267,9 +267,9 @@ Response Api::Unseal(const Request& req) {
     Status logged = AuditSeal(req, nullptr, "seal.unseal", "rate_limited",
                               "retry after " + std::to_string(*wait) + " s");
     if (!logged.ok()) return ErrorResponse(logged);
-    Response r = ErrorResponse(ResourceExhaustedError(
-        "too many failed unseal attempts from this address; retry after " +
-        std::to_string(*wait) + " s"));
+    Response r = ErrorResponse(
+        ResourceExhaustedError("too many failed unseal attempts from this address; retry after " +
+                               std::to_string(*wait) + " s"));
     r.SetHeader("Retry-After", std::to_string(*wait));
     return r;
   }
@@ -307,11 +307,10 @@ Response Api::Unseal(const Request& req) {
     return fail(result.status(), denied ? "denied" : "error", denied);
   }
   unseal_limiter_.RecordSuccess(req.client);
-  std::string detail = result->already_unsealed
-                           ? "key verified; already unsealed"
-                           : result->initialized_now
-                                 ? "initialised keyring version 1 and the default vault"
-                                 : "key version " + std::to_string(result->key_version);
+  std::string detail = result->already_unsealed ? "key verified; already unsealed"
+                       : result->initialized_now
+                           ? "initialised keyring version 1 and the default vault"
+                           : "key version " + std::to_string(result->key_version);
   Status logged = AuditSeal(req, nullptr, "seal.unseal", "success", detail);
   if (log_ && !result->already_unsealed) log_("unsealed from " + req.client + ": " + detail);
   if (!logged.ok()) return ErrorResponse(logged);

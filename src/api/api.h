@@ -26,8 +26,8 @@ struct ApiOptions {
 
 class Api {
  public:
-  Api(core::Secrets& secrets, core::SealKeeper& keeper, audit::AuditLog& audit,
-      const Clock& clock, ApiOptions options);
+  Api(core::Secrets& secrets, core::SealKeeper& keeper, audit::AuditLog& audit, const Clock& clock,
+      ApiOptions options);
 
   Response Handle(const Request& request);
 

@@ -173,8 +173,8 @@ Status AuditLog::Append(const Event& event) {
 }
 
 Status AuditLog::WriteLocked(const Event& event, int64_t time_ms) {
-  std::string line =
-      SignLine(key_.Decloak(), head_.seq + 1, head_.mac, FormatRfc3339(time_ms), key_id_hex_, event);
+  std::string line = SignLine(key_.Decloak(), head_.seq + 1, head_.mac, FormatRfc3339(time_ms),
+                              key_id_hex_, event);
   std::string_view body = line;
   std::string_view mac = body.substr(body.size() - 66, 64);
   auto mac_bytes = HexDecode(mac);

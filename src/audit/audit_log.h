@@ -84,12 +84,12 @@ class AuditLog {
   const Clock& clock_;
 
   mutable std::timed_mutex mu_;
-  int fd_ = -1;                                       // guarded by mu_ (set once)
-  crypto::CloakedKey key_;                              // guarded by mu_; empty when sealed
-  std::string key_id_hex_;                            // guarded by mu_
-  ChainHead head_;                                    // guarded by mu_
-  std::vector<std::pair<Event, int64_t>> pending_;    // guarded by mu_
-  int64_t dropped_ = 0;                               // guarded by mu_
+  int fd_ = -1;                                     // guarded by mu_ (set once)
+  crypto::CloakedKey key_;                          // guarded by mu_; empty when sealed
+  std::string key_id_hex_;                          // guarded by mu_
+  ChainHead head_;                                  // guarded by mu_
+  std::vector<std::pair<Event, int64_t>> pending_;  // guarded by mu_
+  int64_t dropped_ = 0;                             // guarded by mu_
 };
 
 struct VerifyResult {

@@ -83,7 +83,8 @@ StatusOr<SealStatus> SealKeeper::Status() const {
   s.validation_hash_configured = options_.validation_hash.has_value();
   SIRR_ASSIGN_OR_RETURN(auto keyring, storage_.ListKeyring());
   s.initialized = !keyring.empty();
-  for (const auto& row : keyring) s.key_versions.push_back({row.version, HexEncode(row.key_id), row.state});
+  for (const auto& row : keyring)
+    s.key_versions.push_back({row.version, HexEncode(row.key_id), row.state});
   return s;
 }
 

@@ -55,8 +55,8 @@ struct UnsealResult {
 
 class SealKeeper {
  public:
-  SealKeeper(storage::Storage& storage, audit::AuditLog& audit, const Clock& clock,
-             Random& random, SealOptions options);
+  SealKeeper(storage::Storage& storage, audit::AuditLog& audit, const Clock& clock, Random& random,
+             SealOptions options);
   ~SealKeeper();
 
   // PermissionDenied when the key does not match the validation hash or the keyring (also when

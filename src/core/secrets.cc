@@ -116,8 +116,9 @@ StatusOr<storage::SecretRow> Secrets::Push(const RequestContext& ctx, PushReques
   if (req.ttl_seconds) row.expires_at = now + *req.ttl_seconds * 1000;
   row.max_reads = req.max_reads;
   row.reads_remaining = req.max_reads;
-  SIRR_ASSIGN_OR_RETURN(row.value, crypto::SealEnvelope(key->key.Decloak(), key->id, req.value.reveal(),
-                                                        SecretAad(row), random_));
+  SIRR_ASSIGN_OR_RETURN(row.value,
+                        crypto::SealEnvelope(key->key.Decloak(), key->id, req.value.reveal(),
+                                             SecretAad(row), random_));
   Status st = storage_.PutSecret(row, req.overwrite, now);
   SIRR_RETURN_IF_ERROR(
       Audit(ctx, "secret.create", OutcomeOf(st), &vault, &row, req.overwrite ? "overwrite" : ""));

@@ -82,11 +82,8 @@ TEST_F(SecretsTest, ValidatesInput) {
   auto nv = Req("x", "v");
   nv.vault = "nope";
   EXPECT_EQ(secrets_->Push(ctx_, std::move(nv)).status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(
-      storage_
-          ->ListSecrets(storage_->GetVault("default")->id, {}, clock_.NowMillis())
-          ->total,
-      1);
+  EXPECT_EQ(storage_->ListSecrets(storage_->GetVault("default")->id, {}, clock_.NowMillis())->total,
+            1);
 }
 
 TEST_F(SecretsTest, TtlMakesUnreadableAtExpiryAndSweeperDestroys) {

@@ -35,7 +35,9 @@ Status HardenProcess(std::string* warning) {
   if (sodium_init() < 0) return InternalError("libsodium cannot be initialised");
   (void)CloakingKey();
   std::string problems;
-  struct rlimit none {0, 0};
+  struct rlimit none {
+    0, 0
+  };
   if (setrlimit(RLIMIT_CORE, &none) != 0) problems += "cannot set RLIMIT_CORE to 0; ";
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) problems += "cannot clear PR_SET_DUMPABLE; ";
   if (!problems.empty() && warning != nullptr) {

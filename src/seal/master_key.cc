@@ -128,7 +128,8 @@ StatusOr<MasterKey> MasterKey::Derive(SecretBytes master_key) {
   SIRR_ASSIGN_OR_RETURN(SecretBytes audit, crypto::HkdfSha256(master_key, {}, "sirr/v1/audit", 32));
   crypto::KeyId id = crypto::DeriveKeyId(master_key);
   SIRR_ASSIGN_OR_RETURN(crypto::CloakedKey cloaked_wrap, crypto::CloakedKey::Cloak(wrap.reveal()));
-  SIRR_ASSIGN_OR_RETURN(crypto::CloakedKey cloaked_audit, crypto::CloakedKey::Cloak(audit.reveal()));
+  SIRR_ASSIGN_OR_RETURN(crypto::CloakedKey cloaked_audit,
+                        crypto::CloakedKey::Cloak(audit.reveal()));
   return MasterKey(id, std::move(cloaked_wrap), std::move(cloaked_audit));
 }
 

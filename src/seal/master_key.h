@@ -16,8 +16,8 @@
 #include "base/random.h"
 #include "base/secret_bytes.h"
 #include "base/status.h"
-#include "crypto/envelope.h"
 #include "crypto/cloak.h"
+#include "crypto/envelope.h"
 
 namespace sirr::seal {
 

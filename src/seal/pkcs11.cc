@@ -82,8 +82,8 @@ class Session {
       if (label == c.token_label) slot = slots[i];
     }
     if (!slot)
-      return NotFoundError("PKCS#11 module " + c.module + ": no token labelled '" +
-                           c.token_label + "'");
+      return NotFoundError("PKCS#11 module " + c.module + ": no token labelled '" + c.token_label +
+                           "'");
     rv = s->f_->C_OpenSession(*slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr,
                               &s->session_);
     if (rv != CKR_OK) return UnavailableError("PKCS#11: C_OpenSession failed, " + Rv(rv));
@@ -93,8 +93,8 @@ class Session {
     rv = s->f_->C_Login(s->session_, CKU_USER, const_cast<uint8_t*>(pin.reveal().data()),
                         pin.size());
     if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN)
-      return PermissionDeniedError("PKCS#11 token '" + c.token_label + "': login failed, " + Rv(rv) +
-                                   " (PIN from " + c.pin_file + ")");
+      return PermissionDeniedError("PKCS#11 token '" + c.token_label + "': login failed, " +
+                                   Rv(rv) + " (PIN from " + c.pin_file + ")");
     s->logged_in_ = rv == CKR_OK;
     return s;
   }
@@ -131,13 +131,17 @@ class Session {
     CK_KEY_TYPE type = CKK_AES;
     CK_ULONG len = 32;
     CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
-    CK_ATTRIBUTE tmpl[] = {
-        {CKA_CLASS, &cls, sizeof(cls)},           {CKA_KEY_TYPE, &type, sizeof(type)},
-        {CKA_VALUE_LEN, &len, sizeof(len)},       {CKA_TOKEN, &yes, sizeof(yes)},
-        {CKA_PRIVATE, &yes, sizeof(yes)},         {CKA_SENSITIVE, &yes, sizeof(yes)},
-        {CKA_EXTRACTABLE, &no, sizeof(no)},       {CKA_ENCRYPT, &yes, sizeof(yes)},
-        {CKA_DECRYPT, &yes, sizeof(yes)},         {CKA_WRAP, &no, sizeof(no)},
-        {CKA_LABEL, const_cast<char*>(label.data()), label.size()}};
+    CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &cls, sizeof(cls)},
+                           {CKA_KEY_TYPE, &type, sizeof(type)},
+                           {CKA_VALUE_LEN, &len, sizeof(len)},
+                           {CKA_TOKEN, &yes, sizeof(yes)},
+                           {CKA_PRIVATE, &yes, sizeof(yes)},
+                           {CKA_SENSITIVE, &yes, sizeof(yes)},
+                           {CKA_EXTRACTABLE, &no, sizeof(no)},
+                           {CKA_ENCRYPT, &yes, sizeof(yes)},
+                           {CKA_DECRYPT, &yes, sizeof(yes)},
+                           {CKA_WRAP, &no, sizeof(no)},
+                           {CKA_LABEL, const_cast<char*>(label.data()), label.size()}};
     CK_OBJECT_HANDLE key = 0;
     CK_RV rv = f_->C_GenerateKey(session_, &mech, tmpl, sizeof(tmpl) / sizeof(tmpl[0]), &key);
     if (rv != CKR_OK) return UnavailableError("PKCS#11: C_GenerateKey failed, " + Rv(rv));
@@ -192,8 +196,8 @@ class Session {
   static StatusOr<SecretBytes> ReadPin(const std::string& path) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-      return PermissionDeniedError("PKCS#11 PIN file " + path + " cannot be read: " +
-                                   std::strerror(errno));
+      return PermissionDeniedError("PKCS#11 PIN file " + path +
+                                   " cannot be read: " + std::strerror(errno));
     SecretBytes buf(256);
     ssize_t n = ::read(fd, buf.reveal_mut().data(), buf.size());
     ::close(fd);
@@ -263,8 +267,9 @@ StatusOr<std::string> Pkcs11WrapMasterKey(const Pkcs11Config& c, const SecretByt
   std::string what;
   if (existing) {
     if (!options.reuse_key)
-      return AlreadyExistsError("PKCS#11 token '" + c.token_label + "' already has a key labelled '" +
-                                c.key_label + "'; pass --reuse-key to wrap under it");
+      return AlreadyExistsError("PKCS#11 token '" + c.token_label +
+                                "' already has a key labelled '" + c.key_label +
+                                "'; pass --reuse-key to wrap under it");
     key = *existing;
     what = "wrapped under the existing HSM key '" + c.key_label + "'";
   } else {

@@ -70,8 +70,7 @@ StatusOr<LoadedKey> FromCommand(const ProviderConfig& c) {
   SIRR_ASSIGN_OR_RETURN(auto argv, SplitCommandLine(c.command));
   if (argv.empty()) return FailedPreconditionError("command provider: SIRR_SEAL_COMMAND is empty");
   auto log = [&c](const std::string& line) { Warn(c, "seal command: " + line); };
-  SIRR_ASSIGN_OR_RETURN(CommandOutput out,
-                        RunCommand(argv, c.command_timeout_seconds, 4096, log));
+  SIRR_ASSIGN_OR_RETURN(CommandOutput out, RunCommand(argv, c.command_timeout_seconds, 4096, log));
   const std::string what = "seal command " + argv[0];
   if (out.exit_code != 0)
     return UnavailableError(what + " exited with status " + std::to_string(out.exit_code));
@@ -130,8 +129,7 @@ StatusOr<std::vector<std::string>> SplitCommandLine(std::string_view line) {
     } else if (ch == '"') {
       size_t j = i + 1;
       for (; j < line.size() && line[j] != '"'; ++j) {
-        if (line[j] == '\\' && j + 1 < line.size() &&
-            (line[j + 1] == '"' || line[j + 1] == '\\'))
+        if (line[j] == '\\' && j + 1 < line.size() && (line[j + 1] == '"' || line[j + 1] == '\\'))
           ++j;
         cur.push_back(line[j]);
       }

@@ -26,18 +26,18 @@ namespace sirr::seal {
 
 struct ProviderConfig {
   std::string provider = "file";
-  std::string key_file;                         // file, docker
+  std::string key_file;  // file, docker
   std::string docker_secrets_dir = "/run/secrets";
-  std::string command;                          // command: SIRR_SEAL_COMMAND
-  int command_timeout_seconds = 30;             // command: SIRR_SEAL_COMMAND_TIMEOUT
-  Pkcs11Config pkcs11;                          // pkcs11
+  std::string command;               // command: SIRR_SEAL_COMMAND
+  int command_timeout_seconds = 30;  // command: SIRR_SEAL_COMMAND_TIMEOUT
+  Pkcs11Config pkcs11;               // pkcs11
   // Receives warnings and, for `command`, each line the command writes to stderr.
   std::function<void(const std::string&)> log;
 };
 
 inline const std::vector<std::string>& KnownProviders() {
-  static const std::vector<std::string> names = {"file", "docker", "env", "api", "pkcs11",
-                                                 "command"};
+  static const std::vector<std::string> names = {"file", "docker", "env",
+                                                 "api",  "pkcs11", "command"};
   return names;
 }
 

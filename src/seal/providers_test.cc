@@ -110,8 +110,8 @@ TEST_F(ProvidersTest, RunCommandCapturesStdoutForwardsStderrAndHidesSecretsFromT
   ::setenv("SEAL_UNSEAL_KEY", "should-not-be-inherited", 1);
   std::vector<std::string> lines;
   auto out = RunCommand(
-      {"/bin/sh", "-c", "echo one >&2; echo two >&2; printf %s \"${SEAL_UNSEAL_KEY:-absent}\""},
-      5, 100, [&](const std::string& l) { lines.push_back(l); });
+      {"/bin/sh", "-c", "echo one >&2; echo two >&2; printf %s \"${SEAL_UNSEAL_KEY:-absent}\""}, 5,
+      100, [&](const std::string& l) { lines.push_back(l); });
   ::unsetenv("SEAL_UNSEAL_KEY");
   ASSERT_TRUE(out.ok()) << out.status();
   EXPECT_EQ(out->exit_code, 0);

@@ -16,10 +16,10 @@
 #include "base/clock.h"
 #include "core/seal_keeper.h"
 #include "core/secrets.h"
-#include "crypto/crypto.h"
-#include "http/http_server.h"
 #include "crypto/cloak.h"
+#include "crypto/crypto.h"
 #include "crypto/hd/bip39.h"
+#include "http/http_server.h"
 #include "seal/master_key.h"
 #include "seal/providers.h"
 #include "storage/sqlite/sqlite_storage.h"
@@ -342,7 +342,8 @@ int Pkcs11Wrap(const ServerConfig& config, const std::string& from_key_file, boo
     auto mnemonic = crypto::hd::EntropyToMnemonic(key.reveal());
     if (!mnemonic.ok()) return Fail(mnemonic.status().message());
     std::printf(
-        "\nThe new master key, shown once. It is the only copy outside the HSM: write the 24 words\n"
+        "\nThe new master key, shown once. It is the only copy outside the HSM: write the 24 "
+        "words\n"
         "down and keep them offline (a safe, not a file next to the database). With them the\n"
         "instance can be unsealed (sirr operator unseal) if the HSM is lost.\n\n  %.*s\n\n"
         "Validation hash (SEAL_UNSEAL_VALIDATION_HASH, not secret): %s\n",

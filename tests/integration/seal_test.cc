@@ -258,8 +258,9 @@ TEST_F(SealTest, UnknownProviderFailsClosed) {
 TEST_F(SealTest, DockerProviderReadsTheSecretFileAndRestarts) {
   fs::create_directories(dir_ / "secrets");
   WriteKey(dir_ / "secrets" / "unsealerkey", kKeyMnemonic);
-  std::map<std::string, std::string> env = {{"SIRR_SEAL_PROVIDER", "docker"},
-                                            {"SIRR_KEY_FILE", (dir_ / "secrets" / "unsealerkey").string()}};
+  std::map<std::string, std::string> env = {
+      {"SIRR_SEAL_PROVIDER", "docker"},
+      {"SIRR_KEY_FILE", (dir_ / "secrets" / "unsealerkey").string()}};
   ASSERT_TRUE(Start(env));
   EXPECT_NE(ReadFile(log_).find("Docker secret"), std::string::npos);
   ASSERT_EQ(Http("POST", kSecrets, R"({"name":"d","value":"docker"})").status, 201);
@@ -302,11 +303,12 @@ TEST_F(SealTest, CommandProviderRunsWithoutShellAndFailsClosed) {
     fs::permissions(p, fs::perms::owner_all);
     return p.string();
   };
-  std::string good = script("kms-decrypt.sh",
-                            "echo \"kms helper: arg=$1\" >&2\ncat " + key_file_.string() + "\n");
-  std::map<std::string, std::string> env = {{"SIRR_SEAL_PROVIDER", "command"},
-                                            {"SIRR_KEY_FILE", ""},
-                                            {"SIRR_SEAL_COMMAND", good + " \"hello world\" '$HOME'"}};
+  std::string good =
+      script("kms-decrypt.sh", "echo \"kms helper: arg=$1\" >&2\ncat " + key_file_.string() + "\n");
+  std::map<std::string, std::string> env = {
+      {"SIRR_SEAL_PROVIDER", "command"},
+      {"SIRR_KEY_FILE", ""},
+      {"SIRR_SEAL_COMMAND", good + " \"hello world\" '$HOME'"}};
   ASSERT_TRUE(Start(env));
   std::string log = ReadFile(log_);
   // Quoting is honoured and nothing is expanded ($HOME stays literal: no shell).
@@ -391,8 +393,9 @@ TEST_F(Pkcs11Test, WrapsAnExistingKeyAndUnsealsFromSoftHsm) {
     EXPECT_NE(oracle.out.find("extractable=False sensitive=True token=True value_len=32"),
               std::string::npos)
         << oracle.out;
-    EXPECT_NE(oracle.out.find("key=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"),
-              std::string::npos)
+    EXPECT_NE(
+        oracle.out.find("key=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"),
+        std::string::npos)
         << oracle.out;
   } else {
     ADD_FAILURE() << "python3-pykcs11 is not installed (scripts/install-deps.sh installs it)";
@@ -502,9 +505,9 @@ TEST_F(SealTest, KeysAreNotInClearInProcessMemoryWhileUnsealedAndIdle) {
   ASSERT_TRUE(storage.ok()) << storage.status();
   auto vault = (*storage)->GetVault("default");
   ASSERT_TRUE(vault.ok());
-  auto vault_key = sirr::crypto::OpenEnvelope(
-      *wrap, sirr::crypto::DeriveKeyId(*master), vault->wrapped_key,
-      sirr::crypto::EnvelopeAad("vault-key", vault->id, vault->id));
+  auto vault_key =
+      sirr::crypto::OpenEnvelope(*wrap, sirr::crypto::DeriveKeyId(*master), vault->wrapped_key,
+                                 sirr::crypto::EnvelopeAad("vault-key", vault->id, vault->id));
   ASSERT_TRUE(vault_key.ok()) << vault_key.status();
 
   bool ok = false;

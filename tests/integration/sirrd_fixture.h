@@ -22,7 +22,6 @@
 
 namespace sirr_it {
 
-
 namespace fs = std::filesystem;
 using nlohmann::json;
 
@@ -43,8 +42,9 @@ inline std::string ReadFile(const fs::path& p) {
 }
 
 // Runs argv with extra environment (value "" unsets), stdin data; captures stdout and stderr.
-inline ExecResult Exec(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
-                const std::string& input, const fs::path& scratch) {
+inline ExecResult Exec(const std::vector<std::string>& argv,
+                       const std::map<std::string, std::string>& env, const std::string& input,
+                       const fs::path& scratch) {
   fs::path out = scratch / "exec.out", err = scratch / "exec.err", in = scratch / "exec.in";
   std::ofstream(in, std::ios::binary) << input;
   pid_t pid = fork();
@@ -176,6 +176,5 @@ class SirrdTest : public ::testing::Test {
 };
 
 inline const std::string kSecrets = "/api/v1/vaults/default/secrets";
-
 
 }  // namespace sirr_it
