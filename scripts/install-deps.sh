@@ -12,6 +12,7 @@ PKGS=(
   openssl curl sqlite3 softhsm2 python3-pykcs11
 )
 if [ "${1:-}" = "--bench" ]; then PKGS+=(wrk nginx-light); fi
+if [ "${1:-}" = "--fuzz" ]; then PKGS+=(clang libclang-rt-14-dev); fi
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
