@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -21,6 +22,7 @@
 #include "client/client.h"
 #include "crypto/crypto.h"
 #include "crypto/hd/bip39.h"
+#include "seal/master_key.h"
 
 namespace {
 
@@ -250,10 +252,14 @@ int main(int argc, char** argv) {
       "Generate a new master key locally: prints its 24-word mnemonic and validation hash once; "
       "with --out also writes the base64 key file (mode 0400)");
   keygen->add_option("--out", keygen_out, "Write the key file here (never overwrites)");
+  std::string unseal_key_file;
   auto* unseal = op->add_subcommand(
       "unseal",
-      "Unseal the server with the 24-word key: read from the terminal without echo, or from "
-      "stdin when piped. No token needed.");
+      "Unseal the server with the master key: the 24 words read from the terminal without "
+      "echo, or from stdin when piped, or --key-file. Base64 and hex spellings are turned into "
+      "the mnemonic locally. No token needed.");
+  unseal->add_option("--key-file", unseal_key_file,
+                     "Read the key from this file (base64, hex or 24 words)");
   auto* seal = op->add_subcommand("seal", "Seal the server now (admin token): wipes every key");
   auto* status = app.add_subcommand("status", "Show the server's seal status and key versions");
   status->add_flag("--json", json_out, "Print JSON");
@@ -275,12 +281,33 @@ int main(int argc, char** argv) {
 
   if (keygen->parsed()) return Keygen(keygen_out);
   if (unseal->parsed()) {
-    auto phrase = ReadPhrase();
-    if (!phrase.ok()) return Usage(phrase.status().message());
-    json body{{"key", std::string(phrase->reveal_string())}};
+    // The server takes the mnemonic; a key file, or a base64/hex key typed in, is converted
+    // here. A phrase is sent as typed, so that the server judges (and rate-limits) it.
+    SecretBytes phrase;
+    if (!unseal_key_file.empty()) {
+      auto file = sirr::seal::ReadKeyFile(unseal_key_file);
+      if (!file.ok()) return Usage(file.status().message());
+      auto m = sirr::crypto::hd::EntropyToMnemonic(file->key.reveal());
+      if (!m.ok()) return Usage(m.status().message());
+      phrase = std::move(m).value();
+    } else {
+      auto typed = ReadPhrase();
+      if (!typed.ok()) return Usage(typed.status().message());
+      std::string_view t = typed->reveal_string();
+      while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.remove_suffix(1);
+      while (!t.empty() && std::isspace(static_cast<unsigned char>(t.front()))) t.remove_prefix(1);
+      auto raw = t.find(' ') == std::string_view::npos
+                     ? sirr::seal::ParseMasterKey(t)
+                     : sirr::StatusOr<SecretBytes>(sirr::InvalidArgumentError(""));
+      auto m = raw.ok() ? sirr::crypto::hd::EntropyToMnemonic(raw->reveal())
+                        : sirr::StatusOr<SecretBytes>(SecretBytes(sirr::AsBytes(t)));
+      if (!m.ok()) return Usage(m.status().message());
+      phrase = std::move(m).value();
+    }
+    json body{{"key", std::string(phrase.reveal_string())}};
     std::string text = body.dump();
-    auto& key = body["key"].get_ref<std::string&>();
-    sirr::SecureWipe(key.data(), key.size());
+    auto& sent = body["key"].get_ref<std::string&>();
+    sirr::SecureWipe(sent.data(), sent.size());
     auto r = call("POST", "/api/v1/unseal", text);
     sirr::SecureWipe(text.data(), text.size());
     if (!r.ok())

@@ -44,5 +44,6 @@ Use it:
   sirr push db/prod --value 'pg://user:pass@host/db' --ttl 1h
   sirr pull db/prod
   sirr list
+  sirr operator seal      # wipes every key;  sirr operator unseal --key-file $DEV/master.key
 Stop it:  kill \$(cat $DEV/sirrd.pid)
 MSG

@@ -175,6 +175,17 @@ TEST_F(SealTest, SealWipesAndUnsealRestoresWithAnAuditedIntactChain) {
   EXPECT_EQ(unsealed.code, 0) << unsealed.err;
   EXPECT_EQ(unsealed.out, "unsealed\n");
   EXPECT_EQ(json::parse(Http("GET", kSecrets + "/db").body)["value"], "pg://x");
+  // The CLI also takes the key file, or the base64 spelling on stdin, and sends the mnemonic.
+  ASSERT_EQ(Cli({"operator", "seal"}).code, 0);
+  auto from_file = Cli({"operator", "unseal", "--key-file", key_file_.string()});
+  EXPECT_EQ(from_file.code, 0) << from_file.err;
+  ASSERT_EQ(Cli({"operator", "seal"}).code, 0);
+  auto from_b64 = Cli({"operator", "unseal"}, std::string(kKeyB64) + "\n");
+  EXPECT_EQ(from_b64.code, 0) << from_b64.err;
+  auto wrong = Cli({"operator", "unseal"}, std::string(kOtherMnemonic) + "\n");
+  EXPECT_EQ(wrong.code, 1);
+  EXPECT_NE(wrong.err.find("does not match"), std::string::npos) << wrong.err;
+  EXPECT_EQ(Http("GET", kSecrets + "/db").status, 200);
   ASSERT_EQ(Stop(), 0);
   std::string audit = AuditLog();
   EXPECT_NE(audit.find(R"("action":"seal.seal")"), std::string::npos);
