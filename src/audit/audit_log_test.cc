@@ -1,27 +1,20 @@
 #include "audit/audit_log.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <vector>
 
+#include "testing/temp_dir.h"
+
 namespace sirr::audit {
 namespace {
 
 class AuditLogTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    path_ = (std::filesystem::temp_directory_path() /
-             ("sirr-audit-" + std::to_string(::getpid()) + "-" +
-              ::testing::UnitTest::GetInstance()->current_test_info()->name()))
-                .string();
-    std::filesystem::remove(path_);
-    key_ = SecretBytes::FromString("0123456789abcdef0123456789abcdef");
-  }
-  void TearDown() override { std::filesystem::remove(path_); }
+  void SetUp() override { key_ = SecretBytes::FromString("0123456789abcdef0123456789abcdef"); }
 
   void WriteEvents(int n) {
     auto log = AuditLog::Open(path_, key_.Clone(), "kid", clock_);
@@ -49,7 +42,8 @@ class AuditLogTest : public ::testing::Test {
     return *Verify(path_, key_, head);
   }
 
-  std::string path_;
+  sirr::testing::TempDir dir_{"sirr-audit"};
+  const std::string path_ = (dir_ / "audit.log").string();
   SecretBytes key_;
   FakeClock clock_;
 };

@@ -1,7 +1,6 @@
 #include "core/seal_keeper.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -11,6 +10,7 @@
 #include "crypto/crypto.h"
 #include "crypto/hd/bip39.h"
 #include "storage/sqlite/sqlite_storage.h"
+#include "testing/temp_dir.h"
 
 namespace sirr::core {
 namespace {
@@ -18,16 +18,10 @@ namespace {
 class SealKeeperTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("sirr-seal-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
     storage_ = std::move(storage::SqliteStorage::Open((dir_ / "db").string())).value();
     key_ = crypto::SecureRandom::Get().RandomSecret(32);
     Make(SealOptions{});
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   void Make(SealOptions options) {
     secrets_.reset();
@@ -47,7 +41,7 @@ class SealKeeperTest : public ::testing::Test {
     return p;
   }
 
-  std::filesystem::path dir_;
+  sirr::testing::TempDir dir_{"sirr-seal"};
   FakeClock clock_;
   SecretBytes key_;
   std::unique_ptr<storage::SqliteStorage> storage_;

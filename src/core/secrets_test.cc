@@ -1,12 +1,12 @@
 #include "core/secrets.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 
 #include "crypto/crypto.h"
 #include "storage/sqlite/sqlite_storage.h"
+#include "testing/temp_dir.h"
 
 namespace sirr::core {
 namespace {
@@ -14,11 +14,6 @@ namespace {
 class SecretsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("sirr-core-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
     storage_ = std::move(storage::SqliteStorage::Open((dir_ / "db").string())).value();
     master_key_ = crypto::SecureRandom::Get().RandomSecret(32);
     audit_ = std::make_unique<audit::AuditLog>((dir_ / "audit.log").string(), clock_);
@@ -30,7 +25,6 @@ class SecretsTest : public ::testing::Test {
     secrets_ = std::make_unique<Secrets>(*storage_, *keeper_, *audit_, clock_,
                                          crypto::SecureRandom::Get(), SecretLimits{});
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   PushRequest Req(std::string name, std::string value) {
     PushRequest p;
@@ -40,7 +34,7 @@ class SecretsTest : public ::testing::Test {
     return p;
   }
 
-  std::filesystem::path dir_;
+  sirr::testing::TempDir dir_{"sirr-core"};
   FakeClock clock_;
   SecretBytes master_key_;
   std::unique_ptr<storage::SqliteStorage> storage_;

@@ -4,10 +4,10 @@
 #include <sys/stat.h>
 
 #include <filesystem>
-#include <fstream>
 
 #include "base/encoding.h"
 #include "crypto/crypto.h"
+#include "testing/temp_dir.h"
 
 namespace sirr::seal {
 namespace {
@@ -49,20 +49,10 @@ TEST(ParseMasterKeyTest, RejectsOtherContentWithoutEchoingIt) {
 
 class KeyFileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("sirr-keyfile-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
   std::string Write(const std::string& name, const std::string& content, mode_t mode) {
-    auto p = (dir_ / name).string();
-    std::ofstream(p) << content;
-    ::chmod(p.c_str(), mode);
-    return p;
+    return dir_.Write(name, content, mode);
   }
-  std::filesystem::path dir_;
+  sirr::testing::TempDir dir_{"sirr-keyfile"};
 };
 
 TEST_F(KeyFileTest, ReadsAndWarnsWhenGroupOrWorldReadable) {
@@ -83,7 +73,7 @@ TEST_F(KeyFileTest, ErrorsNameTheFileNotTheContent) {
   EXPECT_NE(bad.status().message().find("bad"), std::string::npos);
   EXPECT_EQ(bad.status().message().find("my-secret-password"), std::string::npos);
   EXPECT_FALSE(ReadKeyFile("").ok());
-  EXPECT_FALSE(ReadKeyFile(dir_.string()).ok());  // a directory
+  EXPECT_FALSE(ReadKeyFile(dir_.path().string()).ok());  // a directory
 }
 
 TEST(MasterKeyTest, DerivesIndependentKeysAndChecksKeyCheck) {

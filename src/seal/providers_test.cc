@@ -2,10 +2,10 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
+
+#include "testing/temp_dir.h"
 
 namespace sirr::seal {
 namespace {
@@ -14,21 +14,10 @@ constexpr const char* kKeyHex = "000102030405060708090a0b0c0d0e0f101112131415161
 
 class ProvidersTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("sirr-prov-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
   std::string Write(const std::string& name, const std::string& content, mode_t mode = 0400) {
-    auto p = (dir_ / name).string();
-    std::ofstream(p) << content;
-    ::chmod(p.c_str(), mode);
-    return p;
+    return dir_.Write(name, content, mode);
   }
-  std::filesystem::path dir_;
+  sirr::testing::TempDir dir_{"sirr-prov"};
 };
 
 TEST(SplitCommandLineTest, QuotesEscapesAndNoExpansion) {
@@ -57,7 +46,7 @@ TEST_F(ProvidersTest, FileProviderNeedsAKeyFile) {
 TEST_F(ProvidersTest, DockerProviderFallsBackToTheStandardSecretNames) {
   ProviderConfig c;
   c.provider = "docker";
-  c.docker_secrets_dir = dir_.string();
+  c.docker_secrets_dir = dir_.path().string();
   EXPECT_EQ(LoadMasterKey(c).status().code(), StatusCode::kNotFound);
   Write("master_key", kKeyHex);
   EXPECT_NE(LoadMasterKey(c)->source.find("master_key"), std::string::npos);

@@ -1,11 +1,12 @@
 #include "storage/sqlite/sqlite_storage.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
 #include <thread>
+
+#include "testing/temp_dir.h"
 
 namespace sirr::storage {
 namespace {
@@ -13,21 +14,12 @@ namespace {
 class SqliteStorageTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("sirr-sqlite-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
     auto s = SqliteStorage::Open((dir_ / "sirr.db").string());
     ASSERT_TRUE(s.ok()) << s.status();
     db_ = std::move(s).value();
     KeyringRow key{1, Bytes(8, 1), "active", 1, 1, Bytes(40, 2)};
     VaultRow vault{"vid", "default", "", 1, Bytes(70, 3)};
     ASSERT_TRUE(db_->InitializeInstance(key, vault).ok());
-  }
-  void TearDown() override {
-    db_.reset();
-    std::filesystem::remove_all(dir_);
   }
   SecretRow Secret(const std::string& id, const std::string& name,
                    std::optional<int64_t> reads = std::nullopt,
@@ -43,7 +35,7 @@ class SqliteStorageTest : public ::testing::Test {
     r.value = Bytes{1, 2, 3};
     return r;
   }
-  std::filesystem::path dir_;
+  sirr::testing::TempDir dir_{"sirr-sqlite"};
   std::unique_ptr<SqliteStorage> db_;
 };
 
