@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -163,7 +162,7 @@ int Keygen(const std::string& out) {
   SecretBytes key = sirr::crypto::SecureRandom::Get().RandomSecret(32);
   auto mnemonic = sirr::crypto::hd::EntropyToMnemonic(key.reveal());
   if (!mnemonic.ok()) return Usage(mnemonic.status().message());
-  const std::string hash = "0x" + sirr::HexEncode(sirr::crypto::Sha256(mnemonic->reveal()));
+  const std::string hash = sirr::seal::ValidationHash(key);
   if (!out.empty()) {
     int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0400);
     if (fd < 0)
@@ -281,30 +280,28 @@ int main(int argc, char** argv) {
 
   if (keygen->parsed()) return Keygen(keygen_out);
   if (unseal->parsed()) {
-    // The server takes the mnemonic; a key file, or a base64/hex key typed in, is converted
-    // here. A phrase is sent as typed, so that the server judges (and rate-limits) it.
+    // The server takes the mnemonic. Whatever parses as a key here (a key file; base64, hex or
+    // a valid 24-word phrase typed in) is sent in its mnemonic spelling; anything else is sent
+    // as typed, so that the server judges (and rate-limits) it.
     SecretBytes phrase;
+    sirr::StatusOr<SecretBytes> key = sirr::InvalidArgumentError("no key");
     if (!unseal_key_file.empty()) {
       auto file = sirr::seal::ReadKeyFile(unseal_key_file);
       if (!file.ok()) return Usage(file.status().message());
-      auto m = sirr::crypto::hd::EntropyToMnemonic(file->key.reveal());
-      if (!m.ok()) return Usage(m.status().message());
-      phrase = std::move(m).value();
+      key = std::move(file->key);
     } else {
       auto typed = ReadPhrase();
       if (!typed.ok()) return Usage(typed.status().message());
-      std::string_view t = typed->reveal_string();
-      while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.remove_suffix(1);
-      while (!t.empty() && std::isspace(static_cast<unsigned char>(t.front()))) t.remove_prefix(1);
-      auto raw = t.find(' ') == std::string_view::npos
-                     ? sirr::seal::ParseMasterKey(t)
-                     : sirr::StatusOr<SecretBytes>(sirr::InvalidArgumentError(""));
-      auto m = raw.ok() ? sirr::crypto::hd::EntropyToMnemonic(raw->reveal())
-                        : sirr::StatusOr<SecretBytes>(SecretBytes(sirr::AsBytes(t)));
-      if (!m.ok()) return Usage(m.status().message());
-      phrase = std::move(m).value();
+      phrase = std::move(typed).value();
+      key = sirr::seal::ParseMasterKey(phrase.reveal_string());
     }
-    json body{{"key", std::string(phrase.reveal_string())}};
+    if (key.ok()) {
+      auto mnemonic = sirr::crypto::hd::EntropyToMnemonic(key->reveal());
+      if (!mnemonic.ok()) return Usage(mnemonic.status().message());
+      phrase = std::move(mnemonic).value();
+    }
+    json body = json::object();  // assigned (moved), so only body's copy needs wiping
+    body["key"] = std::string(phrase.reveal_string());
     std::string text = body.dump();
     auto& sent = body["key"].get_ref<std::string&>();
     sirr::SecureWipe(sent.data(), sent.size());

@@ -1,6 +1,5 @@
 #include "api/api.h"
 
-#include <cctype>
 #include <nlohmann/json.hpp>
 
 #include "api/json_input.h"
@@ -90,12 +89,6 @@ bool IsValidUtf8(std::string_view s) {
     i += n + 1;
   }
   return true;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
 }
 
 StatusOr<int64_t> PageParam(const ParsedTarget& t, const char* name, int64_t dflt, int64_t max) {
@@ -254,8 +247,10 @@ Response Api::HandleSeal(const Request& req, std::string_view route) {
   if (!mnemonic.ok()) return ErrorResponse(mnemonic.status());
   Status logged = AuditSeal(req, &ctx, "seal.unsealerkey", "success", "");
   if (!logged.ok()) return ErrorResponse(logged);
-  json j{{"key", std::string(mnemonic->reveal_string())},
-         {"validation_hash", "0x" + HexEncode(crypto::Sha256(mnemonic->reveal()))}};
+  // Assigned (moved) into the json, so no unwiped temporary copy of the phrase is left behind.
+  json j = json::object();
+  j["key"] = std::string(mnemonic->reveal_string());
+  j["validation_hash"] = seal::ValidationHash(entropy);
   Response r = JsonResponse(201, Dump(j));
   WipeStringMember(j, "key");
   r.SetHeader("Cache-Control", "no-store");
@@ -287,7 +282,7 @@ Response Api::Unseal(const Request& req) {
     WipeStringMember(j, "key");
     return fail(key.status(), "invalid", false);
   }
-  if (!*key || Trim(**key).empty())
+  if (!*key || (*key)->find_first_not_of(" \t\r\n") == std::string::npos)
     return fail(InvalidArgumentError("unsealer key material required"), "invalid", false);
   auto words = crypto::hd::MnemonicToEntropy(**key);
   WipeStringMember(j, "key");

@@ -5,7 +5,6 @@
 
 #include "base/encoding.h"
 #include "crypto/crypto.h"
-#include "crypto/hd/bip39.h"
 
 namespace sirr::core {
 
@@ -23,8 +22,8 @@ StatusOr<UnsealResult> SealKeeper::Unseal(SecretBytes master_key) {
   if (master_key.size() != seal::kMasterKeySize)
     return InvalidArgumentError("the master key must be 32 bytes");
   if (options_.validation_hash) {
-    SIRR_ASSIGN_OR_RETURN(SecretBytes mnemonic, crypto::hd::EntropyToMnemonic(master_key.reveal()));
-    if (!ConstantTimeEquals(crypto::Sha256(mnemonic.reveal()), *options_.validation_hash))
+    SIRR_ASSIGN_OR_RETURN(auto digest, seal::ValidationDigest(master_key));
+    if (!ConstantTimeEquals(digest, *options_.validation_hash))
       return PermissionDeniedError("the key does not match SEAL_UNSEAL_VALIDATION_HASH");
   }
   SIRR_ASSIGN_OR_RETURN(seal::MasterKey master, seal::MasterKey::Derive(std::move(master_key)));

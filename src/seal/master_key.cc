@@ -102,10 +102,14 @@ StatusOr<KeyFile> ReadKeyFile(const std::string& path) {
   return out;
 }
 
+StatusOr<std::array<uint8_t, 32>> ValidationDigest(const SecretBytes& master_key) {
+  SIRR_ASSIGN_OR_RETURN(SecretBytes mnemonic, crypto::hd::EntropyToMnemonic(master_key.reveal()));
+  return crypto::Sha256(mnemonic.reveal());
+}
+
 std::string ValidationHash(const SecretBytes& master_key) {
-  auto mnemonic = crypto::hd::EntropyToMnemonic(master_key.reveal());
-  if (!mnemonic.ok()) return "";
-  return "0x" + HexEncode(crypto::Sha256(mnemonic->reveal()));
+  auto digest = ValidationDigest(master_key);
+  return digest.ok() ? "0x" + HexEncode(*digest) : "";
 }
 
 StatusOr<std::array<uint8_t, 32>> ParseValidationHash(std::string_view text) {

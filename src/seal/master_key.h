@@ -38,7 +38,8 @@ struct KeyFile {
 StatusOr<KeyFile> ReadKeyFile(const std::string& path);
 
 // The Provide-compatible validation hash of a key: "0x" + hex SHA-256 of its 24-word mnemonic
-// (words in lower case, separated by single spaces).
+// (words in lower case, separated by single spaces). ValidationDigest is the raw SHA-256.
+StatusOr<std::array<uint8_t, 32>> ValidationDigest(const SecretBytes& master_key);
 std::string ValidationHash(const SecretBytes& master_key);
 
 // Parses SEAL_UNSEAL_VALIDATION_HASH: 64 hex digits, "0x" optional, any case.
