@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
                  "Directory of the database and, by default, the audit log")
       ->envname("SIRR_DATA_DIR")
       ->capture_default_str();
-  app.add_option("--key-file", c.key_file,
+  app.add_option("--key-file", c.provider.key_file,
                  "Master key file: base64 of 32 bytes, 64 hex digits or a 24-word BIP39 mnemonic")
       ->envname("SIRR_KEY_FILE");
   app.add_option("--admin-token-file", c.admin_token_file, "File holding the admin bearer token")
@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
   if (const char* t = std::getenv("SIRR_ADMIN_TOKEN")) c.admin_token = t;
   app.add_option("--audit-log", c.audit_log, "Audit log file (default DATA_DIR/audit.log)")
       ->envname("SIRR_AUDIT_LOG");
-  app.add_option("--seal-provider", c.seal_provider,
+  app.add_option("--seal-provider", c.provider.provider,
                  "Where the master key comes from: file, docker, env, api, pkcs11, command")
       ->envname("SIRR_SEAL_PROVIDER")
       ->capture_default_str();
@@ -121,7 +121,8 @@ int main(int argc, char** argv) {
                  "Wrap under an existing HSM key with the label instead of creating one");
 
   CLI11_PARSE(app, argc, argv);
-  if (verify->parsed()) return sirr::server::VerifyAudit(audit_file, c.key_file, c.data_dir);
+  if (verify->parsed())
+    return sirr::server::VerifyAudit(audit_file, c.provider.key_file, c.data_dir);
   if (wrap->parsed()) return sirr::server::Pkcs11Wrap(c, from_key_file, generate, reuse_key);
   return sirr::server::RunServer(c);
 }

@@ -161,7 +161,7 @@ int RunServer(const ServerConfig& config) {
   auto addr = SplitAddr(config.addr);
   if (!addr.ok()) return Fail("SIRR_ADDR " + config.addr + ": " + addr.status().message());
   core::SealOptions seal_options;
-  seal_options.provider = config.seal_provider;
+  seal_options.provider = config.provider.provider;
   if (!config.validation_hash.empty()) {
     auto hash = seal::ParseValidationHash(config.validation_hash);
     if (!hash.ok()) return Fail(hash.status().message());
@@ -171,8 +171,6 @@ int RunServer(const ServerConfig& config) {
   // 1. The master key, read once from its provider. Nothing is touched before it is known to
   //    be well-formed. The api provider has none: sirrd starts sealed.
   seal::ProviderConfig provider = config.provider;
-  provider.provider = config.seal_provider;
-  provider.key_file = config.key_file;
   provider.log = [](const std::string& m) { Log("warning", m); };
   auto loaded = seal::LoadMasterKey(provider);
   if (!loaded.ok()) return Fail(loaded.status().message());
@@ -181,10 +179,10 @@ int RunServer(const ServerConfig& config) {
 
   std::error_code ec;
   auto data_dir = std::filesystem::absolute(config.data_dir, ec);
-  if (!config.key_file.empty()) {
-    auto key_path = std::filesystem::absolute(config.key_file, ec);
+  if (!provider.key_file.empty()) {
+    auto key_path = std::filesystem::absolute(provider.key_file, ec);
     if (!ec && key_path.parent_path().string().starts_with(data_dir.string()))
-      Log("warning", "key file " + config.key_file +
+      Log("warning", "key file " + provider.key_file +
                          " is inside the data directory; keep it apart from the database and "
                          "its backups");
   }
@@ -244,12 +242,12 @@ int RunServer(const ServerConfig& config) {
   audit::Event start;
   start.action = "server.start";
   start.outcome = "success";
-  start.detail = "provider " + config.seal_provider + "; " + start_detail;
+  start.detail = "provider " + provider.provider + "; " + start_detail;
   if (!audit.Append(start).ok()) return Fail("audit log " + audit_path + " is not writable");
 
   const std::string url = "http://" + addr->first + ":" + std::to_string((*server)->port());
   Log("info", "sirrd " SIRR_VERSION " listening on " + url + " (data " + config.data_dir +
-                  ", audit " + audit_path + ", seal provider " + config.seal_provider + ")");
+                  ", audit " + audit_path + ", seal provider " + provider.provider + ")");
   if (config.on_listening) config.on_listening((*server)->port());
 
   std::thread signal_thread([&] {

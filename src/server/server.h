@@ -15,12 +15,10 @@ namespace sirr::server {
 struct ServerConfig {
   std::string addr = "127.0.0.1:39999";
   std::string data_dir = "/var/lib/sirr";
-  std::string key_file;
   std::string admin_token_file;
-  std::string admin_token;  // development only (environment)
-  std::string audit_log;    // default: <data_dir>/audit.log
-  std::string seal_provider = "file";
-  seal::ProviderConfig provider;  // command, timeout and PKCS#11 settings
+  std::string admin_token;        // development only (environment)
+  std::string audit_log;          // default: <data_dir>/audit.log
+  seal::ProviderConfig provider;  // provider name, key file, command and PKCS#11 settings
   std::string validation_hash;    // SEAL_UNSEAL_VALIDATION_HASH
   size_t max_body_bytes = 1 << 20;
   size_t max_value_bytes = 1 << 20;
