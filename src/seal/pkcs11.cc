@@ -151,36 +151,44 @@ class Session {
   // AES-256-GCM with a 128-bit tag; the output is ciphertext || tag.
   StatusOr<Bytes> GcmEncrypt(CK_OBJECT_HANDLE key, std::span<const uint8_t> nonce,
                              std::span<const uint8_t> plain, const std::string& aad) {
-    CK_GCM_PARAMS params = GcmParams(nonce, aad);
-    CK_MECHANISM mech{CKM_AES_GCM, &params, sizeof(params)};
-    CK_RV rv = f_->C_EncryptInit(session_, &mech, key);
-    if (rv != CKR_OK) return UnavailableError("PKCS#11: C_EncryptInit failed, " + Rv(rv));
     Bytes out(plain.size() + kTagSize);
-    CK_ULONG out_len = out.size();
-    rv = f_->C_Encrypt(session_, const_cast<uint8_t*>(plain.data()), plain.size(), out.data(),
-                       &out_len);
-    if (rv != CKR_OK) return UnavailableError("PKCS#11: C_Encrypt failed, " + Rv(rv));
-    out.resize(out_len);
+    SIRR_ASSIGN_OR_RETURN(size_t n, Gcm(true, key, nonce, plain, aad, out));
+    out.resize(n);
     return out;
   }
 
   StatusOr<SecretBytes> GcmDecrypt(CK_OBJECT_HANDLE key, std::span<const uint8_t> nonce,
                                    std::span<const uint8_t> sealed, const std::string& aad) {
-    CK_GCM_PARAMS params = GcmParams(nonce, aad);
-    CK_MECHANISM mech{CKM_AES_GCM, &params, sizeof(params)};
-    CK_RV rv = f_->C_DecryptInit(session_, &mech, key);
-    if (rv != CKR_OK) return UnavailableError("PKCS#11: C_DecryptInit failed, " + Rv(rv));
     SecretBytes out(sealed.size());
-    CK_ULONG out_len = out.size();
-    rv = f_->C_Decrypt(session_, const_cast<uint8_t*>(sealed.data()), sealed.size(),
-                       out.reveal_mut().data(), &out_len);
-    if (rv != CKR_OK) return PermissionDeniedError("PKCS#11: C_Decrypt failed, " + Rv(rv));
-    out.Truncate(out_len);
+    SIRR_ASSIGN_OR_RETURN(size_t n, Gcm(false, key, nonce, sealed, aad, out.reveal_mut()));
+    out.Truncate(n);
     return out;
   }
 
  private:
   Session() = default;
+
+  // One single-part CKM_AES_GCM operation into `out`; returns the output length. A failed
+  // encryption is Unavailable, a failed decryption PermissionDenied (wrong key or damaged data).
+  StatusOr<size_t> Gcm(bool encrypt, CK_OBJECT_HANDLE key, std::span<const uint8_t> nonce,
+                       std::span<const uint8_t> in, const std::string& aad,
+                       std::span<uint8_t> out) {
+    CK_GCM_PARAMS params = GcmParams(nonce, aad);
+    CK_MECHANISM mech{CKM_AES_GCM, &params, sizeof(params)};
+    const std::string op = encrypt ? "C_Encrypt" : "C_Decrypt";
+    CK_RV rv =
+        encrypt ? f_->C_EncryptInit(session_, &mech, key) : f_->C_DecryptInit(session_, &mech, key);
+    if (rv != CKR_OK) return UnavailableError("PKCS#11: " + op + "Init failed, " + Rv(rv));
+    CK_ULONG out_len = out.size();
+    auto run = encrypt ? f_->C_Encrypt : f_->C_Decrypt;
+    rv = run(session_, const_cast<uint8_t*>(in.data()), in.size(), out.data(), &out_len);
+    if (rv != CKR_OK) {
+      std::string message = "PKCS#11: " + op + " failed, " + Rv(rv);
+      return encrypt ? UnavailableError(std::move(message))
+                     : PermissionDeniedError(std::move(message));
+    }
+    return static_cast<size_t>(out_len);
+  }
 
   static CK_GCM_PARAMS GcmParams(std::span<const uint8_t> nonce, const std::string& aad) {
     CK_GCM_PARAMS p{};
