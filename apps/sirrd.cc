@@ -93,6 +93,36 @@ int main(int argc, char** argv) {
       ->envname("SIRR_TOMBSTONE_RETENTION")
       ->check(CLI::Range(0, 10 * 366 * 86400))
       ->capture_default_str();
+  app.add_option("--jwt-public-key-file", c.jwt_public_key_file,
+                 "PEM file of public keys that sign JWT bearer tokens (RS256/384/512, ES256, "
+                 "EdDSA); a '# kid: NAME' line before a block names it")
+      ->envname("SIRR_JWT_PUBLIC_KEY_FILE");
+  app.add_option("--jwt-issuer", c.jwt_issuer, "Required JWT iss claim (unchecked when empty)")
+      ->envname("SIRR_JWT_ISSUER");
+  app.add_option("--jwt-audience", c.jwt_audience, "Required JWT aud value (unchecked when empty)")
+      ->envname("SIRR_JWT_AUDIENCE");
+  app.add_option("--jwt-leeway", c.jwt_leeway_seconds,
+                 "Seconds of clock skew allowed for exp/nbf/iat")
+      ->envname("SIRR_JWT_LEEWAY")
+      ->check(CLI::Range(0, 600))
+      ->capture_default_str();
+  app.add_option("--jwt-require-exp", c.jwt_require_exp, "Refuse JWTs without an exp claim")
+      ->envname("SIRR_JWT_REQUIRE_EXP")
+      ->capture_default_str();
+  app.add_option("--rate-limit", c.rate_limit_per_second,
+                 "Requests per second allowed per principal (token bucket); 0 turns it off")
+      ->envname("SIRR_RATE_LIMIT")
+      ->check(CLI::Range(0.0, 1e9))
+      ->capture_default_str();
+  app.add_option("--rate-limit-burst", c.rate_limit_burst,
+                 "Requests a principal may make at once before the rate applies")
+      ->envname("SIRR_RATE_LIMIT_BURST")
+      ->check(CLI::Range(1.0, 1e9))
+      ->capture_default_str();
+  app.add_option("--rate-limit-admin", c.rate_limit_admin,
+                 "Apply the rate limit to the admin token too")
+      ->envname("SIRR_RATE_LIMIT_ADMIN")
+      ->capture_default_str();
 
   app.add_subcommand("serve", "Run the server (the default)");
   auto* audit = app.add_subcommand("audit", "Audit log tools");

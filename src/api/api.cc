@@ -108,41 +108,128 @@ StatusOr<int64_t> PageParam(const ParsedTarget& t, const char* name, int64_t dfl
   return n;
 }
 
+json VaultJson(const storage::VaultRow& v) {
+  return json{{"id", v.id},
+              {"created_at", FormatRfc3339(v.created_at)},
+              {"name", v.name},
+              {"description", v.description},
+              {"owner", v.owner.empty() ? json(nullptr) : json(v.owner)}};
+}
+
+std::string TokenState(const storage::TokenRow& t, int64_t now) {
+  if (t.revoked_at) return "revoked";
+  if (t.expires_at && *t.expires_at <= now) return "expired";
+  if (t.max_uses && t.uses >= *t.max_uses) return "used_up";
+  return "active";
+}
+
+json TokenJson(const storage::TokenRow& t, int64_t now) {
+  json vaults = json::array();
+  if (t.all_vaults) vaults.push_back("*");
+  for (const auto& id : t.vault_ids) vaults.push_back(id);
+  json caps = json::array();
+  for (size_t i = 0; i < t.capabilities.size();) {
+    size_t j = t.capabilities.find(' ', i);
+    if (j == std::string::npos) j = t.capabilities.size();
+    if (j > i) caps.push_back(t.capabilities.substr(i, j - i));
+    i = j + 1;
+  }
+  return json{{"id", t.id},
+              {"name", t.name},
+              {"capabilities", caps},
+              {"vaults", vaults},
+              {"created_at", FormatRfc3339(t.created_at)},
+              {"created_by", t.created_by},
+              {"expires_at", NullableTime(t.expires_at)},
+              {"max_uses", NullableInt(t.max_uses)},
+              {"uses", t.max_uses ? json(t.uses) : json(nullptr)},
+              {"revoked_at", NullableTime(t.revoked_at)},
+              {"state", TokenState(t, now)}};
+}
+
+Response NoContent() {
+  Response r;
+  r.status = 204;
+  return r;
+}
+
+// Splits "a/b" into ("a", "b", true); "a" into ("a", "", false).
+struct Segments {
+  std::string_view head;
+  std::string_view tail;
+  bool has_tail = false;
+};
+Segments SplitFirst(std::string_view s) {
+  size_t slash = s.find('/');
+  if (slash == std::string_view::npos) return {s, {}, false};
+  return {s.substr(0, slash), s.substr(slash + 1), true};
+}
+
 }  // namespace
 
-Api::Api(core::Secrets& secrets, core::SealKeeper& keeper, audit::AuditLog& audit,
-         const Clock& clock, ApiOptions options)
+Api::Api(core::Secrets& secrets, core::Vaults& vaults, core::Tokens& tokens,
+         core::SealKeeper& keeper, audit::AuditLog& audit, const Clock& clock, ApiOptions options)
     : secrets_(secrets),
+      vaults_(vaults),
+      tokens_(tokens),
       keeper_(keeper),
       unseal_limiter_(clock),
+      rate_limiter_(clock, options.rate_limits),
+      rate_limit_admin_(options.rate_limit_admin),
+      jwt_(std::move(options.jwt)),
       log_(std::move(options.log)),
       audit_(audit),
+      clock_(clock),
       admin_token_hash_(crypto::Sha256(options.admin_token.reveal())),
       version_(std::move(options.version)) {}
 
-Status Api::Authenticate(const Request& req, core::RequestContext* ctx) {
+StatusOr<core::Principal> Api::Authenticate(const Request& req, Response* refusal) {
   std::string_view auth = req.Header("authorization");
   constexpr std::string_view kBearer = "Bearer ";
-  Status denied;
+  StatusOr<core::Principal> principal = UnauthenticatedError("invalid token");
+  std::string token_id;
   if (auth.empty()) {
-    denied = UnauthenticatedError("authentication required: send Authorization: Bearer <token>");
-  } else if (!auth.starts_with(kBearer) ||
-             !ConstantTimeEquals(crypto::Sha256(AsBytes(auth.substr(kBearer.size()))),
-                                 admin_token_hash_)) {
-    denied = UnauthenticatedError("invalid token");
-  }
-  if (denied.ok()) {
-    ctx->principal = "admin";
-    return OkStatus();
+    principal = UnauthenticatedError("authentication required: send Authorization: Bearer <token>");
+  } else if (auth.starts_with(kBearer)) {
+    std::string_view credential = auth.substr(kBearer.size());
+    if (ConstantTimeEquals(crypto::Sha256(AsBytes(credential)), admin_token_hash_)) {
+      principal = core::Principal::Admin();
+    } else if (credential.starts_with(core::kTokenPrefix)) {
+      principal = tokens_.Authenticate(credential, &token_id);
+    } else if (LooksLikeJwt(credential)) {
+      principal = jwt_ ? jwt_->Verify(credential)
+                       : StatusOr<core::Principal>(UnauthenticatedError(
+                             "JWT bearer tokens are not enabled on this server "
+                             "(SIRR_JWT_PUBLIC_KEY_FILE)"));
+    }
   }
   audit::Event e;
-  e.action = "auth.denied";
-  e.outcome = "unauthenticated";
   e.request_id = req.request_id;
   e.client = req.client;
   e.detail = req.method + " " + std::string(req.target.substr(0, req.target.find('?')));
-  SIRR_RETURN_IF_ERROR(audit_.Append(e));
-  return denied;
+  if (!principal.ok()) {
+    e.action = "auth.denied";
+    e.outcome = "unauthenticated";
+    e.principal = token_id.empty() ? "" : "token:" + token_id;
+    e.detail = principal.status().message() + "; " + e.detail;
+    Status logged = audit_.Append(e);
+    *refusal = ErrorResponse(logged.ok() ? principal.status() : logged);
+    return principal.status();
+  }
+  if (principal->is_admin() && principal->kind == core::PrincipalKind::kAdmin && !rate_limit_admin_)
+    return principal;
+  if (auto wait = rate_limiter_.Take(principal->id)) {
+    e.action = "auth.rate_limited";
+    e.outcome = "rate_limited";
+    e.principal = principal->id;
+    Status logged = audit_.Append(e);
+    Status limited = ResourceExhaustedError("rate limit exceeded for " + principal->id +
+                                            "; retry after " + std::to_string(*wait) + " s");
+    *refusal = ErrorResponse(logged.ok() ? limited : logged);
+    if (logged.ok()) refusal->SetHeader("Retry-After", std::to_string(*wait));
+    return limited;
+  }
+  return principal;
 }
 
 Response Api::Handle(const Request& req) {
@@ -156,11 +243,7 @@ Response Api::Handle(const Request& req) {
     json j{{"status", "ok"}, {"sealed", keeper_.sealed()}, {"version", version_}};
     return JsonResponse(200, Dump(j));
   }
-  if (path == "/status") {
-    Response r;
-    r.status = 204;
-    return r;
-  }
+  if (path == "/status") return NoContent();
   constexpr std::string_view kApi = "/api/v1/";
   if (!path.starts_with(kApi)) return ErrorResponse(NotFoundError("no such route"));
   std::string_view route = std::string_view(path).substr(kApi.size());
@@ -169,32 +252,133 @@ Response Api::Handle(const Request& req) {
   // Sealed: refuse before authentication or any body parsing.
   if (keeper_.sealed()) return ErrorResponse(UnavailableError(std::string(core::kSealedMessage)));
 
-  core::RequestContext ctx{req.request_id, "", req.client};
-  Status auth = Authenticate(req, &ctx);
-  if (!auth.ok()) return ErrorResponse(auth);
+  Response refusal;
+  auto principal = Authenticate(req, &refusal);
+  if (!principal.ok()) return refusal;
+  core::RequestContext ctx{req.request_id, std::move(principal).value(), req.client};
 
-  // /api/v1/vaults/{vault}/secrets[/{secret...}]
-  std::string_view rest = std::string_view(path).substr(kApi.size());
-  constexpr std::string_view kVaults = "vaults/";
-  if (rest.starts_with(kVaults)) {
-    rest.remove_prefix(kVaults.size());
-    size_t slash = rest.find('/');
-    if (slash != std::string_view::npos) {
-      auto vault = PercentDecode(rest.substr(0, slash), false);
-      if (!vault.ok()) return ErrorResponse(vault.status());
-      std::string_view tail = rest.substr(slash + 1);
-      constexpr std::string_view kSecrets = "secrets";
-      if (tail == kSecrets || tail == "secrets/")
-        return HandleSecrets(req, *target, ctx, *vault, "", false);
-      if (tail.starts_with("secrets/")) {
-        // Everything after secrets/ is the name: "db%2Fprod" and "db/prod" both work.
-        auto secret = PercentDecode(tail.substr(kSecrets.size() + 1), false);
-        if (!secret.ok()) return ErrorResponse(secret.status());
-        return HandleSecrets(req, *target, ctx, *vault, *secret, true);
-      }
-    }
+  Segments top = SplitFirst(route);
+  if (top.head == "tokens") {
+    auto id = PercentDecode(top.tail, false);
+    if (!id.ok()) return ErrorResponse(id.status());
+    if (top.has_tail && id->empty()) return ErrorResponse(NotFoundError("no such route"));
+    return HandleTokens(req, ctx, *id, top.has_tail);
+  }
+  if (top.head != "vaults") return ErrorResponse(NotFoundError("no such route"));
+  if (!top.has_tail || top.tail.empty()) return HandleVaults(req, *target, ctx, "", false);
+  // /api/v1/vaults/{vault}[/secrets[/{secret...}]]
+  Segments rest = SplitFirst(top.tail);
+  auto vault = PercentDecode(rest.head, false);
+  if (!vault.ok()) return ErrorResponse(vault.status());
+  if (!rest.has_tail || rest.tail.empty()) return HandleVaults(req, *target, ctx, *vault, true);
+  constexpr std::string_view kSecrets = "secrets";
+  if (rest.tail == kSecrets || rest.tail == "secrets/")
+    return HandleSecrets(req, *target, ctx, *vault, "", false);
+  if (rest.tail.starts_with("secrets/")) {
+    // Everything after secrets/ is the name: "db%2Fprod" and "db/prod" both work.
+    auto secret = PercentDecode(rest.tail.substr(kSecrets.size() + 1), false);
+    if (!secret.ok()) return ErrorResponse(secret.status());
+    return HandleSecrets(req, *target, ctx, *vault, *secret, true);
   }
   return ErrorResponse(NotFoundError("no such route"));
+}
+
+Response Api::HandleVaults(const Request& req, const ParsedTarget& target,
+                           const core::RequestContext& ctx, std::string_view vault,
+                           bool has_vault) {
+  if (!has_vault && req.method == "POST") {
+    auto parsed = ParseJsonObject(req.body);
+    if (!parsed.ok()) return ErrorResponse(parsed.status());
+    auto name = OptionalString(*parsed, "name");
+    auto description = OptionalString(*parsed, "description");
+    for (const Status& st : {name.status(), description.status()})
+      if (!st.ok()) return ErrorResponse(st);
+    if (!*name) return ErrorResponse(InvalidArgumentError("name is required"));
+    auto row = vaults_.Create(ctx, {std::move(**name), description->value_or("")});
+    if (!row.ok()) return ErrorResponse(row.status());
+    return JsonResponse(201, Dump(VaultJson(*row)));
+  }
+  if (!has_vault && req.method == "GET") {
+    auto page = PageParam(target, "page", 1, 1'000'000'000);
+    auto rpp = PageParam(target, "rpp", 25, 1000);
+    if (!page.ok()) return ErrorResponse(page.status());
+    if (!rpp.ok()) return ErrorResponse(rpp.status());
+    auto result = vaults_.List(ctx, (*page - 1) * *rpp, *rpp);
+    if (!result.ok()) return ErrorResponse(result.status());
+    json arr = json::array();
+    for (const auto& v : result->rows) arr.push_back(VaultJson(v));
+    Response r = JsonResponse(200, Dump(arr));
+    r.SetHeader("X-Total-Results-Count", std::to_string(result->total));
+    return r;
+  }
+  if (!has_vault) return ErrorResponse(MalformedError("method not allowed"));
+  if (req.method == "GET") {
+    auto row = vaults_.Get(ctx, vault);
+    if (!row.ok()) return ErrorResponse(row.status());
+    return JsonResponse(200, Dump(VaultJson(*row)));
+  }
+  if (req.method == "DELETE") {
+    std::string_view force = target.Query("force");
+    if (!force.empty() && force != "true" && force != "false" && force != "1" && force != "0")
+      return ErrorResponse(InvalidArgumentError("force must be true or false"));
+    auto deleted = vaults_.Delete(ctx, vault, force == "true" || force == "1");
+    if (!deleted.ok()) return ErrorResponse(deleted.status());
+    if (log_)
+      log_("vault '" + deleted->vault.name + "' (" + deleted->vault.id + ") deleted by " +
+           ctx.principal.id + "; vault key destroyed, " +
+           std::to_string(deleted->secrets_destroyed) + " secret row(s) removed");
+    return NoContent();
+  }
+  return ErrorResponse(MalformedError("method not allowed"));
+}
+
+Response Api::HandleTokens(const Request& req, const core::RequestContext& ctx, std::string_view id,
+                           bool has_id) {
+  const int64_t now = clock_.NowMillis();
+  if (!has_id && req.method == "POST") {
+    auto parsed = ParseJsonObject(req.body);
+    if (!parsed.ok()) return ErrorResponse(parsed.status());
+    auto name = OptionalString(*parsed, "name");
+    auto vaults = OptionalStringArray(*parsed, "vaults");
+    auto caps = OptionalStringArray(*parsed, "capabilities", 64);
+    auto ttl = OptionalInt(*parsed, "ttl_seconds");
+    auto uses = OptionalInt(*parsed, "max_uses");
+    for (const Status& st :
+         {name.status(), vaults.status(), caps.status(), ttl.status(), uses.status()})
+      if (!st.ok()) return ErrorResponse(st);
+    core::CreateTokenRequest request{name->value_or(""),
+                                     vaults->value_or(std::vector<std::string>()),
+                                     caps->value_or(std::vector<std::string>()), *ttl, *uses};
+    auto created = tokens_.Create(ctx, std::move(request));
+    if (!created.ok()) return ErrorResponse(created.status());
+    json j = TokenJson(created->row, now);
+    j["token"] = std::string(created->value.reveal_string());
+    Response r = JsonResponse(201, Dump(j));
+    WipeStringMember(j, "token");
+    r.SetHeader("Cache-Control", "no-store");
+    return r;
+  }
+  if (!has_id && req.method == "GET") {
+    auto rows = tokens_.List(ctx);
+    if (!rows.ok()) return ErrorResponse(rows.status());
+    json arr = json::array();
+    for (const auto& t : *rows) arr.push_back(TokenJson(t, now));
+    Response r = JsonResponse(200, Dump(arr));
+    r.SetHeader("X-Total-Results-Count", std::to_string(rows->size()));
+    return r;
+  }
+  if (!has_id) return ErrorResponse(MalformedError("method not allowed"));
+  if (req.method == "GET") {
+    auto row = tokens_.Get(ctx, id);
+    if (!row.ok()) return ErrorResponse(row.status());
+    return JsonResponse(200, Dump(TokenJson(*row, now)));
+  }
+  if (req.method == "DELETE") {
+    Status st = tokens_.Revoke(ctx, id);
+    if (!st.ok()) return ErrorResponse(st);
+    return NoContent();
+  }
+  return ErrorResponse(MalformedError("method not allowed"));
 }
 
 Status Api::AuditSeal(const Request& req, const core::RequestContext* ctx, std::string action,
@@ -203,7 +387,7 @@ Status Api::AuditSeal(const Request& req, const core::RequestContext* ctx, std::
   e.action = std::move(action);
   e.outcome = std::move(outcome);
   e.request_id = req.request_id;
-  e.principal = ctx ? ctx->principal : "";
+  e.principal = ctx ? ctx->principal.id : "";
   e.client = req.client;
   e.detail = std::move(detail);
   return audit_.Append(e);
@@ -228,18 +412,22 @@ Response Api::HandleSeal(const Request& req, std::string_view route) {
   if (req.method != "POST") return ErrorResponse(MalformedError("method not allowed"));
   if (route == "unseal") return Unseal(req);
 
-  core::RequestContext ctx{req.request_id, "", req.client};
-  Status auth = Authenticate(req, &ctx);
-  if (!auth.ok()) return ErrorResponse(auth);
+  Response refusal;
+  auto principal = Authenticate(req, &refusal);
+  if (!principal.ok()) return refusal;
+  core::RequestContext ctx{req.request_id, std::move(principal).value(), req.client};
   if (route == "seal") {
+    if (!ctx.principal.is_admin()) {
+      Status denied = core::Require(ctx.principal, core::Capability::kAdmin);
+      Status logged = AuditSeal(req, &ctx, "seal.seal", "denied", "missing admin");
+      return ErrorResponse(logged.ok() ? denied : logged);
+    }
     // Recorded while the audit key is still there; then every key is wiped.
     Status logged = AuditSeal(req, &ctx, "seal.seal", "success", "");
     if (!logged.ok()) return ErrorResponse(logged);
     keeper_.Seal();
-    if (log_) log_("sealed by " + ctx.principal + " from " + req.client);
-    Response r;
-    r.status = 204;
-    return r;
+    if (log_) log_("sealed by " + ctx.principal.id + " from " + req.client);
+    return NoContent();
   }
   // unsealerkey: a fresh 256-bit mnemonic and its validation hash; changes nothing here.
   SecretBytes entropy = crypto::SecureRandom::Get().RandomSecret(32);
@@ -309,9 +497,7 @@ Response Api::Unseal(const Request& req) {
   Status logged = AuditSeal(req, nullptr, "seal.unseal", "success", detail);
   if (log_ && !result->already_unsealed) log_("unsealed from " + req.client + ": " + detail);
   if (!logged.ok()) return ErrorResponse(logged);
-  Response r;
-  r.status = 204;
-  return r;
+  return NoContent();
 }
 
 Response Api::HandleSecrets(const Request& req, const ParsedTarget& target,
@@ -420,9 +606,7 @@ Response Api::HandleSecrets(const Request& req, const ParsedTarget& target,
   if (req.method == "DELETE") {
     auto deleted = secrets_.Delete(ctx, vault, secret);
     if (!deleted.ok()) return ErrorResponse(deleted.status());
-    Response r;
-    r.status = 204;
-    return r;
+    return NoContent();
   }
   return ErrorResponse(MalformedError("method not allowed"));
 }

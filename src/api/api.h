@@ -6,33 +6,51 @@
 // Thread safety: Handle() is thread-safe.
 
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "api/http_types.h"
+#include "api/jwt.h"
 #include "audit/audit_log.h"
 #include "base/secret_bytes.h"
 #include "core/attempt_limiter.h"
+#include "core/principal.h"
+#include "core/rate_limiter.h"
 #include "core/seal_keeper.h"
 #include "core/secrets.h"
+#include "core/tokens.h"
+#include "core/vaults.h"
 
 namespace sirr::api {
 
 struct ApiOptions {
   SecretBytes admin_token;  // required; compared in constant time (via SHA-256)
   std::string version;
+  // JWT bearer authentication; null: JWTs are refused.
+  std::shared_ptr<const JwtVerifier> jwt;
+  // Per-principal request rate limit (token bucket); the admin token is exempt unless
+  // rate_limit_admin.
+  core::RateLimits rate_limits;
+  bool rate_limit_admin = false;
   // Operator log lines (seal and unseal events); never given key material.
   std::function<void(const std::string&)> log;
 };
 
 class Api {
  public:
-  Api(core::Secrets& secrets, core::SealKeeper& keeper, audit::AuditLog& audit, const Clock& clock,
-      ApiOptions options);
+  Api(core::Secrets& secrets, core::Vaults& vaults, core::Tokens& tokens, core::SealKeeper& keeper,
+      audit::AuditLog& audit, const Clock& clock, ApiOptions options);
 
   Response Handle(const Request& request);
 
  private:
-  Status Authenticate(const Request& request, core::RequestContext* ctx);
+  // Authenticates the bearer credential and applies the rate limit. The error is a ready
+  // response (401, 429 with Retry-After, 503 when the audit log fails).
+  StatusOr<core::Principal> Authenticate(const Request& request, Response* refusal);
+  Response HandleVaults(const Request& req, const ParsedTarget& target,
+                        const core::RequestContext& ctx, std::string_view vault, bool has_vault);
+  Response HandleTokens(const Request& req, const core::RequestContext& ctx, std::string_view id,
+                        bool has_id);
   Response HandleSecrets(const Request& req, const ParsedTarget& target,
                          const core::RequestContext& ctx, std::string_view vault,
                          std::string_view secret, bool has_secret);
@@ -43,10 +61,16 @@ class Api {
                    std::string outcome, std::string detail);
 
   core::Secrets& secrets_;
+  core::Vaults& vaults_;
+  core::Tokens& tokens_;
   core::SealKeeper& keeper_;
   core::AttemptLimiter unseal_limiter_;
+  core::RateLimiter rate_limiter_;
+  const bool rate_limit_admin_;
+  const std::shared_ptr<const JwtVerifier> jwt_;
   const std::function<void(const std::string&)> log_;
   audit::AuditLog& audit_;
+  const Clock& clock_;
   const std::array<uint8_t, 32> admin_token_hash_;
   const std::string version_;
 };

@@ -78,6 +78,23 @@ StatusOr<std::optional<int64_t>> OptionalInt(const nlohmann::json& j, const char
   return std::optional<int64_t>(it->get<int64_t>());
 }
 
+StatusOr<std::optional<std::vector<std::string>>> OptionalStringArray(const nlohmann::json& j,
+                                                                      const char* field,
+                                                                      size_t max_items) {
+  auto it = j.find(field);
+  if (it == j.end() || it->is_null()) return std::optional<std::vector<std::string>>();
+  if (!it->is_array()) return InvalidArgumentError(std::string(field) + " must be an array");
+  if (it->size() > max_items)
+    return InvalidArgumentError(std::string(field) + " has more than " +
+                                std::to_string(max_items) + " items");
+  std::vector<std::string> out;
+  for (const auto& v : *it) {
+    if (!v.is_string()) return InvalidArgumentError(std::string(field) + " must hold strings");
+    out.push_back(v.get<std::string>());
+  }
+  return std::optional<std::vector<std::string>>(std::move(out));
+}
+
 void WipeStringMember(nlohmann::json& j, const char* field) {
   auto it = j.find(field);
   if (it == j.end() || !it->is_string()) return;

@@ -5,6 +5,16 @@
 #include "base/encoding.h"
 
 namespace sirr::core {
+namespace {
+
+StatusOr<Bytes> WrapNewVaultKey(const seal::MasterKey& master, std::string_view vault_id,
+                                Random& random) {
+  SecretBytes vault_key = random.RandomSecret(32);
+  return crypto::SealEnvelope(master.wrap_key(), master.key_id(), vault_key.reveal(),
+                              crypto::EnvelopeAad("vault-key", vault_id, vault_id), random);
+}
+
+}  // namespace
 
 StatusOr<Instance::OpenResult> Instance::Open(storage::Storage& storage, seal::MasterKey master,
                                               const Clock& clock, Random& random) {
@@ -22,11 +32,7 @@ StatusOr<Instance::OpenResult> Instance::Open(storage::Storage& storage, seal::M
     vault.name = std::string(kDefaultVaultName);
     vault.description = "created at initialisation";
     vault.created_at = now;
-    SecretBytes vault_key = random.RandomSecret(32);
-    SIRR_ASSIGN_OR_RETURN(
-        vault.wrapped_key,
-        crypto::SealEnvelope(master.wrap_key(), id, vault_key.reveal(),
-                             crypto::EnvelopeAad("vault-key", vault.id, vault.id), random));
+    SIRR_ASSIGN_OR_RETURN(vault.wrapped_key, WrapNewVaultKey(master, vault.id, random));
     SIRR_RETURN_IF_ERROR(storage.InitializeInstance(key, vault));
     return OpenResult{std::unique_ptr<Instance>(new Instance(std::move(master), 1)), true};
   }
@@ -54,6 +60,7 @@ StatusOr<std::shared_ptr<const VaultKey>> Instance::KeyFor(const storage::VaultR
     auto it = vault_keys_.find(vault.id);
     if (it != vault_keys_.end()) return it->second;
   }
+  if (vault.wrapped_key.empty()) return NotFoundError("vault '" + vault.name + "' not found");
   auto plain = crypto::OpenEnvelope(master_.wrap_key(), master_.key_id(), vault.wrapped_key,
                                     crypto::EnvelopeAad("vault-key", vault.id, vault.id));
   if (!plain.ok())
@@ -65,6 +72,16 @@ StatusOr<std::shared_ptr<const VaultKey>> Instance::KeyFor(const storage::VaultR
   std::unique_lock lock(mu_);
   auto [it, inserted] = vault_keys_.emplace(vault.id, key);
   return it->second;
+}
+
+StatusOr<Bytes> Instance::NewWrappedVaultKey(std::string_view vault_id, Random& random) const {
+  return WrapNewVaultKey(master_, vault_id, random);
+}
+
+void Instance::Forget(std::string_view vault_id) {
+  std::unique_lock lock(mu_);
+  auto it = vault_keys_.find(vault_id);
+  if (it != vault_keys_.end()) vault_keys_.erase(it);
 }
 
 }  // namespace sirr::core

@@ -39,7 +39,13 @@ class Instance {
   int key_version() const { return key_version_; }
 
   // The vault's unwrapped master key (cached after the first unwrap).
+  // NotFound when the vault's key has been shredded (a forced delete in progress).
   StatusOr<std::shared_ptr<const VaultKey>> KeyFor(const storage::VaultRow& vault);
+  // A fresh random vault master key for a new vault, wrapped by the wrap key (envelope v1,
+  // AAD "sirr/v1/vault-key/<id>/<id>"); the plaintext key is wiped before returning.
+  StatusOr<Bytes> NewWrappedVaultKey(std::string_view vault_id, Random& random) const;
+  // Drops the cached key of a vault (its memory is wiped when the last user lets go).
+  void Forget(std::string_view vault_id);
 
  private:
   Instance(seal::MasterKey master, int version)

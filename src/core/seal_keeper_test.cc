@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "base/encoding.h"
+#include "core/core_test_env.h"
 #include "core/secrets.h"
 #include "crypto/crypto.h"
 #include "crypto/hd/bip39.h"
@@ -18,37 +19,29 @@ namespace {
 class SealKeeperTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    storage_ = std::move(storage::SqliteStorage::Open((dir_ / "db").string())).value();
     key_ = crypto::SecureRandom::Get().RandomSecret(32);
     Make(SealOptions{});
   }
-
   void Make(SealOptions options) {
-    secrets_.reset();
-    keeper_.reset();
-    audit_ = std::make_unique<audit::AuditLog>((dir_ / "audit.log").string(), clock_);
-    keeper_ = std::make_unique<SealKeeper>(*storage_, *audit_, clock_, crypto::SecureRandom::Get(),
-                                           std::move(options));
-    secrets_ = std::make_unique<Secrets>(*storage_, *keeper_, *audit_, clock_,
-                                         crypto::SecureRandom::Get(), SecretLimits{});
+    env_.Make(std::move(options));
+    storage_ = env_.storage_.get();
+    audit_ = env_.audit_.get();
+    keeper_ = env_.keeper_.get();
+    secrets_ = env_.secrets_.get();
+  }
+  static PushRequest Req(std::string name, std::string value) {
+    return testing::CoreEnv::Req(std::move(name), std::move(value));
   }
 
-  PushRequest Req(std::string name, std::string value) {
-    PushRequest p;
-    p.vault = "default";
-    p.name = std::move(name);
-    p.value = SecretBytes::FromString(value);
-    return p;
-  }
-
-  sirr::testing::TempDir dir_{"sirr-seal"};
-  FakeClock clock_;
+  testing::CoreEnv env_{"sirr-seal"};
+  const sirr::testing::TempDir& dir_ = env_.dir();
+  FakeClock& clock_ = env_.clock_;
   SecretBytes key_;
-  std::unique_ptr<storage::SqliteStorage> storage_;
-  std::unique_ptr<audit::AuditLog> audit_;
-  std::unique_ptr<SealKeeper> keeper_;
-  std::unique_ptr<Secrets> secrets_;
-  RequestContext ctx_{"req", "admin", "127.0.0.1"};
+  storage::SqliteStorage* storage_ = nullptr;
+  audit::AuditLog* audit_ = nullptr;
+  SealKeeper* keeper_ = nullptr;
+  Secrets* secrets_ = nullptr;
+  RequestContext ctx_ = testing::CoreEnv::Ctx();
 };
 
 TEST_F(SealKeeperTest, StartsSealedAndFirstUnsealInitialises) {

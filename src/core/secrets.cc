@@ -1,5 +1,6 @@
 #include "core/secrets.h"
 
+#include "core/audited.h"
 #include "crypto/envelope.h"
 
 namespace sirr::core {
@@ -12,23 +13,6 @@ std::string SecretAad(const storage::SecretRow& row) {
 bool IsNameChar(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
          c == '_' || c == '/' || c == '-';
-}
-
-std::string_view OutcomeOf(const Status& st) {
-  switch (st.code()) {
-    case StatusCode::kOk:
-      return "success";
-    case StatusCode::kNotFound:
-      return "not_found";
-    case StatusCode::kGone:
-      return "gone";
-    case StatusCode::kAlreadyExists:
-      return "conflict";
-    case StatusCode::kInvalidArgument:
-      return "invalid";
-    default:
-      return "error";
-  }
 }
 
 }  // namespace
@@ -57,16 +41,7 @@ std::string Secrets::GoneMessage(const storage::SecretRow& row) {
 Status Secrets::Audit(const RequestContext& ctx, std::string_view action, std::string_view outcome,
                       const storage::VaultRow* vault, const storage::SecretRow* secret,
                       std::string detail, std::string_view secret_name) {
-  audit::Event e;
-  e.action = std::string(action);
-  e.outcome = std::string(outcome);
-  e.request_id = ctx.request_id;
-  e.principal = ctx.principal;
-  e.client = ctx.client;
-  if (vault) {
-    e.vault_id = vault->id;
-    e.vault_name = vault->name;
-  }
+  audit::Event e = NewEvent(ctx, action, outcome, vault);
   if (secret) {
     e.secret_id = secret->id;
     e.secret_name = secret->name;
@@ -77,18 +52,9 @@ Status Secrets::Audit(const RequestContext& ctx, std::string_view action, std::s
   return audit_.Append(e);
 }
 
-StatusOr<storage::VaultRow> Secrets::FindVault(const RequestContext& ctx, std::string_view action,
-                                               std::string_view vault) {
-  auto row = storage_.GetVault(vault);
-  if (!row.ok() && row.status().code() == StatusCode::kNotFound) {
-    SIRR_RETURN_IF_ERROR(Audit(ctx, action, "not_found", nullptr, nullptr, "unknown vault"));
-    return NotFoundError("vault '" + std::string(vault) + "' not found");
-  }
-  return row;
-}
-
 StatusOr<storage::SecretRow> Secrets::Push(const RequestContext& ctx, PushRequest req) {
   SIRR_ASSIGN_OR_RETURN(auto instance, keeper_.Acquire());
+  SIRR_RETURN_IF_ERROR(vaults_.Authorize(ctx, "secret.create", Capability::kSecretsWrite));
   SIRR_RETURN_IF_ERROR(ValidateSecretName(req.name));
   if (req.value.empty()) return InvalidArgumentError("value must not be empty");
   if (req.value.size() > limits_.max_value_bytes)
@@ -103,7 +69,9 @@ StatusOr<storage::SecretRow> Secrets::Push(const RequestContext& ctx, PushReques
   if (req.description.size() > 1024)
     return InvalidArgumentError("description must be at most 1024 characters");
 
-  SIRR_ASSIGN_OR_RETURN(storage::VaultRow vault, FindVault(ctx, "secret.create", req.vault));
+  SIRR_ASSIGN_OR_RETURN(
+      storage::VaultRow vault,
+      vaults_.Resolve(ctx, "secret.create", Capability::kSecretsWrite, req.vault));
   SIRR_ASSIGN_OR_RETURN(auto key, instance->KeyFor(vault));
   const int64_t now = clock_.NowMillis();
   storage::SecretRow row;
@@ -131,7 +99,8 @@ StatusOr<PulledSecret> Secrets::Pull(const RequestContext& ctx, std::string_view
                                      std::string_view secret) {
   // Held for the whole read, so a seal cannot land between using up a read and decrypting.
   SIRR_ASSIGN_OR_RETURN(auto instance, keeper_.Acquire());
-  SIRR_ASSIGN_OR_RETURN(storage::VaultRow vault, FindVault(ctx, "secret.read", vault_ref));
+  SIRR_ASSIGN_OR_RETURN(storage::VaultRow vault,
+                        vaults_.Resolve(ctx, "secret.read", Capability::kSecretsRead, vault_ref));
   auto row = storage_.ReadSecret(vault.id, secret, clock_.NowMillis());
   if (!row.ok()) {
     if (row.status().code() == StatusCode::kNotFound) {
@@ -160,7 +129,11 @@ StatusOr<PulledSecret> Secrets::Pull(const RequestContext& ctx, std::string_view
 
 StatusOr<storage::SecretRow> Secrets::Inspect(const RequestContext& ctx, std::string_view vault_ref,
                                               std::string_view secret) {
-  SIRR_ASSIGN_OR_RETURN(storage::VaultRow vault, FindVault(ctx, "secret.inspect", vault_ref));
+  // Metadata: either read or list is enough.
+  const Capability needed = ctx.principal.Has(Capability::kSecretsRead) ? Capability::kSecretsRead
+                                                                        : Capability::kSecretsList;
+  SIRR_ASSIGN_OR_RETURN(storage::VaultRow vault,
+                        vaults_.Resolve(ctx, "secret.inspect", needed, vault_ref));
   auto row = storage_.GetSecretMeta(vault.id, secret);
   if (!row.ok()) {
     if (row.status().code() == StatusCode::kNotFound) {
@@ -179,7 +152,8 @@ StatusOr<storage::SecretRow> Secrets::Inspect(const RequestContext& ctx, std::st
 
 StatusOr<storage::SecretPage> Secrets::List(const RequestContext& ctx, std::string_view vault_ref,
                                             const storage::SecretFilter& filter) {
-  SIRR_ASSIGN_OR_RETURN(storage::VaultRow vault, FindVault(ctx, "secret.list", vault_ref));
+  SIRR_ASSIGN_OR_RETURN(storage::VaultRow vault,
+                        vaults_.Resolve(ctx, "secret.list", Capability::kSecretsList, vault_ref));
   SIRR_ASSIGN_OR_RETURN(auto page, storage_.ListSecrets(vault.id, filter, clock_.NowMillis()));
   SIRR_RETURN_IF_ERROR(
       Audit(ctx, "secret.list", "success", &vault, nullptr,
@@ -189,7 +163,9 @@ StatusOr<storage::SecretPage> Secrets::List(const RequestContext& ctx, std::stri
 
 StatusOr<storage::SecretRow> Secrets::Delete(const RequestContext& ctx, std::string_view vault_ref,
                                              std::string_view secret) {
-  SIRR_ASSIGN_OR_RETURN(storage::VaultRow vault, FindVault(ctx, "secret.delete", vault_ref));
+  SIRR_ASSIGN_OR_RETURN(
+      storage::VaultRow vault,
+      vaults_.Resolve(ctx, "secret.delete", Capability::kSecretsDelete, vault_ref));
   auto row = storage_.DeleteSecret(vault.id, secret);
   if (!row.ok()) {
     if (row.status().code() == StatusCode::kNotFound) {
@@ -204,7 +180,7 @@ StatusOr<storage::SecretRow> Secrets::Delete(const RequestContext& ctx, std::str
 
 StatusOr<int64_t> Secrets::Sweep() {
   const int64_t now = clock_.NowMillis();
-  RequestContext ctx{"", "sweeper", ""};
+  RequestContext ctx{"", Principal::System("sweeper"), ""};
   int64_t expired = 0;
   while (true) {
     SIRR_ASSIGN_OR_RETURN(auto rows, storage_.ExpireDue(now, 500));

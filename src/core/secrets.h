@@ -14,16 +14,12 @@
 #include "audit/audit_log.h"
 #include "base/clock.h"
 #include "base/random.h"
+#include "core/principal.h"
 #include "core/seal_keeper.h"
+#include "core/vaults.h"
 #include "storage/storage.h"
 
 namespace sirr::core {
-
-struct RequestContext {
-  std::string request_id;
-  std::string principal;
-  std::string client;
-};
 
 struct SecretLimits {
   size_t max_value_bytes = 1 << 20;
@@ -53,10 +49,11 @@ Status ValidateSecretName(std::string_view name);
 
 class Secrets {
  public:
-  Secrets(storage::Storage& storage, SealKeeper& keeper, audit::AuditLog& audit, const Clock& clock,
-          Random& random, SecretLimits limits)
+  Secrets(storage::Storage& storage, SealKeeper& keeper, Vaults& vaults, audit::AuditLog& audit,
+          const Clock& clock, Random& random, SecretLimits limits)
       : storage_(storage),
         keeper_(keeper),
+        vaults_(vaults),
         audit_(audit),
         clock_(clock),
         random_(random),
@@ -64,6 +61,8 @@ class Secrets {
 
   const SecretLimits& limits() const { return limits_; }
 
+  // Capabilities: Push secrets:write, Pull secrets:read, Inspect secrets:read or secrets:list,
+  // List secrets:list, Delete secrets:delete; the vault must be in the principal's scope.
   StatusOr<storage::SecretRow> Push(const RequestContext& ctx, PushRequest request);
   // Counts one read. Gone (410) for burned/expired, with a message saying which.
   StatusOr<PulledSecret> Pull(const RequestContext& ctx, std::string_view vault,
@@ -84,14 +83,13 @@ class Secrets {
   static std::string GoneMessage(const storage::SecretRow& row);
 
  private:
-  StatusOr<storage::VaultRow> FindVault(const RequestContext& ctx, std::string_view action,
-                                        std::string_view vault);
   Status Audit(const RequestContext& ctx, std::string_view action, std::string_view outcome,
                const storage::VaultRow* vault, const storage::SecretRow* secret,
                std::string detail = "", std::string_view secret_name = "");
 
   storage::Storage& storage_;
   SealKeeper& keeper_;
+  Vaults& vaults_;
   audit::AuditLog& audit_;
   const Clock& clock_;
   Random& random_;

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "core/core_test_env.h"
 #include "crypto/crypto.h"
 #include "storage/sqlite/sqlite_storage.h"
 #include "testing/temp_dir.h"
@@ -14,34 +15,24 @@ namespace {
 class SecretsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    storage_ = std::move(storage::SqliteStorage::Open((dir_ / "db").string())).value();
     master_key_ = crypto::SecureRandom::Get().RandomSecret(32);
-    audit_ = std::make_unique<audit::AuditLog>((dir_ / "audit.log").string(), clock_);
-    keeper_ = std::make_unique<SealKeeper>(*storage_, *audit_, clock_, crypto::SecureRandom::Get(),
-                                           SealOptions{});
-    auto unsealed = keeper_->Unseal(master_key_.Clone());
+    auto unsealed = env_.keeper_->Unseal(master_key_.Clone());
     ASSERT_TRUE(unsealed.ok()) << unsealed.status();
     EXPECT_TRUE(unsealed->initialized_now);
-    secrets_ = std::make_unique<Secrets>(*storage_, *keeper_, *audit_, clock_,
-                                         crypto::SecureRandom::Get(), SecretLimits{});
+  }
+  static PushRequest Req(std::string name, std::string value) {
+    return testing::CoreEnv::Req(std::move(name), std::move(value));
   }
 
-  PushRequest Req(std::string name, std::string value) {
-    PushRequest p;
-    p.vault = "default";
-    p.name = std::move(name);
-    p.value = SecretBytes::FromString(value);
-    return p;
-  }
-
-  sirr::testing::TempDir dir_{"sirr-core"};
-  FakeClock clock_;
+  testing::CoreEnv env_{"sirr-core"};
+  const sirr::testing::TempDir& dir_ = env_.dir();
+  FakeClock& clock_ = env_.clock_;
   SecretBytes master_key_;
-  std::unique_ptr<storage::SqliteStorage> storage_;
-  std::unique_ptr<audit::AuditLog> audit_;
-  std::unique_ptr<SealKeeper> keeper_;
-  std::unique_ptr<Secrets> secrets_;
-  RequestContext ctx_{"req", "admin", "127.0.0.1"};
+  storage::SqliteStorage* storage_ = env_.storage_.get();
+  audit::AuditLog* audit_ = env_.audit_.get();
+  SealKeeper* keeper_ = env_.keeper_.get();
+  Secrets* secrets_ = env_.secrets_.get();
+  RequestContext ctx_ = testing::CoreEnv::Ctx();
 };
 
 TEST_F(SecretsTest, PushPullRoundTripStoresOnlyCiphertext) {
@@ -76,8 +67,9 @@ TEST_F(SecretsTest, ValidatesInput) {
   auto nv = Req("x", "v");
   nv.vault = "nope";
   EXPECT_EQ(secrets_->Push(ctx_, std::move(nv)).status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(storage_->ListSecrets(storage_->GetVault("default")->id, {}, clock_.NowMillis())->total,
-            1);
+  EXPECT_EQ(
+      storage_->ListSecrets(storage_->GetVault("default", "")->id, {}, clock_.NowMillis())->total,
+      1);
 }
 
 TEST_F(SecretsTest, TtlMakesUnreadableAtExpiryAndSweeperDestroys) {
@@ -130,7 +122,7 @@ TEST_F(SecretsTest, WrongMasterKeyIsRefusedAndDoesNotReinitialise) {
 TEST_F(SecretsTest, CiphertextMovedToAnotherRecordFailsToDecrypt) {
   ASSERT_TRUE(secrets_->Push(ctx_, Req("a", "alpha")).ok());
   ASSERT_TRUE(secrets_->Push(ctx_, Req("b", "beta")).ok());
-  auto vault = *storage_->GetVault("default");
+  auto vault = *storage_->GetVault("default", "");
   auto a = *storage_->ReadSecret(vault.id, "a", clock_.NowMillis());
   auto b = *storage_->GetSecretMeta(vault.id, "b");
   b.value = a.value;  // a's ciphertext under b's id

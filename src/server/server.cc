@@ -176,6 +176,23 @@ int RunServer(const ServerConfig& config) {
   if (!loaded.ok()) return Fail(loaded.status().message());
   auto admin_token = LoadAdminToken(config);
   if (!admin_token.ok()) return Fail(admin_token.status().message());
+  std::shared_ptr<const api::JwtVerifier> jwt;
+  if (!config.jwt_public_key_file.empty()) {
+    api::JwtOptions jwt_options{config.jwt_issuer, config.jwt_audience, config.jwt_leeway_seconds,
+                                config.jwt_require_exp};
+    auto verifier =
+        api::JwtVerifier::FromFile(config.jwt_public_key_file, jwt_options, SystemClock::Get());
+    if (!verifier.ok()) return Fail(verifier.status().message());
+    std::string kinds;
+    for (const auto& k : (*verifier)->keys())
+      kinds += (kinds.empty() ? "" : ", ") + k->Description() +
+               (k->label().empty() ? "" : " (kid " + k->label() + ")");
+    Log("info", "JWT bearer authentication enabled with " +
+                    std::to_string((*verifier)->keys().size()) + " key(s): " + kinds);
+    jwt = std::move(verifier).value();
+  } else if (!config.jwt_issuer.empty() || !config.jwt_audience.empty()) {
+    return Fail("SIRR_JWT_ISSUER/SIRR_JWT_AUDIENCE are set but SIRR_JWT_PUBLIC_KEY_FILE is not");
+  }
 
   std::error_code ec;
   auto data_dir = std::filesystem::absolute(config.data_dir, ec);
@@ -222,10 +239,18 @@ int RunServer(const ServerConfig& config) {
   core::SecretLimits limits;
   limits.max_value_bytes = config.max_value_bytes;
   limits.tombstone_retention_ms = config.tombstone_retention_seconds * 1000;
-  core::Secrets secrets(**storage, keeper, audit, clock, random, limits);
-  api::ApiOptions api_options{std::move(admin_token).value(), SIRR_VERSION,
-                              [](const std::string& m) { Log("info", m); }};
-  api::Api api(secrets, keeper, audit, clock, std::move(api_options));
+  core::Vaults vaults(**storage, keeper, audit, clock, random);
+  core::Tokens tokens(**storage, audit, clock, random);
+  core::Secrets secrets(**storage, keeper, vaults, audit, clock, random, limits);
+  api::ApiOptions api_options;
+  api_options.admin_token = std::move(admin_token).value();
+  api_options.version = SIRR_VERSION;
+  api_options.jwt = std::move(jwt);
+  api_options.rate_limits.per_second = config.rate_limit_per_second;
+  api_options.rate_limits.burst = std::max(1.0, config.rate_limit_burst);
+  api_options.rate_limit_admin = config.rate_limit_admin;
+  api_options.log = [](const std::string& m) { Log("info", m); };
+  api::Api api(secrets, vaults, tokens, keeper, audit, clock, std::move(api_options));
 
   http::HttpOptions http_options;
   http_options.host = addr->first;

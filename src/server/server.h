@@ -20,6 +20,16 @@ struct ServerConfig {
   std::string audit_log;          // default: <data_dir>/audit.log
   seal::ProviderConfig provider;  // provider name, key file, command and PKCS#11 settings
   std::string validation_hash;    // SEAL_UNSEAL_VALIDATION_HASH
+  // JWT bearer authentication (off when no key file is given).
+  std::string jwt_public_key_file;
+  std::string jwt_issuer;
+  std::string jwt_audience;
+  int64_t jwt_leeway_seconds = 60;
+  bool jwt_require_exp = true;
+  // Per-principal rate limit (token bucket); rate <= 0 turns it off.
+  double rate_limit_per_second = 50;
+  double rate_limit_burst = 100;
+  bool rate_limit_admin = false;
   size_t max_body_bytes = 1 << 20;
   size_t max_value_bytes = 1 << 20;
   int threads = 4;

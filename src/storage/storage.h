@@ -32,7 +32,38 @@ struct VaultRow {
   std::string name;
   std::string description;
   int64_t created_at = 0;
-  Bytes wrapped_key;  // envelope v1 of the vault master key under the wrap key
+  Bytes wrapped_key;  // envelope v1 of the vault master key under the wrap key; empty: shredded
+  // The namespace the vault belongs to: "" for instance vaults (admin and API tokens),
+  // "application:<uuid>", "organization:<uuid>" or "user:<uuid>" for JWT principals.
+  // Names are unique per owner.
+  std::string owner;
+};
+
+// Which vaults a listing may return: all of them, those of one owner, and/or listed ids.
+struct VaultScope {
+  bool everything = false;
+  std::optional<std::string> owner;
+  std::vector<std::string> ids;
+};
+
+struct VaultPage {
+  std::vector<VaultRow> rows;  // wrapped_key not filled
+  int64_t total = 0;
+};
+
+struct TokenRow {
+  std::string id;
+  std::string name;
+  Bytes hash;                // SHA-256 of the token value; the value itself is never stored
+  std::string capabilities;  // space-separated capability names
+  bool all_vaults = false;   // "*": every instance vault
+  std::vector<std::string> vault_ids;
+  int64_t created_at = 0;
+  std::string created_by;  // principal id
+  std::optional<int64_t> expires_at;
+  std::optional<int64_t> max_uses;
+  int64_t uses = 0;  // counted for tokens with max_uses
+  std::optional<int64_t> revoked_at;
 };
 
 enum class SecretState { kLive = 0, kBurned = 1, kExpired = 2 };
@@ -76,7 +107,36 @@ class Storage {
   virtual Status InitializeInstance(const KeyringRow& key, const VaultRow& vault) = 0;
 
   // --- vaults
-  virtual StatusOr<VaultRow> GetVault(std::string_view id_or_name) = 0;  // NotFound
+  // The vault with this id (any owner), else the one with this name among `name_owner`'s
+  // vaults. NotFound.
+  virtual StatusOr<VaultRow> GetVault(std::string_view id_or_name, std::string_view name_owner) = 0;
+  // AlreadyExists when the owner already has a vault of that name. A non-empty
+  // `grant_token_id` adds the new vault to that token's scope in the same transaction.
+  virtual Status CreateVault(const VaultRow& row, std::string_view grant_token_id) = 0;
+  // Ordered by owner, then name.
+  virtual StatusOr<VaultPage> ListVaults(const VaultScope& scope, int64_t offset,
+                                         int64_t limit) = 0;
+  // Live secrets in the vault (tombstones hold no value and are not counted).
+  virtual StatusOr<int64_t> CountLiveSecrets(std::string_view vault_id) = 0;
+  // Crypto-shredding: overwrites the wrapped vault key, after which nothing in the vault can be
+  // decrypted. NotFound.
+  virtual Status ShredVaultKey(std::string_view vault_id) = 0;
+  // Deletes the vault, its secrets (any state) and token grants for it, then compacts the
+  // write-ahead log so that no copy of the deleted rows stays in the database files.
+  // Returns the number of secret rows removed. NotFound.
+  virtual StatusOr<int64_t> DeleteVault(std::string_view vault_id) = 0;
+
+  // --- API tokens
+  virtual Status CreateToken(const TokenRow& row) = 0;
+  // The token (any state) with this hash. NotFound.
+  virtual StatusOr<TokenRow> FindTokenByHash(const Bytes& hash) = 0;
+  virtual StatusOr<TokenRow> GetToken(std::string_view id) = 0;  // NotFound
+  // Counts one use of a token with max_uses, atomically: false when it is used up or revoked.
+  virtual StatusOr<bool> ConsumeTokenUse(std::string_view id) = 0;
+  // All tokens, newest first (revoked ones too).
+  virtual StatusOr<std::vector<TokenRow>> ListTokens() = 0;
+  // NotFound; revoking a revoked token keeps the first revocation time.
+  virtual Status RevokeToken(std::string_view id, int64_t now) = 0;
 
   // --- secrets
   // Inserts a live secret. When a secret of that name exists: a live, unexpired one is

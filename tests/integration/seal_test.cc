@@ -514,7 +514,7 @@ TEST_F(SealTest, KeysAreNotInClearInProcessMemoryWhileUnsealedAndIdle) {
   // The default vault's key, unwrapped from the database independently.
   auto storage = sirr::storage::SqliteStorage::Open((dir_ / "data" / "sirr.db").string());
   ASSERT_TRUE(storage.ok()) << storage.status();
-  auto vault = (*storage)->GetVault("default");
+  auto vault = (*storage)->GetVault("default", "");
   ASSERT_TRUE(vault.ok());
   auto vault_key =
       sirr::crypto::OpenEnvelope(*wrap, sirr::crypto::DeriveKeyId(*master), vault->wrapped_key,

@@ -50,6 +50,43 @@ CREATE TABLE audit_head (
   mac BLOB NOT NULL
 );
 )SQL",
+      // 2: vault owners (names unique per owner), API tokens and their vault grants.
+      // Rebuilds `vaults` to replace UNIQUE(name) by UNIQUE(owner, name); runs with foreign
+      // keys off (see Migrate) so that dropping the old table does not cascade to secrets.
+      R"SQL(
+CREATE TABLE vaults_v2 (
+  id          TEXT PRIMARY KEY,
+  owner       TEXT NOT NULL DEFAULT '',
+  name        TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  created_at  INTEGER NOT NULL,
+  wrapped_key BLOB NOT NULL,
+  UNIQUE (owner, name)
+);
+INSERT INTO vaults_v2 (id, owner, name, description, created_at, wrapped_key)
+  SELECT id, '', name, description, created_at, wrapped_key FROM vaults;
+DROP TABLE vaults;
+ALTER TABLE vaults_v2 RENAME TO vaults;
+CREATE TABLE tokens (
+  id           TEXT PRIMARY KEY,
+  name         TEXT NOT NULL,
+  hash         BLOB NOT NULL UNIQUE,
+  capabilities TEXT NOT NULL,
+  all_vaults   INTEGER NOT NULL DEFAULT 0,
+  created_at   INTEGER NOT NULL,
+  created_by   TEXT NOT NULL,
+  expires_at   INTEGER,
+  max_uses     INTEGER,
+  uses         INTEGER NOT NULL DEFAULT 0,
+  revoked_at   INTEGER
+);
+CREATE TABLE token_vaults (
+  token_id TEXT NOT NULL REFERENCES tokens(id) ON DELETE CASCADE,
+  vault_id TEXT NOT NULL REFERENCES vaults(id) ON DELETE CASCADE,
+  PRIMARY KEY (token_id, vault_id)
+);
+CREATE INDEX token_vaults_vault ON token_vaults(vault_id);
+)SQL",
   };
   return kMigrations;
 }
@@ -228,17 +265,34 @@ Status Migrate(Connection& c) {
     return FailedPreconditionError("database schema version " + std::to_string(version) +
                                    " is newer than this sirrd supports (" +
                                    std::to_string(migrations.size()) + ")");
+  if (version == static_cast<int>(migrations.size())) return OkStatus();
+  // Table rebuilds need foreign keys off (the pragma is a no-op inside a transaction); the
+  // result is checked with foreign_key_check before the commit.
+  SIRR_RETURN_IF_ERROR(c.Exec("PRAGMA foreign_keys=OFF"));
   for (int v = version; v < static_cast<int>(migrations.size()); ++v) {
     SIRR_RETURN_IF_ERROR(c.Exec("BEGIN IMMEDIATE"));
     Status st = c.Exec(migrations[v]);
     if (st.ok()) st = c.Exec(("PRAGMA user_version = " + std::to_string(v + 1)).c_str());
+    if (st.ok()) {
+      auto check = c.Prepare("PRAGMA foreign_key_check");
+      if (!check.ok()) {
+        st = check.status();
+      } else {
+        auto row = (*check)->Step();
+        if (!row.ok())
+          st = row.status();
+        else if (*row)
+          st = DataLossError("foreign key check failed in table " + (*check)->Text(0));
+      }
+    }
     if (!st.ok()) {
       (void)c.Exec("ROLLBACK");
+      (void)c.Exec("PRAGMA foreign_keys=ON");
       return st.Annotate("migration " + std::to_string(v + 1));
     }
     SIRR_RETURN_IF_ERROR(c.Exec("COMMIT"));
   }
-  return OkStatus();
+  return c.Exec("PRAGMA foreign_keys=ON");
 }
 
 }  // namespace
@@ -337,22 +391,277 @@ Status SqliteStorage::InitializeInstance(const KeyringRow& key, const VaultRow& 
       SIRR_RETURN_IF_ERROR(s->Run());
     }
     SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("INSERT INTO vaults (id, name, description, "
-                                            "created_at, wrapped_key) VALUES (?, ?, ?, ?, ?)"));
+                                            "created_at, wrapped_key, owner) VALUES (?, ?, ?, ?, "
+                                            "?, ?)"));
     s->Bind(1, vault.id).Bind(2, vault.name).Bind(3, vault.description);
-    s->Bind(4, vault.created_at).BindBlob(5, vault.wrapped_key);
+    s->Bind(4, vault.created_at).BindBlob(5, vault.wrapped_key).Bind(6, vault.owner);
     return s->Run();
   });
 }
 
-StatusOr<VaultRow> SqliteStorage::GetVault(std::string_view id_or_name) {
+#define VAULT_COLS "id, name, description, created_at, wrapped_key, owner"
+
+namespace {
+VaultRow ReadVaultColumns(const Stmt& s, bool with_key) {
+  return VaultRow{s.Text(0), s.Text(1), s.Text(2), s.Int(3), with_key ? s.Blob(4) : Bytes(),
+                  s.Text(5)};
+}
+
+TokenRow ReadTokenColumns(const Stmt& s) {
+  TokenRow t;
+  t.id = s.Text(0);
+  t.name = s.Text(1);
+  t.hash = s.Blob(2);
+  t.capabilities = s.Text(3);
+  t.all_vaults = s.Int(4) != 0;
+  t.created_at = s.Int(5);
+  t.created_by = s.Text(6);
+  t.expires_at = s.OptInt(7);
+  t.max_uses = s.OptInt(8);
+  t.uses = s.Int(9);
+  t.revoked_at = s.OptInt(10);
+  return t;
+}
+
+#define TOKEN_COLS                                                                           \
+  "id, name, hash, capabilities, all_vaults, created_at, created_by, expires_at, max_uses, " \
+  "uses, revoked_at"
+
+Status LoadTokenVaults(Connection& c, TokenRow& t) {
+  SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT vault_id FROM token_vaults WHERE token_id = ? "
+                                          "ORDER BY vault_id"));
+  s->Bind(1, t.id);
+  while (true) {
+    SIRR_ASSIGN_OR_RETURN(bool row, s->Step());
+    if (!row) break;
+    t.vault_ids.push_back(s->Text(0));
+  }
+  return OkStatus();
+}
+
+// JSON array text of ids, for json_each() in scope filters.
+std::string JsonIds(const std::vector<std::string>& ids) {
+  std::string out = "[";
+  for (const auto& id : ids) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    for (char ch : id)
+      if (ch != '"' && ch != '\\' && static_cast<unsigned char>(ch) >= 0x20) out += ch;
+    out += '"';
+  }
+  return out + "]";
+}
+}  // namespace
+
+StatusOr<VaultRow> SqliteStorage::GetVault(std::string_view id_or_name,
+                                           std::string_view name_owner) {
   return WithReader([&](Connection& c) -> StatusOr<VaultRow> {
-    SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT id, name, description, created_at, "
-                                            "wrapped_key FROM vaults WHERE id = ?1 OR name = ?1 "
-                                            "ORDER BY (id = ?1) DESC LIMIT 1"));
-    s->Bind(1, id_or_name);
+    SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT " VAULT_COLS " FROM vaults WHERE id = ?1 OR "
+                                            "(owner = ?2 AND name = ?1) ORDER BY (id = ?1) DESC "
+                                            "LIMIT 1"));
+    s->Bind(1, id_or_name).Bind(2, name_owner);
     SIRR_ASSIGN_OR_RETURN(bool row, s->Step());
     if (!row) return NotFoundError("vault not found");
-    return VaultRow{s->Text(0), s->Text(1), s->Text(2), s->Int(3), s->Blob(4)};
+    return ReadVaultColumns(*s, true);
+  });
+}
+
+Status SqliteStorage::CreateVault(const VaultRow& row, std::string_view grant_token_id) {
+  return WithWriteTx([&](Connection& c) -> Status {
+    {
+      SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT 1 FROM vaults WHERE owner = ? AND name = ?"));
+      s->Bind(1, row.owner).Bind(2, row.name);
+      SIRR_ASSIGN_OR_RETURN(bool found, s->Step());
+      if (found) return AlreadyExistsError("a vault named '" + row.name + "' already exists");
+    }
+    {
+      SIRR_ASSIGN_OR_RETURN(
+          auto s, c.Prepare("INSERT INTO vaults (" VAULT_COLS ") VALUES (?, ?, ?, ?, ?, ?)"));
+      s->Bind(1, row.id).Bind(2, row.name).Bind(3, row.description).Bind(4, row.created_at);
+      s->BindBlob(5, row.wrapped_key).Bind(6, row.owner);
+      SIRR_RETURN_IF_ERROR(s->Run());
+    }
+    if (grant_token_id.empty()) return OkStatus();
+    SIRR_ASSIGN_OR_RETURN(auto s,
+                          c.Prepare("INSERT INTO token_vaults (token_id, vault_id) VALUES (?, ?)"));
+    s->Bind(1, grant_token_id).Bind(2, row.id);
+    return s->Run();
+  });
+}
+
+StatusOr<VaultPage> SqliteStorage::ListVaults(const VaultScope& scope, int64_t offset,
+                                              int64_t limit) {
+  return WithReader([&](Connection& c) -> StatusOr<VaultPage> {
+    VaultPage page;
+    const std::string ids = JsonIds(scope.ids);
+    const int64_t everything = scope.everything ? 1 : 0;
+    const std::optional<std::string>& owner = scope.owner;
+    auto bind = [&](Stmt& s) {
+      s.Bind(1, everything);
+      if (owner)
+        s.Bind(2, std::string_view(*owner));
+      else
+        s.Bind(2, std::optional<int64_t>());
+      s.Bind(3, std::string_view(ids));
+    };
+    {
+      SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT count(*) FROM vaults WHERE ?1 OR owner = ?2 "
+                                              "OR id IN (SELECT value FROM json_each(?3))"));
+      bind(*s);
+      SIRR_ASSIGN_OR_RETURN(bool row, s->Step());
+      page.total = row ? s->Int(0) : 0;
+    }
+    SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT " VAULT_COLS " FROM vaults WHERE ?1 OR "
+                                            "owner = ?2 OR id IN (SELECT value FROM "
+                                            "json_each(?3)) ORDER BY owner, name LIMIT ?4 "
+                                            "OFFSET ?5"));
+    bind(*s);
+    s->Bind(4, limit).Bind(5, offset);
+    while (true) {
+      SIRR_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      page.rows.push_back(ReadVaultColumns(*s, false));
+    }
+    return page;
+  });
+}
+
+StatusOr<int64_t> SqliteStorage::CountLiveSecrets(std::string_view vault_id) {
+  return WithReader([&](Connection& c) -> StatusOr<int64_t> {
+    SIRR_ASSIGN_OR_RETURN(
+        auto s, c.Prepare("SELECT count(*) FROM secrets WHERE vault_id = ? AND state = 0"));
+    s->Bind(1, vault_id);
+    SIRR_ASSIGN_OR_RETURN(bool row, s->Step());
+    return row ? s->Int(0) : 0;
+  });
+}
+
+Status SqliteStorage::ShredVaultKey(std::string_view vault_id) {
+  return WithWriteTx([&](Connection& c) -> Status {
+    // secure_delete zeroes the freed bytes of the old value in the page.
+    SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("UPDATE vaults SET wrapped_key = X'' WHERE id = ?"));
+    s->Bind(1, vault_id);
+    SIRR_RETURN_IF_ERROR(s->Run());
+    if (sqlite3_changes64(c.db()) == 0) return NotFoundError("vault not found");
+    return OkStatus();
+  });
+}
+
+StatusOr<int64_t> SqliteStorage::DeleteVault(std::string_view vault_id) {
+  int64_t removed = 0;
+  Status st = WithWriteTx([&](Connection& c) -> Status {
+    {
+      SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("DELETE FROM secrets WHERE vault_id = ?"));
+      s->Bind(1, vault_id);
+      SIRR_RETURN_IF_ERROR(s->Run());
+      removed = sqlite3_changes64(c.db());
+    }
+    SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("DELETE FROM vaults WHERE id = ?"));
+    s->Bind(1, vault_id);
+    SIRR_RETURN_IF_ERROR(s->Run());
+    if (sqlite3_changes64(c.db()) == 0) return NotFoundError("vault not found");
+    return OkStatus();
+  });
+  if (!st.ok()) return st;
+  SIRR_RETURN_IF_ERROR(CompactLog());
+  return removed;
+}
+
+Status SqliteStorage::CompactLog() {
+  std::lock_guard lock(writer_mu_);
+  int log = 0, done = 0;
+  int rc =
+      sqlite3_wal_checkpoint_v2(writer_->db(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, &log, &done);
+  if (rc != SQLITE_OK) return SqlError(writer_->db(), "checkpoint");
+  return OkStatus();
+}
+
+Status SqliteStorage::CreateToken(const TokenRow& t) {
+  return WithWriteTx([&](Connection& c) -> Status {
+    {
+      SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("INSERT INTO tokens (" TOKEN_COLS
+                                              ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL)"));
+      s->Bind(1, t.id).Bind(2, t.name).BindBlob(3, t.hash).Bind(4, t.capabilities);
+      s->Bind(5, int64_t{t.all_vaults ? 1 : 0}).Bind(6, t.created_at).Bind(7, t.created_by);
+      s->Bind(8, t.expires_at).Bind(9, t.max_uses);
+      SIRR_RETURN_IF_ERROR(s->Run());
+    }
+    for (const auto& vault : t.vault_ids) {
+      SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("INSERT OR IGNORE INTO token_vaults (token_id, "
+                                              "vault_id) VALUES (?, ?)"));
+      s->Bind(1, t.id).Bind(2, vault);
+      SIRR_RETURN_IF_ERROR(s->Run());
+    }
+    return OkStatus();
+  });
+}
+
+StatusOr<TokenRow> SqliteStorage::FindTokenByHash(const Bytes& hash) {
+  return WithReader([&](Connection& c) -> StatusOr<TokenRow> {
+    SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT " TOKEN_COLS " FROM tokens WHERE hash = ?"));
+    s->BindBlob(1, hash);
+    SIRR_ASSIGN_OR_RETURN(bool row, s->Step());
+    if (!row) return NotFoundError("token not found");
+    TokenRow t = ReadTokenColumns(*s);
+    s.reset();
+    SIRR_RETURN_IF_ERROR(LoadTokenVaults(c, t));
+    return t;
+  });
+}
+
+StatusOr<TokenRow> SqliteStorage::GetToken(std::string_view id) {
+  return WithReader([&](Connection& c) -> StatusOr<TokenRow> {
+    SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT " TOKEN_COLS " FROM tokens WHERE id = ?"));
+    s->Bind(1, id);
+    SIRR_ASSIGN_OR_RETURN(bool row, s->Step());
+    if (!row) return NotFoundError("token not found");
+    TokenRow t = ReadTokenColumns(*s);
+    s.reset();
+    SIRR_RETURN_IF_ERROR(LoadTokenVaults(c, t));
+    return t;
+  });
+}
+
+StatusOr<bool> SqliteStorage::ConsumeTokenUse(std::string_view id) {
+  bool ok = false;
+  Status st = WithWriteTx([&](Connection& c) -> Status {
+    SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("UPDATE tokens SET uses = uses + 1 WHERE id = ? AND "
+                                            "revoked_at IS NULL AND (max_uses IS NULL OR uses < "
+                                            "max_uses)"));
+    s->Bind(1, id);
+    SIRR_RETURN_IF_ERROR(s->Run());
+    ok = sqlite3_changes64(c.db()) == 1;
+    return OkStatus();
+  });
+  if (!st.ok()) return st;
+  return ok;
+}
+
+StatusOr<std::vector<TokenRow>> SqliteStorage::ListTokens() {
+  return WithReader([&](Connection& c) -> StatusOr<std::vector<TokenRow>> {
+    std::vector<TokenRow> out;
+    {
+      SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT " TOKEN_COLS " FROM tokens ORDER BY "
+                                              "created_at DESC, id"));
+      while (true) {
+        SIRR_ASSIGN_OR_RETURN(bool row, s->Step());
+        if (!row) break;
+        out.push_back(ReadTokenColumns(*s));
+      }
+    }
+    for (auto& t : out) SIRR_RETURN_IF_ERROR(LoadTokenVaults(c, t));
+    return out;
+  });
+}
+
+Status SqliteStorage::RevokeToken(std::string_view id, int64_t now) {
+  return WithWriteTx([&](Connection& c) -> Status {
+    SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("UPDATE tokens SET revoked_at = coalesce(revoked_at, "
+                                            "?) WHERE id = ?"));
+    s->Bind(1, now).Bind(2, id);
+    SIRR_RETURN_IF_ERROR(s->Run());
+    if (sqlite3_changes64(c.db()) == 0) return NotFoundError("token not found");
+    return OkStatus();
   });
 }
 

@@ -35,7 +35,18 @@ class SqliteStorage final : public Storage {
   StatusOr<std::vector<KeyringRow>> ListKeyring() override;
   StatusOr<int64_t> CountVaults() override;
   Status InitializeInstance(const KeyringRow& key, const VaultRow& vault) override;
-  StatusOr<VaultRow> GetVault(std::string_view id_or_name) override;
+  StatusOr<VaultRow> GetVault(std::string_view id_or_name, std::string_view name_owner) override;
+  Status CreateVault(const VaultRow& row, std::string_view grant_token_id) override;
+  StatusOr<VaultPage> ListVaults(const VaultScope& scope, int64_t offset, int64_t limit) override;
+  StatusOr<int64_t> CountLiveSecrets(std::string_view vault_id) override;
+  Status ShredVaultKey(std::string_view vault_id) override;
+  StatusOr<int64_t> DeleteVault(std::string_view vault_id) override;
+  Status CreateToken(const TokenRow& row) override;
+  StatusOr<TokenRow> FindTokenByHash(const Bytes& hash) override;
+  StatusOr<TokenRow> GetToken(std::string_view id) override;
+  StatusOr<bool> ConsumeTokenUse(std::string_view id) override;
+  StatusOr<std::vector<TokenRow>> ListTokens() override;
+  Status RevokeToken(std::string_view id, int64_t now) override;
   Status PutSecret(const SecretRow& row, bool overwrite, int64_t now) override;
   StatusOr<SecretRow> GetSecretMeta(std::string_view vault_id,
                                     std::string_view id_or_name) override;
@@ -54,6 +65,8 @@ class SqliteStorage final : public Storage {
 
   template <typename Fn>
   Status WithWriteTx(Fn&& fn);
+  // Checkpoints the WAL into the database and truncates it to zero bytes.
+  Status CompactLog();
   template <typename Fn>
   auto WithReader(Fn&& fn) -> decltype(fn(std::declval<Connection&>()));
 

@@ -1,9 +1,12 @@
 #include "storage/sqlite/sqlite_storage.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "testing/temp_dir.h"
@@ -18,7 +21,7 @@ class SqliteStorageTest : public ::testing::Test {
     ASSERT_TRUE(s.ok()) << s.status();
     db_ = std::move(s).value();
     KeyringRow key{1, Bytes(8, 1), "active", 1, 1, Bytes(40, 2)};
-    VaultRow vault{"vid", "default", "", 1, Bytes(70, 3)};
+    VaultRow vault{"vid", "default", "", 1, Bytes(70, 3), ""};
     ASSERT_TRUE(db_->InitializeInstance(key, vault).ok());
   }
   SecretRow Secret(const std::string& id, const std::string& name,
@@ -44,13 +47,13 @@ TEST_F(SqliteStorageTest, InitializesOnceOnly) {
   ASSERT_EQ(keyring->size(), 1u);
   EXPECT_EQ((*keyring)[0].state, "active");
   KeyringRow key{1, Bytes(8, 9), "active", 1, 1, Bytes(40, 2)};
-  VaultRow vault{"other", "other", "", 1, Bytes(70, 3)};
+  VaultRow vault{"other", "other", "", 1, Bytes(70, 3), ""};
   EXPECT_EQ(db_->InitializeInstance(key, vault).code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(*db_->CountVaults(), 1);
-  EXPECT_EQ(db_->GetVault("default")->id, "vid");
-  EXPECT_EQ(db_->GetVault("vid")->name, "default");
-  EXPECT_EQ(db_->GetVault("nope").status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(SqliteStorage::SchemaVersion(), 1);
+  EXPECT_EQ(db_->GetVault("default", "")->id, "vid");
+  EXPECT_EQ(db_->GetVault("vid", "")->name, "default");
+  EXPECT_EQ(db_->GetVault("nope", "").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(SqliteStorage::SchemaVersion(), 2);
 }
 
 TEST_F(SqliteStorageTest, PutConflictsUnlessOverwrite) {
@@ -172,6 +175,138 @@ TEST_F(SqliteStorageTest, AuditHeadRoundTripsAndPersists) {
   ASSERT_TRUE(head);
   EXPECT_EQ(head->first, 6);
   EXPECT_EQ(head->second, Bytes(32, 8));
+}
+
+TEST_F(SqliteStorageTest, VaultNamesAreUniquePerOwner) {
+  VaultRow a{"a1", "prod", "", 2, Bytes(70, 4), "organization:o1"};
+  VaultRow b{"b1", "prod", "", 2, Bytes(70, 4), "organization:o2"};
+  ASSERT_TRUE(db_->CreateVault(a, "").ok());
+  ASSERT_TRUE(db_->CreateVault(b, "").ok());
+  VaultRow dup{"a2", "prod", "", 2, Bytes(70, 4), "organization:o1"};
+  EXPECT_EQ(db_->CreateVault(dup, "").code(), StatusCode::kAlreadyExists);
+  // Names resolve only in the given namespace; ids in any.
+  EXPECT_EQ(db_->GetVault("prod", "organization:o2")->id, "b1");
+  EXPECT_EQ(db_->GetVault("prod", "").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(db_->GetVault("a1", "")->owner, "organization:o1");
+
+  VaultScope scope;
+  scope.owner = "organization:o1";
+  auto page = db_->ListVaults(scope, 0, 10);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->total, 1);
+  EXPECT_EQ(page->rows[0].id, "a1");
+  EXPECT_TRUE(page->rows[0].wrapped_key.empty());
+  VaultScope ids;
+  ids.ids = {"b1", "vid"};
+  EXPECT_EQ(db_->ListVaults(ids, 0, 10)->total, 2);
+  VaultScope all;
+  all.everything = true;
+  EXPECT_EQ(db_->ListVaults(all, 0, 10)->total, 3);
+  EXPECT_EQ(db_->ListVaults(all, 2, 10)->rows.size(), 1u);
+}
+
+TEST_F(SqliteStorageTest, TokensStoreHashesScopesAndCountUses) {
+  TokenRow t;
+  t.id = "t1";
+  t.name = "ci";
+  t.hash = Bytes(32, 7);
+  t.capabilities = "secrets:read";
+  t.vault_ids = {"vid"};
+  t.created_at = 5;
+  t.created_by = "admin";
+  t.max_uses = 2;
+  ASSERT_TRUE(db_->CreateToken(t).ok());
+  auto found = db_->FindTokenByHash(Bytes(32, 7));
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ(found->id, "t1");
+  EXPECT_EQ(found->vault_ids, std::vector<std::string>{"vid"});
+  EXPECT_EQ(db_->FindTokenByHash(Bytes(32, 8)).status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(*db_->ConsumeTokenUse("t1"));
+  EXPECT_TRUE(*db_->ConsumeTokenUse("t1"));
+  EXPECT_FALSE(*db_->ConsumeTokenUse("t1"));
+  EXPECT_EQ(db_->GetToken("t1")->uses, 2);
+  ASSERT_TRUE(db_->RevokeToken("t1", 9).ok());
+  ASSERT_TRUE(db_->RevokeToken("t1", 10).ok());
+  EXPECT_EQ(db_->GetToken("t1")->revoked_at, 9);
+  EXPECT_EQ(db_->RevokeToken("nope", 9).code(), StatusCode::kNotFound);
+  // Deleting a vault removes the grants for it.
+  ASSERT_TRUE(db_->DeleteVault("vid").ok());
+  EXPECT_TRUE(db_->GetToken("t1")->vault_ids.empty());
+  EXPECT_EQ(db_->ListTokens()->size(), 1u);
+}
+
+std::string FileBytes(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST_F(SqliteStorageTest, DeletedVaultLeavesNoCopyInTheDatabaseFiles) {
+  const Bytes key_marker(70, 0xA7);
+  const Bytes value_marker(64, 0xB9);
+  VaultRow v{"shred", "shred", "", 2, key_marker, ""};
+  ASSERT_TRUE(db_->CreateVault(v, "").ok());
+  SecretRow r = Secret("s1", "x");
+  r.vault_id = "shred";
+  r.value = value_marker;
+  ASSERT_TRUE(db_->PutSecret(r, false, 100).ok());
+  ASSERT_TRUE(db_->ShredVaultKey("shred").ok());
+  EXPECT_TRUE(db_->GetVault("shred", "")->wrapped_key.empty());
+  EXPECT_EQ(*db_->DeleteVault("shred"), 1);
+  EXPECT_EQ(db_->DeleteVault("shred").status().code(), StatusCode::kNotFound);
+  const std::string key(key_marker.begin(), key_marker.end());
+  const std::string value(value_marker.begin(), value_marker.end());
+  for (const char* f : {"sirr.db", "sirr.db-wal", "sirr.db-shm"}) {
+    std::string bytes = FileBytes(dir_ / f);
+    EXPECT_EQ(bytes.find(key), std::string::npos) << f;
+    EXPECT_EQ(bytes.find(value), std::string::npos) << f;
+  }
+}
+
+// A database written by schema version 1 (one global vault namespace, no tokens) keeps its
+// vaults and secrets across migration 2, which rebuilds the vaults table.
+TEST(SqliteMigrationTest, Version1DatabaseMigratesWithoutLosingSecrets) {
+  sirr::testing::TempDir dir("sirr-migrate");
+  const std::string path = (dir / "v1.db").string();
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    const char* v1 = R"SQL(
+PRAGMA foreign_keys=ON;
+CREATE TABLE keyring (version INTEGER PRIMARY KEY, key_id BLOB NOT NULL UNIQUE,
+  state TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+  key_check BLOB NOT NULL);
+CREATE TABLE vaults (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE,
+  description TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL, wrapped_key BLOB NOT NULL);
+CREATE TABLE secrets (id TEXT PRIMARY KEY,
+  vault_id TEXT NOT NULL REFERENCES vaults(id) ON DELETE CASCADE, name TEXT NOT NULL,
+  type TEXT NOT NULL DEFAULT '', description TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL, expires_at INTEGER, max_reads INTEGER, reads_remaining INTEGER,
+  state INTEGER NOT NULL DEFAULT 0, gone_at INTEGER, value BLOB, UNIQUE (vault_id, name));
+CREATE INDEX secrets_live_expiry ON secrets(expires_at) WHERE state = 0 AND expires_at IS NOT NULL;
+CREATE INDEX secrets_gone ON secrets(gone_at) WHERE state != 0;
+CREATE TABLE audit_head (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL,
+  mac BLOB NOT NULL);
+INSERT INTO keyring VALUES (1, x'0101010101010101', 'active', 1, 1, x'02');
+INSERT INTO vaults VALUES ('vid', 'default', 'd', 1, x'0303');
+INSERT INTO secrets (id, vault_id, name, created_at, value) VALUES ('s1', 'vid', 'db/prod', 1, x'01');
+PRAGMA user_version = 1;
+)SQL";
+    ASSERT_EQ(sqlite3_exec(db, v1, nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto s = SqliteStorage::Open(path);
+  ASSERT_TRUE(s.ok()) << s.status();
+  auto vault = (*s)->GetVault("default", "");
+  ASSERT_TRUE(vault.ok());
+  EXPECT_EQ(vault->owner, "");
+  EXPECT_EQ(vault->wrapped_key, (Bytes{3, 3}));
+  auto secret = (*s)->GetSecretMeta("vid", "db/prod");
+  ASSERT_TRUE(secret.ok()) << secret.status();
+  // Foreign keys are back on: deleting the vault cascades to its secrets.
+  ASSERT_TRUE((*s)->DeleteVault("vid").ok());
+  EXPECT_EQ((*s)->GetSecretMeta("vid", "db/prod").status().code(), StatusCode::kNotFound);
 }
 
 }  // namespace

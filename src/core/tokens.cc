@@ -1,0 +1,169 @@
+#include "core/tokens.h"
+
+#include <algorithm>
+
+#include "base/encoding.h"
+#include "core/audited.h"
+#include "core/secrets.h"
+#include "crypto/crypto.h"
+
+namespace sirr::core {
+namespace {
+
+std::vector<std::string> SplitSpaces(std::string_view s) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t j = s.find(' ', i);
+    if (j == std::string_view::npos) j = s.size();
+    if (j > i) out.emplace_back(s.substr(i, j - i));
+    i = j + 1;
+  }
+  return out;
+}
+
+std::string JoinSpaces(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : " ") + s;
+  return out;
+}
+
+Bytes HashOf(std::string_view token) {
+  auto h = crypto::Sha256(AsBytes(token));
+  return Bytes(h.begin(), h.end());
+}
+
+}  // namespace
+
+Status Tokens::Authorize(const RequestContext& ctx, std::string_view action) {
+  Status st = Require(ctx.principal, Capability::kTokensManage);
+  if (st.ok()) return st;
+  audit::Event e = NewEvent(ctx, action, "denied");
+  e.detail = "missing tokens:manage";
+  SIRR_RETURN_IF_ERROR(audit_.Append(e));
+  return st;
+}
+
+StatusOr<CreatedToken> Tokens::Create(const RequestContext& ctx, CreateTokenRequest req) {
+  SIRR_RETURN_IF_ERROR(Authorize(ctx, "token.create"));
+  const Principal& creator = ctx.principal;
+  if (req.name.empty() || req.name.size() > 128)
+    return InvalidArgumentError("name is required (1 to 128 characters)");
+  if (req.capabilities.empty())
+    return InvalidArgumentError("capabilities must list at least one capability");
+  SIRR_ASSIGN_OR_RETURN(CapabilitySet caps, ParseCapabilities(req.capabilities));
+  if (!creator.is_admin()) {
+    CapabilitySet beyond = caps & ~creator.capabilities;
+    if (beyond != 0)
+      return PermissionDeniedError("cannot grant capabilities the creating principal lacks: " +
+                                   JoinSpaces(CapabilityList(beyond)));
+  }
+  if (req.ttl_seconds && (*req.ttl_seconds < 1 || *req.ttl_seconds > kMaxTtlSeconds))
+    return InvalidArgumentError("ttl_seconds must be between 1 and " +
+                                std::to_string(kMaxTtlSeconds));
+  if (req.max_uses && *req.max_uses < 1) return InvalidArgumentError("max_uses must be at least 1");
+  if (req.vaults.size() > 1000) return InvalidArgumentError("at most 1000 vaults per token");
+
+  storage::TokenRow row;
+  for (const auto& ref : req.vaults) {
+    if (ref == "*") {
+      if (!creator.is_admin() && !creator.all_vaults)
+        return PermissionDeniedError(
+            "cannot grant \"*\": the creating principal is limited to "
+            "named vaults");
+      row.all_vaults = true;
+      continue;
+    }
+    auto vault = storage_.GetVault(ref, creator.owner);
+    if (!vault.ok() || vault->wrapped_key.empty() || !creator.CanSee(*vault)) {
+      if (!vault.ok() && vault.status().code() != StatusCode::kNotFound) return vault.status();
+      return InvalidArgumentError("vault '" + ref.substr(0, 128) + "' not found");
+    }
+    row.vault_ids.push_back(vault->id);
+  }
+  std::sort(row.vault_ids.begin(), row.vault_ids.end());
+  row.vault_ids.erase(std::unique(row.vault_ids.begin(), row.vault_ids.end()), row.vault_ids.end());
+
+  SecretBytes raw = random_.RandomSecret(32);
+  std::string encoded = Base64Encode(raw.reveal(), Base64Alphabet::kUrlSafe);
+  SecretBytes value = SecretBytes::FromString(std::string(kTokenPrefix) + encoded);
+  SecureWipe(encoded.data(), encoded.size());
+
+  const int64_t now = clock_.NowMillis();
+  row.id = random_.Uuid();
+  row.name = std::move(req.name);
+  row.hash = HashOf(value.reveal_string());
+  row.capabilities = JoinSpaces(CapabilityList(caps));
+  row.created_at = now;
+  row.created_by = creator.id;
+  if (req.ttl_seconds) row.expires_at = now + *req.ttl_seconds * 1000;
+  row.max_uses = req.max_uses;
+  Status st = storage_.CreateToken(row);
+  audit::Event e = NewEvent(ctx, "token.create", OutcomeOf(st));
+  e.detail = "token:" + row.id + " (" + row.capabilities + ")";
+  SIRR_RETURN_IF_ERROR(audit_.Append(e));
+  SIRR_RETURN_IF_ERROR(st);
+  row.hash.clear();
+  return CreatedToken{std::move(row), std::move(value)};
+}
+
+StatusOr<std::vector<storage::TokenRow>> Tokens::List(const RequestContext& ctx) {
+  SIRR_RETURN_IF_ERROR(Authorize(ctx, "token.list"));
+  SIRR_ASSIGN_OR_RETURN(auto rows, storage_.ListTokens());
+  for (auto& r : rows) r.hash.clear();
+  audit::Event e = NewEvent(ctx, "token.list", "success");
+  e.detail = std::to_string(rows.size()) + " token(s)";
+  SIRR_RETURN_IF_ERROR(audit_.Append(e));
+  return rows;
+}
+
+StatusOr<storage::TokenRow> Tokens::Get(const RequestContext& ctx, std::string_view id) {
+  SIRR_RETURN_IF_ERROR(Authorize(ctx, "token.read"));
+  auto row = storage_.GetToken(id);
+  audit::Event e = NewEvent(ctx, "token.read", OutcomeOf(row.status()));
+  e.detail = "token:" + std::string(id.substr(0, 64));
+  SIRR_RETURN_IF_ERROR(audit_.Append(e));
+  if (!row.ok()) return row.status();
+  row->hash.clear();
+  return row;
+}
+
+Status Tokens::Revoke(const RequestContext& ctx, std::string_view id) {
+  SIRR_RETURN_IF_ERROR(Authorize(ctx, "token.revoke"));
+  Status st = storage_.RevokeToken(id, clock_.NowMillis());
+  audit::Event e = NewEvent(ctx, "token.revoke", OutcomeOf(st));
+  e.detail = "token:" + std::string(id.substr(0, 64));
+  SIRR_RETURN_IF_ERROR(audit_.Append(e));
+  return st;
+}
+
+StatusOr<Principal> Tokens::Authenticate(std::string_view presented, std::string* token_id) {
+  if (!presented.starts_with(kTokenPrefix) || presented.size() > 256)
+    return UnauthenticatedError("invalid token");
+  auto row = storage_.FindTokenByHash(HashOf(presented));
+  if (!row.ok()) {
+    if (row.status().code() == StatusCode::kNotFound) return UnauthenticatedError("invalid token");
+    return row.status();
+  }
+  if (token_id) *token_id = row->id;
+  if (row->revoked_at) return UnauthenticatedError("token has been revoked");
+  if (row->expires_at && *row->expires_at <= clock_.NowMillis())
+    return UnauthenticatedError("token has expired");
+  if (row->max_uses) {
+    SIRR_ASSIGN_OR_RETURN(bool counted, storage_.ConsumeTokenUse(row->id));
+    if (!counted) return UnauthenticatedError("token has been used up");
+  }
+  auto caps = ParseCapabilities(SplitSpaces(row->capabilities));
+  if (!caps.ok()) return DataLossError("token " + row->id + " has unreadable capabilities");
+  Principal p;
+  p.kind = PrincipalKind::kToken;
+  p.id = "token:" + row->id;
+  p.token_id = row->id;
+  p.name = row->name;
+  p.capabilities = *caps;
+  p.all_vaults = row->all_vaults;
+  p.vault_ids = std::move(row->vault_ids);  // sorted by storage
+  return p;
+}
+
+}  // namespace sirr::core
