@@ -1,0 +1,166 @@
+#include "core/tokens.h"
+
+#include <gtest/gtest.h>
+
+#include "core/core_test_env.h"
+#include "core/rate_limiter.h"
+
+namespace sirr::core {
+namespace {
+
+using testing::CoreEnv;
+
+class TokensTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(env_.keeper_->Unseal(crypto::SecureRandom::Get().RandomSecret(32)).ok());
+  }
+  CreateTokenRequest Req(std::vector<std::string> caps, std::vector<std::string> vaults = {"*"}) {
+    CreateTokenRequest r;
+    r.name = "ci";
+    r.capabilities = std::move(caps);
+    r.vaults = std::move(vaults);
+    return r;
+  }
+  CoreEnv env_{"sirr-tokens"};
+  Tokens& tokens_ = *env_.tokens_;
+  RequestContext admin_ = CoreEnv::Ctx();
+};
+
+TEST_F(TokensTest, CreatedTokenAuthenticatesAndOnlyItsHashIsStored) {
+  auto created = tokens_.Create(admin_, Req({"secrets:read", "secrets:list"}, {"default"}));
+  ASSERT_TRUE(created.ok()) << created.status();
+  const std::string value(created->value.reveal_string());
+  ASSERT_TRUE(value.starts_with("sirr_"));
+  EXPECT_EQ(value.size(), 5u + 43u);  // 32 random bytes, URL-safe base64 without padding
+  EXPECT_EQ(value.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_",
+                                    5),
+            std::string::npos);
+  std::string id;
+  auto p = tokens_.Authenticate(value, &id);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(id, created->row.id);
+  EXPECT_EQ(p->id, "token:" + created->row.id);
+  EXPECT_TRUE(p->Has(Capability::kSecretsRead));
+  EXPECT_FALSE(p->Has(Capability::kSecretsWrite));
+  EXPECT_EQ(p->vault_ids.size(), 1u);
+  // The stored row holds the SHA-256, not the value.
+  auto stored = env_.storage_->GetToken(created->row.id);
+  EXPECT_EQ(stored->hash.size(), 32u);
+  EXPECT_EQ(std::string(stored->hash.begin(), stored->hash.end()).find(value.substr(5, 20)),
+            std::string::npos);
+  // A one-character change is an unknown token.
+  std::string wrong = value;
+  wrong.back() = wrong.back() == 'A' ? 'B' : 'A';
+  EXPECT_EQ(tokens_.Authenticate(wrong, nullptr).status().message(), "invalid token");
+}
+
+TEST_F(TokensTest, ExpiredRevokedAndUsedUpTokensAreRefused) {
+  auto ttl = Req({"secrets:read"});
+  ttl.ttl_seconds = 60;
+  auto expiring = tokens_.Create(admin_, ttl);
+  auto uses = Req({"secrets:read"});
+  uses.max_uses = 2;
+  auto limited = tokens_.Create(admin_, uses);
+  auto revoked = tokens_.Create(admin_, Req({"secrets:read"}));
+  ASSERT_TRUE(expiring.ok() && limited.ok() && revoked.ok());
+
+  EXPECT_TRUE(tokens_.Authenticate(expiring->value.reveal_string(), nullptr).ok());
+  env_.clock_.AdvanceSeconds(60);
+  EXPECT_EQ(tokens_.Authenticate(expiring->value.reveal_string(), nullptr).status().message(),
+            "token has expired");
+
+  EXPECT_TRUE(tokens_.Authenticate(limited->value.reveal_string(), nullptr).ok());
+  EXPECT_TRUE(tokens_.Authenticate(limited->value.reveal_string(), nullptr).ok());
+  auto third = tokens_.Authenticate(limited->value.reveal_string(), nullptr);
+  EXPECT_EQ(third.status().code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(third.status().message(), "token has been used up");
+
+  EXPECT_TRUE(tokens_.Authenticate(revoked->value.reveal_string(), nullptr).ok());
+  ASSERT_TRUE(tokens_.Revoke(admin_, revoked->row.id).ok());
+  EXPECT_EQ(tokens_.Authenticate(revoked->value.reveal_string(), nullptr).status().message(),
+            "token has been revoked");
+  EXPECT_EQ(tokens_.Revoke(admin_, "no-such-id").code(), StatusCode::kNotFound);
+  EXPECT_EQ(tokens_.List(admin_)->size(), 3u);
+}
+
+TEST_F(TokensTest, ValidatesRequests) {
+  EXPECT_EQ(tokens_.Create(admin_, Req({})).status().code(), StatusCode::kInvalidArgument);
+  auto unknown = tokens_.Create(admin_, Req({"secrets:teleport"}));
+  EXPECT_EQ(unknown.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(unknown.status().message().find("secrets:teleport"), std::string::npos);
+  auto nameless = Req({"secrets:read"});
+  nameless.name = "";
+  EXPECT_EQ(tokens_.Create(admin_, nameless).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(tokens_.Create(admin_, Req({"secrets:read"}, {"nope"})).status().code(),
+            StatusCode::kInvalidArgument);
+  auto ttl = Req({"secrets:read"});
+  ttl.ttl_seconds = 0;
+  EXPECT_EQ(tokens_.Create(admin_, ttl).status().code(), StatusCode::kInvalidArgument);
+  auto uses = Req({"secrets:read"});
+  uses.max_uses = 0;
+  EXPECT_EQ(tokens_.Create(admin_, uses).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(TokensTest, ManagersCannotGrantMoreThanTheyHave) {
+  auto manager = tokens_.Create(admin_, Req({"tokens:manage", "secrets:read"}, {"default"}));
+  ASSERT_TRUE(manager.ok());
+  auto p = tokens_.Authenticate(manager->value.reveal_string(), nullptr);
+  ASSERT_TRUE(p.ok());
+  auto ctx = CoreEnv::Ctx(*p);
+  EXPECT_TRUE(tokens_.Create(ctx, Req({"secrets:read"}, {"default"})).ok());
+  auto more = tokens_.Create(ctx, Req({"secrets:write"}, {"default"}));
+  EXPECT_EQ(more.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(more.status().message().find("secrets:write"), std::string::npos);
+  EXPECT_EQ(tokens_.Create(ctx, Req({"admin"}, {"default"})).status().code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(tokens_.Create(ctx, Req({"secrets:read"}, {"*"})).status().code(),
+            StatusCode::kPermissionDenied);
+  // Without tokens:manage nothing token-related is allowed.
+  auto reader = tokens_.Create(admin_, Req({"secrets:read"}));
+  auto rp = tokens_.Authenticate(reader->value.reveal_string(), nullptr);
+  auto rctx = CoreEnv::Ctx(*rp);
+  EXPECT_EQ(tokens_.List(rctx).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(tokens_.Revoke(rctx, manager->row.id).code(), StatusCode::kPermissionDenied);
+}
+
+TEST(CapabilitiesTest, NamesRoundTripAndAdminImpliesAll) {
+  auto all = ParseCapabilities({"secrets:read", "secrets:write", "secrets:delete", "secrets:list",
+                                "keys:create", "keys:read", "keys:use", "keys:delete",
+                                "vaults:create", "vaults:delete", "tokens:manage", "admin"});
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(*all, kAllCapabilities);
+  EXPECT_EQ(CapabilityList(*all).size(), 12u);
+  Principal p;
+  p.capabilities = Bit(Capability::kAdmin);
+  for (const auto& [cap, name] : CapabilityNames()) EXPECT_TRUE(p.Has(cap)) << name;
+  p.capabilities = Bit(Capability::kKeysUse);
+  EXPECT_FALSE(p.Has(Capability::kKeysRead));
+  EXPECT_EQ(Require(p, Capability::kKeysRead).code(), StatusCode::kPermissionDenied);
+}
+
+TEST(RateLimiterTest, TokenBucketRefillsAndTellsHowLongToWait) {
+  FakeClock clock;
+  RateLimiter limiter(clock, RateLimits{2, 3, 100});
+  for (int i = 0; i < 3; ++i) EXPECT_FALSE(limiter.Take("p").has_value()) << i;
+  auto wait = limiter.Take("p");
+  ASSERT_TRUE(wait.has_value());
+  EXPECT_EQ(*wait, 1);
+  EXPECT_FALSE(limiter.Take("q").has_value());  // per principal
+  clock.AdvanceMillis(500);                     // one token back at 2/s
+  EXPECT_FALSE(limiter.Take("p").has_value());
+  EXPECT_TRUE(limiter.Take("p").has_value());
+  RateLimiter off(clock, RateLimits{0, 1, 100});
+  for (int i = 0; i < 1000; ++i) ASSERT_FALSE(off.Take("p").has_value());
+}
+
+TEST(RateLimiterTest, RemembersABoundedNumberOfPrincipals) {
+  FakeClock clock;
+  RateLimiter limiter(clock, RateLimits{1, 1, 10});
+  for (int i = 0; i < 1000; ++i) limiter.Take("p" + std::to_string(i));
+  // Still works (entries were evicted rather than growing without bound).
+  EXPECT_FALSE(limiter.Take("fresh").has_value());
+}
+
+}  // namespace
+}  // namespace sirr::core
