@@ -242,6 +242,56 @@ int main(int argc, char** argv) {
   list->add_option("--prefix", list_prefix, "Only names starting with this");
   list->add_option("--type", list_type, "Only this type");
 
+  // vault
+  auto* vault = app.add_subcommand("vault", "Vaults: create, list, show, rm");
+  vault->require_subcommand(1);
+  std::string vault_name, vault_description;
+  bool vault_force = false;
+  auto* vault_create = vault->add_subcommand("create", "Create a vault with its own master key");
+  vault_create->add_option("NAME", vault_name, "Vault name (letters, digits, . _ -)")->required();
+  vault_create->add_option("--description", vault_description, "Description (not secret)");
+  vault_create->add_flag("--json", json_out, "Print JSON");
+  auto* vault_list = vault->add_subcommand("list", "List the vaults this token can see");
+  vault_list->add_flag("--json", json_out, "Print JSON");
+  auto* vault_show = vault->add_subcommand("show", "Show one vault");
+  vault_show->add_option("VAULT", vault_name, "Vault id or name")->required();
+  vault_show->add_flag("--json", json_out, "Print JSON");
+  auto* vault_rm = vault->add_subcommand(
+      "rm", "Delete a vault (refused while it holds secrets, unless --force)");
+  vault_rm->add_option("VAULT", vault_name, "Vault id or name")->required();
+  vault_rm->add_flag("--force", vault_force,
+                     "Destroy the vault key and every secret in the vault (crypto-shredding)");
+
+  // token
+  auto* tok = app.add_subcommand("token", "API tokens: create, list, revoke");
+  tok->require_subcommand(1);
+  std::string token_name, token_ttl, token_id;
+  std::vector<std::string> token_vaults, token_caps;
+  int64_t token_uses = 0;
+  auto* token_create = tok->add_subcommand(
+      "create",
+      "Create an API token; prints the token (shown once) on stdout, its details on stderr");
+  token_create->add_option("--name", token_name, "What the token is for")->required();
+  token_create
+      ->add_option("--cap", token_caps,
+                   "Capability (repeat or comma-separate): secrets:read, secrets:write, "
+                   "secrets:delete, secrets:list, keys:create, keys:read, keys:use, "
+                   "keys:delete, vaults:create, vaults:delete, tokens:manage, admin")
+      ->required()
+      ->delimiter(',');
+  token_create
+      ->add_option("--vault", token_vaults,
+                   "Vault id or name the token may use (repeat; '*' for every vault)")
+      ->delimiter(',');
+  token_create->add_option("--ttl", token_ttl, "Expire after this long: 90, 90s, 15m, 2h, 7d");
+  token_create->add_option("--max-uses", token_uses, "Stop working after this many requests")
+      ->check(CLI::PositiveNumber);
+  token_create->add_flag("--json", json_out, "Print the whole response as JSON");
+  auto* token_list = tok->add_subcommand("list", "List tokens (metadata only, never values)");
+  token_list->add_flag("--json", json_out, "Print JSON");
+  auto* token_revoke = tok->add_subcommand("revoke", "Revoke a token at once");
+  token_revoke->add_option("ID", token_id, "Token id")->required();
+
   // operator, status
   auto* op = app.add_subcommand("operator", "Seal operations: keygen, unseal, seal");
   op->require_subcommand(1);
@@ -278,7 +328,136 @@ int main(int argc, char** argv) {
     return client.Do(method, path, body);
   };
 
+  // Sends a request and checks the status: nullopt on success (the response in *out),
+  // else the exit code after printing the error.
+  auto expect = [&](const std::string& method, const std::string& path, int want,
+                    sirr::client::HttpResponse* out,
+                    const std::string& body = "") -> std::optional<int> {
+    auto r = call(method, path, body);
+    if (!r.ok()) {
+      std::fprintf(stderr, "sirr: %s\n", r.status().message().c_str());
+      return kExitServer;
+    }
+    if (r->status != want) return Refused(*r);
+    *out = std::move(r).value();
+    return std::nullopt;
+  };
+
   if (keygen->parsed()) return Keygen(keygen_out);
+  if (vault->parsed()) {
+    sirr::client::HttpResponse r;
+    const std::string base = "/api/v1/vaults";
+    if (vault_create->parsed()) {
+      json body{{"name", vault_name}};
+      if (!vault_description.empty()) body["description"] = vault_description;
+      if (auto rc = expect("POST", base, 201, &r, body.dump())) return *rc;
+      auto j = json::parse(r.body, nullptr, false);
+      if (json_out)
+        std::printf("%s\n", j.dump(2).c_str());
+      else
+        std::printf("created vault %s (id %s)\n", vault_name.c_str(),
+                    OrDash(j.value("id", json())).c_str());
+      return 0;
+    }
+    if (vault_show->parsed()) {
+      if (auto rc =
+              expect("GET", base + "/" + sirr::client::Client::UrlEncode(vault_name), 200, &r))
+        return *rc;
+      auto j = json::parse(r.body, nullptr, false);
+      if (json_out) {
+        std::printf("%s\n", j.dump(2).c_str());
+      } else {
+        std::printf(
+            "name:        %s\nid:          %s\ncreated:     %s\nowner:       %s\n"
+            "description: %s\n",
+            OrDash(j.value("name", json())).c_str(), OrDash(j.value("id", json())).c_str(),
+            OrDash(j.value("created_at", json())).c_str(), OrDash(j.value("owner", json())).c_str(),
+            OrDash(j.value("description", json())).c_str());
+      }
+      return 0;
+    }
+    if (vault_rm->parsed()) {
+      if (auto rc = expect("DELETE",
+                           base + "/" + sirr::client::Client::UrlEncode(vault_name) +
+                               (vault_force ? "?force=true" : ""),
+                           204, &r))
+        return *rc;
+      std::printf("deleted vault %s%s\n", vault_name.c_str(),
+                  vault_force ? " (vault key destroyed with everything in it)" : "");
+      return 0;
+    }
+    json all = json::array();
+    for (int page = 1;; ++page) {
+      if (auto rc = expect("GET", base + "?rpp=1000&page=" + std::to_string(page), 200, &r))
+        return *rc;
+      auto j = json::parse(r.body, nullptr, false);
+      if (!j.is_array()) return std::fprintf(stderr, "sirr: unexpected response\n"), kExitServer;
+      for (auto& e : j) all.push_back(e);
+      long total = std::atol(r.headers["x-total-results-count"].c_str());
+      if (j.size() < 1000 || static_cast<long>(all.size()) >= total) break;
+    }
+    if (json_out) return std::printf("%s\n", all.dump(2).c_str()), 0;
+    std::printf("%-24s %-36s %-24s %s\n", "NAME", "ID", "CREATED", "OWNER");
+    for (auto& e : all)
+      std::printf("%-24s %-36s %-24s %s\n", OrDash(e.value("name", json())).c_str(),
+                  OrDash(e.value("id", json())).c_str(),
+                  OrDash(e.value("created_at", json())).c_str(),
+                  OrDash(e.value("owner", json())).c_str());
+    return 0;
+  }
+  if (tok->parsed()) {
+    sirr::client::HttpResponse r;
+    if (token_create->parsed()) {
+      json body{{"name", token_name}, {"capabilities", token_caps}, {"vaults", token_vaults}};
+      if (!token_ttl.empty()) {
+        auto ttl = ParseDuration(token_ttl);
+        if (!ttl.ok()) return Usage(ttl.status().message());
+        body["ttl_seconds"] = *ttl;
+      }
+      if (token_uses > 0) body["max_uses"] = token_uses;
+      if (auto rc = expect("POST", "/api/v1/tokens", 201, &r, body.dump())) return *rc;
+      auto j = json::parse(r.body, nullptr, false);
+      if (!j.is_object() || !j.contains("token") || !j["token"].is_string())
+        return std::fprintf(stderr, "sirr: unexpected response\n"), kExitServer;
+      std::string& value = j["token"].get_ref<std::string&>();
+      if (json_out) {
+        std::printf("%s\n", j.dump(2).c_str());
+      } else {
+        std::printf("%s\n", value.c_str());
+        std::fprintf(stderr,
+                     "token %s (id %s): %s on %s; expires %s; max uses %s. Shown once: store it "
+                     "now.\n",
+                     token_name.c_str(), OrDash(j.value("id", json())).c_str(),
+                     j.value("capabilities", json::array()).dump().c_str(),
+                     j.value("vaults", json::array()).dump().c_str(),
+                     OrDash(j.value("expires_at", json())).c_str(),
+                     OrDash(j.value("max_uses", json())).c_str());
+      }
+      sirr::SecureWipe(value.data(), value.size());
+      return 0;
+    }
+    if (token_revoke->parsed()) {
+      if (auto rc = expect("DELETE", "/api/v1/tokens/" + sirr::client::Client::UrlEncode(token_id),
+                           204, &r))
+        return *rc;
+      std::printf("revoked token %s\n", token_id.c_str());
+      return 0;
+    }
+    if (auto rc = expect("GET", "/api/v1/tokens", 200, &r)) return *rc;
+    auto all = json::parse(r.body, nullptr, false);
+    if (!all.is_array()) return std::fprintf(stderr, "sirr: unexpected response\n"), kExitServer;
+    if (json_out) return std::printf("%s\n", all.dump(2).c_str()), 0;
+    std::printf("%-36s %-16s %-8s %-24s %s\n", "ID", "NAME", "STATE", "EXPIRES", "CAPABILITIES");
+    for (auto& e : all) {
+      std::string caps;
+      for (auto& c : e.value("capabilities", json::array()))
+        caps += (caps.empty() ? "" : ",") + OrDash(c);
+      std::printf("%-36s %-16s %-8s %-24s %s\n", OrDash(e.value("id", json())).c_str(),
+                  OrDash(e.value("name", json())).c_str(), OrDash(e.value("state", json())).c_str(),
+                  OrDash(e.value("expires_at", json())).c_str(), caps.c_str());
+    }
+    return 0;
+  }
   if (unseal->parsed()) {
     // The server takes the mnemonic. Whatever parses as a key here (a key file; base64, hex or
     // a valid 24-word phrase typed in) is sent in its mnemonic spelling; anything else is sent

@@ -50,8 +50,8 @@ class JwtTest : public ::testing::Test {
   }
   static std::string Sign(const std::string& key, const std::string& alg, const json& claims,
                           const std::string& kid = "-") {
-    auto r = sirr::testing::Run({"/usr/bin/python3", kOracle, "sign", dir_->path().string(), key,
-                                 alg, claims.dump(), kid});
+    auto r = sirr::testing::Run(
+        {"/usr/bin/python3", kOracle, "sign", dir_->path().string(), key, alg, claims.dump(), kid});
     EXPECT_EQ(r.exit_code, 0);
     while (!r.out.empty() && r.out.back() == '\n') r.out.pop_back();
     return r.out;
@@ -102,12 +102,8 @@ TEST_F(JwtTest, AcceptsEveryAlgorithmFromTheOracle) {
     std::string kid;
   };
   const std::vector<Case> cases = {
-      {"rsa", "RS256", "rsa"},
-      {"rsa", "RS384", "-"},
-      {"rsa", "RS512", (*fingerprints_)["rsa"]},
-      {"ec", "ES256", "ec"},
-      {"ec", "ES256", "-"},
-      {"ed", "EdDSA", (*fingerprints_)["ed"]},
+      {"rsa", "RS256", "rsa"}, {"rsa", "RS384", "-"}, {"rsa", "RS512", (*fingerprints_)["rsa"]},
+      {"ec", "ES256", "ec"},   {"ec", "ES256", "-"},  {"ed", "EdDSA", (*fingerprints_)["ed"]},
       {"ed", "EdDSA", "-"},
   };
   for (const auto& c : cases) {
@@ -152,8 +148,7 @@ TEST_F(JwtTest, RefusesExpiredNotYetValidAndFutureTokens) {
   EXPECT_NE(Reason(Sign("rsa", "RS256", no_exp)).find("no exp"), std::string::npos);
   json bad_type = Claims(sub);
   bad_type["exp"] = "tomorrow";
-  EXPECT_NE(Reason(Sign("rsa", "RS256", bad_type)).find("exp must be a number"),
-            std::string::npos);
+  EXPECT_NE(Reason(Sign("rsa", "RS256", bad_type)).find("exp must be a number"), std::string::npos);
 }
 
 TEST_F(JwtTest, RefusesWrongKeyNoneHmacConfusionAndUnknownKid) {
@@ -174,8 +169,7 @@ TEST_F(JwtTest, RefusesWrongKeyNoneHmacConfusionAndUnknownKid) {
   json evil = Claims(std::string("organization:") + kOrg);
   std::string payload = evil.dump();
   std::string forged = token.substr(0, d1 + 1) +
-                       Base64Encode(AsBytes(payload), Base64Alphabet::kUrlSafe) +
-                       token.substr(d2);
+                       Base64Encode(AsBytes(payload), Base64Alphabet::kUrlSafe) + token.substr(d2);
   EXPECT_NE(Reason(forged).find("bad signature"), std::string::npos);
 }
 

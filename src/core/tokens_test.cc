@@ -33,8 +33,8 @@ TEST_F(TokensTest, CreatedTokenAuthenticatesAndOnlyItsHashIsStored) {
   const std::string value(created->value.reveal_string());
   ASSERT_TRUE(value.starts_with("sirr_"));
   EXPECT_EQ(value.size(), 5u + 43u);  // 32 random bytes, URL-safe base64 without padding
-  EXPECT_EQ(value.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_",
-                                    5),
+  EXPECT_EQ(value.find_first_not_of(
+                "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_", 5),
             std::string::npos);
   std::string id;
   auto p = tokens_.Authenticate(value, &id);

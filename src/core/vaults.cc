@@ -118,9 +118,10 @@ StatusOr<DeletedVault> Vaults::Delete(const RequestContext& ctx, std::string_vie
     audit::Event e = NewEvent(ctx, "vault.delete", "conflict", &row);
     e.detail = std::to_string(live) + " live secret(s)";
     SIRR_RETURN_IF_ERROR(audit_.Append(e));
-    return FailedPreconditionError("vault '" + row.name + "' still holds " + std::to_string(live) +
-                                   " secret(s); delete them first, or use ?force=true to destroy "
-                                   "the vault key and everything in the vault");
+    return FailedPreconditionError(
+        "vault '" + row.name + "' still holds " + std::to_string(live) +
+        " secret(s); delete them first, or use ?force=true to destroy "
+        "the vault key and everything in the vault (sirr vault rm --force)");
   }
   // Crypto-shredding: first the key, so that whatever happens next nothing in the vault can be
   // decrypted again; then the rows.

@@ -101,10 +101,13 @@ TEST_F(VaultsTest, TokensSeeTheirVaultsAndCreatedVaultsJoinTheirScope) {
   auto b = vaults_.Create(admin_, {"b", ""});
   ASSERT_TRUE(a.ok() && b.ok());
   // The token row must exist for a created vault to be granted to it.
-  ASSERT_TRUE(env_.storage_->CreateToken({"t", "t", Bytes(32, 1), "vaults:create", false, {},
-                                          1, "admin", {}, {}, 0, {}}).ok());
-  auto scoped = CoreEnv::Ctx(Token(Bit(Capability::kSecretsList) | Bit(Capability::kVaultsCreate),
-                                   {a->id}));
+  ASSERT_TRUE(
+      env_.storage_
+          ->CreateToken(
+              {"t", "t", Bytes(32, 1), "vaults:create", false, {}, 1, "admin", {}, {}, 0, {}})
+          .ok());
+  auto scoped =
+      CoreEnv::Ctx(Token(Bit(Capability::kSecretsList) | Bit(Capability::kVaultsCreate), {a->id}));
   EXPECT_TRUE(vaults_.Get(scoped, "a").ok());
   EXPECT_EQ(vaults_.Get(scoped, "b").status().code(), StatusCode::kNotFound);
   EXPECT_EQ(vaults_.List(scoped, 0, 10)->total, 1);
