@@ -128,9 +128,12 @@ StatusOr<core::Principal> JwtVerifier::Verify(std::string_view token) const {
     }
   }
   if (!valid) return Denied("bad signature");
+  return CheckClaims(token.substr(d1 + 1, d2 - d1 - 1));
+}
 
+StatusOr<core::Principal> JwtVerifier::CheckClaims(std::string_view payload) const {
   // 2. Claims.
-  SIRR_ASSIGN_OR_RETURN(json claims, DecodeJsonPart(token.substr(d1 + 1, d2 - d1 - 1), "payload"));
+  SIRR_ASSIGN_OR_RETURN(json claims, DecodeJsonPart(payload, "payload"));
   const double now = static_cast<double>(clock_.NowMillis()) / 1000.0;
   const double leeway = static_cast<double>(options_.leeway_seconds);
   SIRR_ASSIGN_OR_RETURN(auto exp, TimeClaim(claims, "exp"));
