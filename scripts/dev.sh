@@ -44,6 +44,8 @@ Use it:
   sirr push db/prod --value 'pg://user:pass@host/db' --ttl 1h
   sirr pull db/prod
   sirr list
+  sirr vault create team && sirr --vault team push api/key --value s3cr3t
+  sirr token create --name ci --cap secrets:read --vault team --ttl 1d   # a scoped token
   sirr operator seal      # wipes every key;  sirr operator unseal --key-file $DEV/master.key
 Stop it:  kill \$(cat $DEV/sirrd.pid)
 MSG
