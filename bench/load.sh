@@ -11,7 +11,7 @@ W=$(mktemp -d /tmp/sirr-bench.XXXXXX)
 trap 'kill $(cat "$W"/*.pid 2>/dev/null) 2>/dev/null || true; rm -rf "$W"' EXIT
 openssl rand -base64 32 > "$W/key"; chmod 400 "$W/key"
 export SIRR_TOKEN="bench-token-$(openssl rand -hex 16)"
-SIRR_KEY_FILE=$W/key SIRR_ADMIN_TOKEN=$SIRR_TOKEN SIRR_DATA_DIR=$W/data SIRR_ADDR=127.0.0.1:0 \
+SIRR_KEY_FILE=$W/key SIRR_ADMIN_TOKEN=$SIRR_TOKEN SIRR_DATA_DIR=$W/data SIRR_ADDR=127.0.0.1:0 SIRR_RATE_LIMIT=0 \
   SIRR_THREADS=${SIRR_THREADS:-2} build/sirrd 2>"$W/sirrd.log" & echo $! > "$W/sirrd.pid"
 for _ in $(seq 100); do grep -q listening "$W/sirrd.log" && break; sleep 0.05; done
 PORT=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$W/sirrd.log" | grep -o '[0-9]*$')
@@ -32,5 +32,10 @@ echo "--- baseline: nginx, GET small file, $C connections, ${D}s"
 wrk -t2 -c"$C" -d"${D}s" --latency -s bench/pull.lua http://127.0.0.1:18081/index.html | grep -E 'Requests/sec|requests='
 echo "--- sirrd pull (GET secret, unlimited reads), $C connections, ${D}s"
 wrk -t2 -c"$C" -d"${D}s" --latency -s bench/pull.lua "$URL/bench%2Fpull" | grep -E 'Requests/sec|requests='
+API_TOKEN=$(curl -fsS -X POST -H "Authorization: Bearer $SIRR_TOKEN" -H 'Content-Type: application/json' \
+  -d '{"name":"bench","capabilities":["secrets:read"],"vaults":["default"]}' \
+  "http://127.0.0.1:$PORT/api/v1/tokens" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+echo "--- sirrd pull with a scoped API token (token lookup + scope check per request), $C connections, ${D}s"
+SIRR_TOKEN=$API_TOKEN wrk -t2 -c"$C" -d"${D}s" --latency -s bench/pull.lua "$URL/bench%2Fpull" | grep -E 'Requests/sec|requests='
 echo "--- sirrd push (POST new secret, durable commit), $C connections, ${D}s"
 wrk -t2 -c"$C" -d"${D}s" --latency -s bench/push.lua "$URL" | grep -E 'Requests/sec|requests='
