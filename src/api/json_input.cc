@@ -85,8 +85,8 @@ StatusOr<std::optional<std::vector<std::string>>> OptionalStringArray(const nloh
   if (it == j.end() || it->is_null()) return std::optional<std::vector<std::string>>();
   if (!it->is_array()) return InvalidArgumentError(std::string(field) + " must be an array");
   if (it->size() > max_items)
-    return InvalidArgumentError(std::string(field) + " has more than " +
-                                std::to_string(max_items) + " items");
+    return InvalidArgumentError(std::string(field) + " has more than " + std::to_string(max_items) +
+                                " items");
   std::vector<std::string> out;
   for (const auto& v : *it) {
     if (!v.is_string()) return InvalidArgumentError(std::string(field) + " must hold strings");
