@@ -343,6 +343,21 @@ int main(int argc, char** argv) {
     return std::nullopt;
   };
 
+  // Every page of a listing route (rpp=1000) into *all; `query` is extra "&k=v" parameters.
+  auto fetch_all = [&](const std::string& path, const std::string& query,
+                       json* all) -> std::optional<int> {
+    sirr::client::HttpResponse r;
+    for (int page = 1;; ++page) {
+      if (auto rc = expect("GET", path + "?rpp=1000&page=" + std::to_string(page) + query, 200, &r))
+        return rc;
+      auto j = json::parse(r.body, nullptr, false);
+      if (!j.is_array()) return std::fprintf(stderr, "sirr: unexpected response\n"), kExitServer;
+      for (auto& e : j) all->push_back(e);
+      long total = std::atol(r.headers["x-total-results-count"].c_str());
+      if (j.size() < 1000 || static_cast<long>(all->size()) >= total) return std::nullopt;
+    }
+  };
+
   if (keygen->parsed()) return Keygen(keygen_out);
   if (vault->parsed()) {
     sirr::client::HttpResponse r;
@@ -387,15 +402,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     json all = json::array();
-    for (int page = 1;; ++page) {
-      if (auto rc = expect("GET", base + "?rpp=1000&page=" + std::to_string(page), 200, &r))
-        return *rc;
-      auto j = json::parse(r.body, nullptr, false);
-      if (!j.is_array()) return std::fprintf(stderr, "sirr: unexpected response\n"), kExitServer;
-      for (auto& e : j) all.push_back(e);
-      long total = std::atol(r.headers["x-total-results-count"].c_str());
-      if (j.size() < 1000 || static_cast<long>(all.size()) >= total) break;
-    }
+    if (auto rc = fetch_all(base, "", &all)) return *rc;
     if (json_out) return std::printf("%s\n", all.dump(2).c_str()), 0;
     std::printf("%-24s %-36s %-24s %s\n", "NAME", "ID", "CREATED", "OWNER");
     for (auto& e : all)
@@ -421,7 +428,9 @@ int main(int argc, char** argv) {
         return std::fprintf(stderr, "sirr: unexpected response\n"), kExitServer;
       std::string& value = j["token"].get_ref<std::string&>();
       if (json_out) {
-        std::printf("%s\n", j.dump(2).c_str());
+        std::string text = j.dump(2);
+        std::printf("%s\n", text.c_str());
+        sirr::SecureWipe(text.data(), text.size());
       } else {
         std::printf("%s\n", value.c_str());
         std::fprintf(stderr,
@@ -497,19 +506,15 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (seal->parsed()) {
-    auto r = call("POST", "/api/v1/seal");
-    if (!r.ok())
-      return std::fprintf(stderr, "sirr: %s\n", r.status().message().c_str()), kExitServer;
-    if (r->status != 204) return Refused(*r);
+    sirr::client::HttpResponse r;
+    if (auto rc = expect("POST", "/api/v1/seal", 204, &r)) return *rc;
     std::printf("sealed\n");
     return 0;
   }
   if (status->parsed()) {
-    auto r = call("GET", "/api/v1/seal-status");
-    if (!r.ok())
-      return std::fprintf(stderr, "sirr: %s\n", r.status().message().c_str()), kExitServer;
-    if (r->status != 200) return Refused(*r);
-    auto j = json::parse(r->body, nullptr, false);
+    sirr::client::HttpResponse r;
+    if (auto rc = expect("GET", "/api/v1/seal-status", 200, &r)) return *rc;
+    auto j = json::parse(r.body, nullptr, false);
     if (!j.is_object()) return std::fprintf(stderr, "sirr: unexpected response\n"), kExitServer;
     if (json_out) {
       std::printf("%s\n", j.dump(2).c_str());
@@ -564,12 +569,12 @@ int main(int argc, char** argv) {
     std::string payload = body.dump();
     auto& v = body["value"].get_ref<std::string&>();
     sirr::SecureWipe(v.data(), v.size());
-    auto r = call("POST", SecretPath(g) + (push_overwrite ? "?overwrite=true" : ""), payload);
+    sirr::client::HttpResponse r;
+    auto rc =
+        expect("POST", SecretPath(g) + (push_overwrite ? "?overwrite=true" : ""), 201, &r, payload);
     sirr::SecureWipe(payload.data(), payload.size());
-    if (!r.ok())
-      return std::fprintf(stderr, "sirr: %s\n", r.status().message().c_str()), kExitServer;
-    if (r->status != 201) return Refused(*r);
-    auto meta = json::parse(r->body, nullptr, false);
+    if (rc) return *rc;
+    auto meta = json::parse(r.body, nullptr, false);
     std::printf("pushed %s (id %s, expires %s, reads left %s)\n", push_name.c_str(),
                 OrDash(meta.value("id", json())).c_str(),
                 OrDash(meta.value("expires_at", json())).c_str(),
@@ -578,11 +583,9 @@ int main(int argc, char** argv) {
   }
 
   if (pull->parsed()) {
-    auto r = call("GET", SecretPath(g, name));
-    if (!r.ok())
-      return std::fprintf(stderr, "sirr: %s\n", r.status().message().c_str()), kExitServer;
-    if (r->status != 200) return Refused(*r);
-    auto j = json::parse(r->body, nullptr, false);
+    sirr::client::HttpResponse r;
+    if (auto rc = expect("GET", SecretPath(g, name), 200, &r)) return *rc;
+    auto j = json::parse(r.body, nullptr, false);
     if (!j.is_object() || !j.contains("value") || !j["value"].is_string())
       return std::fprintf(stderr, "sirr: unexpected response from the server\n"), kExitServer;
     std::string& v = j["value"].get_ref<std::string&>();
@@ -602,10 +605,8 @@ int main(int argc, char** argv) {
   }
 
   if (rm->parsed()) {
-    auto r = call("DELETE", SecretPath(g, name));
-    if (!r.ok())
-      return std::fprintf(stderr, "sirr: %s\n", r.status().message().c_str()), kExitServer;
-    if (r->status != 204) return Refused(*r);
+    sirr::client::HttpResponse r;
+    if (auto rc = expect("DELETE", SecretPath(g, name), 204, &r)) return *rc;
     std::printf("deleted %s\n", name.c_str());
     return 0;
   }
@@ -649,20 +650,10 @@ int main(int argc, char** argv) {
 
   if (list->parsed()) {
     json all = json::array();
-    for (int page = 1;; ++page) {
-      std::string q = "?rpp=1000&page=" + std::to_string(page);
-      if (!list_prefix.empty()) q += "&prefix=" + sirr::client::Client::UrlEncode(list_prefix);
-      if (!list_type.empty()) q += "&type=" + sirr::client::Client::UrlEncode(list_type);
-      auto r = call("GET", SecretPath(g) + q);
-      if (!r.ok())
-        return std::fprintf(stderr, "sirr: %s\n", r.status().message().c_str()), kExitServer;
-      if (r->status != 200) return Refused(*r);
-      auto j = json::parse(r->body, nullptr, false);
-      if (!j.is_array()) return std::fprintf(stderr, "sirr: unexpected response\n"), kExitServer;
-      for (auto& e : j) all.push_back(e);
-      long total = std::atol(r->headers["x-total-results-count"].c_str());
-      if (j.size() < 1000 || static_cast<long>(all.size()) >= total) break;
-    }
+    std::string q;
+    if (!list_prefix.empty()) q += "&prefix=" + sirr::client::Client::UrlEncode(list_prefix);
+    if (!list_type.empty()) q += "&type=" + sirr::client::Client::UrlEncode(list_type);
+    if (auto rc = fetch_all(SecretPath(g), q, &all)) return *rc;
     if (json_out) {
       std::printf("%s\n", all.dump(2).c_str());
       return 0;

@@ -127,16 +127,9 @@ json TokenJson(const storage::TokenRow& t, int64_t now) {
   json vaults = json::array();
   if (t.all_vaults) vaults.push_back("*");
   for (const auto& id : t.vault_ids) vaults.push_back(id);
-  json caps = json::array();
-  for (size_t i = 0; i < t.capabilities.size();) {
-    size_t j = t.capabilities.find(' ', i);
-    if (j == std::string::npos) j = t.capabilities.size();
-    if (j > i) caps.push_back(t.capabilities.substr(i, j - i));
-    i = j + 1;
-  }
   return json{{"id", t.id},
               {"name", t.name},
-              {"capabilities", caps},
+              {"capabilities", core::SplitCapabilities(t.capabilities)},
               {"vaults", vaults},
               {"created_at", FormatRfc3339(t.created_at)},
               {"created_by", t.created_by},
@@ -163,6 +156,27 @@ Segments SplitFirst(std::string_view s) {
   size_t slash = s.find('/');
   if (slash == std::string_view::npos) return {s, {}, false};
   return {s.substr(0, slash), s.substr(slash + 1), true};
+}
+
+// The page window from ?page=&rpp= (defaults 1 and 25, rpp at most 1000).
+struct PageWindow {
+  int64_t offset = 0;
+  int64_t limit = 25;
+};
+StatusOr<PageWindow> PageWindowOf(const ParsedTarget& t) {
+  SIRR_ASSIGN_OR_RETURN(int64_t page, PageParam(t, "page", 1, 1'000'000'000));
+  SIRR_ASSIGN_OR_RETURN(int64_t rpp, PageParam(t, "rpp", 25, 1000));
+  return PageWindow{(page - 1) * rpp, rpp};
+}
+
+// 200 with a JSON array and X-Total-Results-Count.
+template <typename Rows, typename ToJson>
+Response ListResponse(const Rows& rows, int64_t total, ToJson to_json) {
+  json arr = json::array();
+  for (const auto& row : rows) arr.push_back(to_json(row));
+  Response r = JsonResponse(200, Dump(arr));
+  r.SetHeader("X-Total-Results-Count", std::to_string(total));
+  return r;
 }
 
 }  // namespace
@@ -192,10 +206,11 @@ StatusOr<core::Principal> Api::Authenticate(const Request& req, Response* refusa
     principal = UnauthenticatedError("authentication required: send Authorization: Bearer <token>");
   } else if (auth.starts_with(kBearer)) {
     std::string_view credential = auth.substr(kBearer.size());
-    if (ConstantTimeEquals(crypto::Sha256(AsBytes(credential)), admin_token_hash_)) {
+    const auto digest = crypto::Sha256(AsBytes(credential));  // once: admin check and token lookup
+    if (ConstantTimeEquals(digest, admin_token_hash_)) {
       principal = core::Principal::Admin();
-    } else if (credential.starts_with(core::kTokenPrefix)) {
-      principal = tokens_.Authenticate(credential, &token_id);
+    } else if (credential.starts_with(core::kTokenPrefix) && credential.size() <= 256) {
+      principal = tokens_.AuthenticateDigest(digest, &token_id);
     } else if (LooksLikeJwt(credential)) {
       principal = jwt_ ? jwt_->Verify(credential)
                        : StatusOr<core::Principal>(UnauthenticatedError(
@@ -203,30 +218,32 @@ StatusOr<core::Principal> Api::Authenticate(const Request& req, Response* refusa
                              "(SIRR_JWT_PUBLIC_KEY_FILE)"));
     }
   }
-  audit::Event e;
-  e.request_id = req.request_id;
-  e.client = req.client;
-  e.detail = req.method + " " + std::string(req.target.substr(0, req.target.find('?')));
-  if (!principal.ok()) {
-    e.action = "auth.denied";
-    e.outcome = "unauthenticated";
-    e.principal = token_id.empty() ? "" : "token:" + token_id;
-    e.detail = principal.status().message() + "; " + e.detail;
+  // The audit event is built only for refusals: the accepted path allocates nothing here.
+  auto refuse = [&](const Status& st, const char* action, const char* outcome,
+                    std::string principal_id) {
+    audit::Event e;
+    e.action = action;
+    e.outcome = outcome;
+    e.request_id = req.request_id;
+    e.client = req.client;
+    e.principal = std::move(principal_id);
+    e.detail = st.message() + "; " + req.method + " " +
+               std::string(req.target.substr(0, req.target.find('?')));
     Status logged = audit_.Append(e);
-    *refusal = ErrorResponse(logged.ok() ? principal.status() : logged);
+    *refusal = ErrorResponse(logged.ok() ? st : logged);
+    return logged.ok();
+  };
+  if (!principal.ok()) {
+    refuse(principal.status(), "auth.denied", "unauthenticated",
+           token_id.empty() ? "" : "token:" + token_id);
     return principal.status();
   }
-  if (principal->is_admin() && principal->kind == core::PrincipalKind::kAdmin && !rate_limit_admin_)
-    return principal;
+  if (principal->kind == core::PrincipalKind::kAdmin && !rate_limit_admin_) return principal;
   if (auto wait = rate_limiter_.Take(principal->id)) {
-    e.action = "auth.rate_limited";
-    e.outcome = "rate_limited";
-    e.principal = principal->id;
-    Status logged = audit_.Append(e);
     Status limited = ResourceExhaustedError("rate limit exceeded for " + principal->id +
                                             "; retry after " + std::to_string(*wait) + " s");
-    *refusal = ErrorResponse(logged.ok() ? limited : logged);
-    if (logged.ok()) refusal->SetHeader("Retry-After", std::to_string(*wait));
+    if (refuse(limited, "auth.rate_limited", "rate_limited", principal->id))
+      refusal->SetHeader("Retry-After", std::to_string(*wait));
     return limited;
   }
   return principal;
@@ -299,17 +316,11 @@ Response Api::HandleVaults(const Request& req, const ParsedTarget& target,
     return JsonResponse(201, Dump(VaultJson(*row)));
   }
   if (!has_vault && req.method == "GET") {
-    auto page = PageParam(target, "page", 1, 1'000'000'000);
-    auto rpp = PageParam(target, "rpp", 25, 1000);
-    if (!page.ok()) return ErrorResponse(page.status());
-    if (!rpp.ok()) return ErrorResponse(rpp.status());
-    auto result = vaults_.List(ctx, (*page - 1) * *rpp, *rpp);
+    auto window = PageWindowOf(target);
+    if (!window.ok()) return ErrorResponse(window.status());
+    auto result = vaults_.List(ctx, window->offset, window->limit);
     if (!result.ok()) return ErrorResponse(result.status());
-    json arr = json::array();
-    for (const auto& v : result->rows) arr.push_back(VaultJson(v));
-    Response r = JsonResponse(200, Dump(arr));
-    r.SetHeader("X-Total-Results-Count", std::to_string(result->total));
-    return r;
+    return ListResponse(result->rows, result->total, VaultJson);
   }
   if (!has_vault) return ErrorResponse(MalformedError("method not allowed"));
   if (req.method == "GET") {
@@ -361,11 +372,8 @@ Response Api::HandleTokens(const Request& req, const core::RequestContext& ctx, 
   if (!has_id && req.method == "GET") {
     auto rows = tokens_.List(ctx);
     if (!rows.ok()) return ErrorResponse(rows.status());
-    json arr = json::array();
-    for (const auto& t : *rows) arr.push_back(TokenJson(t, now));
-    Response r = JsonResponse(200, Dump(arr));
-    r.SetHeader("X-Total-Results-Count", std::to_string(rows->size()));
-    return r;
+    return ListResponse(*rows, static_cast<int64_t>(rows->size()),
+                        [now](const storage::TokenRow& t) { return TokenJson(t, now); });
   }
   if (!has_id) return ErrorResponse(MalformedError("method not allowed"));
   if (req.method == "GET") {
@@ -553,19 +561,13 @@ Response Api::HandleSecrets(const Request& req, const ParsedTarget& target,
     storage::SecretFilter filter;
     filter.type = std::string(target.Query("type"));
     filter.prefix = std::string(target.Query("prefix"));
-    auto page = PageParam(target, "page", 1, 1'000'000'000);
-    auto rpp = PageParam(target, "rpp", 25, 1000);
-    if (!page.ok()) return ErrorResponse(page.status());
-    if (!rpp.ok()) return ErrorResponse(rpp.status());
-    filter.limit = *rpp;
-    filter.offset = (*page - 1) * *rpp;
+    auto window = PageWindowOf(target);
+    if (!window.ok()) return ErrorResponse(window.status());
+    filter.offset = window->offset;
+    filter.limit = window->limit;
     auto result = secrets_.List(ctx, vault, filter);
     if (!result.ok()) return ErrorResponse(result.status());
-    json arr = json::array();
-    for (const auto& r : result->rows) arr.push_back(SecretMetaJson(r));
-    Response resp = JsonResponse(200, Dump(arr));
-    resp.SetHeader("X-Total-Results-Count", std::to_string(result->total));
-    return resp;
+    return ListResponse(result->rows, result->total, SecretMetaJson);
   }
   if (!has_secret) return ErrorResponse(MalformedError("method not allowed"));
 

@@ -56,6 +56,24 @@ std::vector<std::string> CapabilityList(CapabilitySet set) {
   return out;
 }
 
+std::string JoinCapabilities(CapabilitySet set) {
+  std::string out;
+  for (const auto& name : CapabilityList(set)) out += (out.empty() ? "" : " ") + name;
+  return out;
+}
+
+std::vector<std::string> SplitCapabilities(std::string_view s) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t j = s.find(' ', i);
+    if (j == std::string_view::npos) j = s.size();
+    if (j > i) out.emplace_back(s.substr(i, j - i));
+    i = j + 1;
+  }
+  return out;
+}
+
 bool Principal::CanSee(const storage::VaultRow& vault) const {
   switch (kind) {
     case PrincipalKind::kAdmin:

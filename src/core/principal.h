@@ -53,6 +53,9 @@ std::string_view CapabilityName(Capability c);
 // InvalidArgument naming the unknown capability.
 StatusOr<CapabilitySet> ParseCapabilities(const std::vector<std::string>& names);
 std::vector<std::string> CapabilityList(CapabilitySet set);
+// The stored spelling: names separated by single spaces.
+std::string JoinCapabilities(CapabilitySet set);
+std::vector<std::string> SplitCapabilities(std::string_view space_separated);
 
 enum class PrincipalKind { kAdmin, kToken, kJwt, kSystem };
 

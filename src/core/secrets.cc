@@ -54,7 +54,9 @@ Status Secrets::Audit(const RequestContext& ctx, std::string_view action, std::s
 
 StatusOr<storage::SecretRow> Secrets::Push(const RequestContext& ctx, PushRequest req) {
   SIRR_ASSIGN_OR_RETURN(auto instance, keeper_.Acquire());
-  SIRR_RETURN_IF_ERROR(vaults_.Authorize(ctx, "secret.create", Capability::kSecretsWrite));
+  SIRR_ASSIGN_OR_RETURN(
+      storage::VaultRow vault,
+      vaults_.Resolve(ctx, "secret.create", Capability::kSecretsWrite, req.vault));
   SIRR_RETURN_IF_ERROR(ValidateSecretName(req.name));
   if (req.value.empty()) return InvalidArgumentError("value must not be empty");
   if (req.value.size() > limits_.max_value_bytes)
@@ -68,10 +70,6 @@ StatusOr<storage::SecretRow> Secrets::Push(const RequestContext& ctx, PushReques
   if (req.type.size() > 64) return InvalidArgumentError("type must be at most 64 characters");
   if (req.description.size() > 1024)
     return InvalidArgumentError("description must be at most 1024 characters");
-
-  SIRR_ASSIGN_OR_RETURN(
-      storage::VaultRow vault,
-      vaults_.Resolve(ctx, "secret.create", Capability::kSecretsWrite, req.vault));
   SIRR_ASSIGN_OR_RETURN(auto key, instance->KeyFor(vault));
   const int64_t now = clock_.NowMillis();
   storage::SecretRow row;

@@ -10,24 +10,6 @@
 namespace sirr::core {
 namespace {
 
-std::vector<std::string> SplitSpaces(std::string_view s) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (i < s.size()) {
-    size_t j = s.find(' ', i);
-    if (j == std::string_view::npos) j = s.size();
-    if (j > i) out.emplace_back(s.substr(i, j - i));
-    i = j + 1;
-  }
-  return out;
-}
-
-std::string JoinSpaces(const std::vector<std::string>& v) {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : " ") + s;
-  return out;
-}
-
 Bytes HashOf(std::string_view token) {
   auto h = crypto::Sha256(AsBytes(token));
   return Bytes(h.begin(), h.end());
@@ -56,7 +38,7 @@ StatusOr<CreatedToken> Tokens::Create(const RequestContext& ctx, CreateTokenRequ
     CapabilitySet beyond = caps & ~creator.capabilities;
     if (beyond != 0)
       return PermissionDeniedError("cannot grant capabilities the creating principal lacks: " +
-                                   JoinSpaces(CapabilityList(beyond)));
+                                   JoinCapabilities(beyond));
   }
   if (req.ttl_seconds && (*req.ttl_seconds < 1 || *req.ttl_seconds > kMaxTtlSeconds))
     return InvalidArgumentError("ttl_seconds must be between 1 and " +
@@ -86,14 +68,15 @@ StatusOr<CreatedToken> Tokens::Create(const RequestContext& ctx, CreateTokenRequ
 
   SecretBytes raw = random_.RandomSecret(32);
   std::string encoded = Base64Encode(raw.reveal(), Base64Alphabet::kUrlSafe);
-  SecretBytes value = SecretBytes::FromString(std::string(kTokenPrefix) + encoded);
+  SecretBytes value = SecretBytes::FromString(kTokenPrefix);
+  value.Append(AsBytes(encoded));
   SecureWipe(encoded.data(), encoded.size());
 
   const int64_t now = clock_.NowMillis();
   row.id = random_.Uuid();
   row.name = std::move(req.name);
   row.hash = HashOf(value.reveal_string());
-  row.capabilities = JoinSpaces(CapabilityList(caps));
+  row.capabilities = JoinCapabilities(caps);
   row.created_at = now;
   row.created_by = creator.id;
   if (req.ttl_seconds) row.expires_at = now + *req.ttl_seconds * 1000;
@@ -140,7 +123,12 @@ Status Tokens::Revoke(const RequestContext& ctx, std::string_view id) {
 StatusOr<Principal> Tokens::Authenticate(std::string_view presented, std::string* token_id) {
   if (!presented.starts_with(kTokenPrefix) || presented.size() > 256)
     return UnauthenticatedError("invalid token");
-  auto row = storage_.FindTokenByHash(HashOf(presented));
+  return AuthenticateDigest(HashOf(presented), token_id);
+}
+
+StatusOr<Principal> Tokens::AuthenticateDigest(std::span<const uint8_t> digest,
+                                               std::string* token_id) {
+  auto row = storage_.FindTokenByHash(Bytes(digest.begin(), digest.end()));
   if (!row.ok()) {
     if (row.status().code() == StatusCode::kNotFound) return UnauthenticatedError("invalid token");
     return row.status();
@@ -153,7 +141,7 @@ StatusOr<Principal> Tokens::Authenticate(std::string_view presented, std::string
     SIRR_ASSIGN_OR_RETURN(bool counted, storage_.ConsumeTokenUse(row->id));
     if (!counted) return UnauthenticatedError("token has been used up");
   }
-  auto caps = ParseCapabilities(SplitSpaces(row->capabilities));
+  auto caps = ParseCapabilities(SplitCapabilities(row->capabilities));
   if (!caps.ok()) return DataLossError("token " + row->id + " has unreadable capabilities");
   Principal p;
   p.kind = PrincipalKind::kToken;

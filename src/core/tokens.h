@@ -11,6 +11,7 @@
 // Thread safety: thread-safe.
 
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,9 @@ class Tokens {
   // expired", "token has been revoked", "token has been used up"); a token with max_uses has
   // one use counted atomically. `token_id` is set when the token is known (for the audit).
   StatusOr<Principal> Authenticate(std::string_view presented, std::string* token_id);
+  // The same, for a caller that has already hashed the presented token (SHA-256 of the
+  // whole "sirr_…" string), so that the hash is computed once per request.
+  StatusOr<Principal> AuthenticateDigest(std::span<const uint8_t> digest, std::string* token_id);
 
  private:
   Status Authorize(const RequestContext& ctx, std::string_view action);

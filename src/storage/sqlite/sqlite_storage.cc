@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <type_traits>
 #include <unordered_map>
 
 namespace sirr::storage {
@@ -427,6 +428,26 @@ TokenRow ReadTokenColumns(const Stmt& s) {
   "id, name, hash, capabilities, all_vaults, created_at, created_by, expires_at, max_uses, " \
   "uses, revoked_at"
 
+Status LoadTokenVaults(Connection& c, TokenRow& t);
+
+// The token selected by `sql` (one parameter, `key`) with its vault grants. NotFound.
+template <typename Key>
+StatusOr<TokenRow> FindToken(Connection& c, const char* sql, const Key& key) {
+  TokenRow t;
+  {
+    SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare(sql));
+    if constexpr (std::is_same_v<Key, Bytes>)
+      s->BindBlob(1, key);
+    else
+      s->Bind(1, key);
+    SIRR_ASSIGN_OR_RETURN(bool row, s->Step());
+    if (!row) return NotFoundError("token not found");
+    t = ReadTokenColumns(*s);
+  }
+  SIRR_RETURN_IF_ERROR(LoadTokenVaults(c, t));
+  return t;
+}
+
 Status LoadTokenVaults(Connection& c, TokenRow& t) {
   SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT vault_id FROM token_vaults WHERE token_id = ? "
                                           "ORDER BY vault_id"));
@@ -597,28 +618,14 @@ Status SqliteStorage::CreateToken(const TokenRow& t) {
 }
 
 StatusOr<TokenRow> SqliteStorage::FindTokenByHash(const Bytes& hash) {
-  return WithReader([&](Connection& c) -> StatusOr<TokenRow> {
-    SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT " TOKEN_COLS " FROM tokens WHERE hash = ?"));
-    s->BindBlob(1, hash);
-    SIRR_ASSIGN_OR_RETURN(bool row, s->Step());
-    if (!row) return NotFoundError("token not found");
-    TokenRow t = ReadTokenColumns(*s);
-    s.reset();
-    SIRR_RETURN_IF_ERROR(LoadTokenVaults(c, t));
-    return t;
+  return WithReader([&](Connection& c) {
+    return FindToken(c, "SELECT " TOKEN_COLS " FROM tokens WHERE hash = ?", hash);
   });
 }
 
 StatusOr<TokenRow> SqliteStorage::GetToken(std::string_view id) {
-  return WithReader([&](Connection& c) -> StatusOr<TokenRow> {
-    SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT " TOKEN_COLS " FROM tokens WHERE id = ?"));
-    s->Bind(1, id);
-    SIRR_ASSIGN_OR_RETURN(bool row, s->Step());
-    if (!row) return NotFoundError("token not found");
-    TokenRow t = ReadTokenColumns(*s);
-    s.reset();
-    SIRR_RETURN_IF_ERROR(LoadTokenVaults(c, t));
-    return t;
+  return WithReader([&](Connection& c) {
+    return FindToken(c, "SELECT " TOKEN_COLS " FROM tokens WHERE id = ?", id);
   });
 }
 
