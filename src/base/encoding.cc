@@ -1,5 +1,7 @@
 #include "base/encoding.h"
 
+#include <algorithm>
+
 namespace sirr {
 namespace {
 
@@ -94,6 +96,17 @@ std::string HexEncode(std::span<const uint8_t> data) {
   for (size_t i = 0; i < data.size(); ++i) {
     out[2 * i] = HexChar(data[i] >> 4);
     out[2 * i + 1] = HexChar(data[i] & 0x0f);
+  }
+  return out;
+}
+
+SecretBytes HexEncodeSecret(std::span<const uint8_t> data, std::string_view prefix) {
+  SecretBytes out(prefix.size() + data.size() * 2);
+  auto o = out.reveal_mut();
+  std::copy(prefix.begin(), prefix.end(), o.begin());
+  for (size_t i = 0; i < data.size(); ++i) {
+    o[prefix.size() + 2 * i] = static_cast<uint8_t>(HexChar(data[i] >> 4));
+    o[prefix.size() + 2 * i + 1] = static_cast<uint8_t>(HexChar(data[i] & 0x0f));
   }
   return out;
 }

@@ -15,7 +15,9 @@
 namespace sirr {
 
 std::string HexEncode(std::span<const uint8_t> data);  // lower case
-StatusOr<Bytes> HexDecode(std::string_view hex);       // either case, even length
+// Hex of secret data, after `prefix` (e.g. "0x"), straight into wiped-on-free memory.
+SecretBytes HexEncodeSecret(std::span<const uint8_t> data, std::string_view prefix = "");
+StatusOr<Bytes> HexDecode(std::string_view hex);  // either case, even length
 StatusOr<SecretBytes> HexDecodeSecret(std::string_view hex);
 
 enum class Base64Alphabet { kStandard, kUrlSafe };

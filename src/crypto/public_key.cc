@@ -6,6 +6,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 
 namespace sirr::crypto {
 namespace {
@@ -124,6 +125,9 @@ StatusOr<SignatureAlgorithm> SignatureAlgorithmFromJws(std::string_view name) {
   if (name == "RS256") return SignatureAlgorithm::kRs256;
   if (name == "RS384") return SignatureAlgorithm::kRs384;
   if (name == "RS512") return SignatureAlgorithm::kRs512;
+  if (name == "PS256") return SignatureAlgorithm::kPs256;
+  if (name == "PS384") return SignatureAlgorithm::kPs384;
+  if (name == "PS512") return SignatureAlgorithm::kPs512;
   if (name == "ES256") return SignatureAlgorithm::kEs256;
   if (name == "EdDSA") return SignatureAlgorithm::kEdDsa;
   return NotFoundError("unsupported signature algorithm");
@@ -137,6 +141,12 @@ std::string_view JwsName(SignatureAlgorithm alg) {
       return "RS384";
     case SignatureAlgorithm::kRs512:
       return "RS512";
+    case SignatureAlgorithm::kPs256:
+      return "PS256";
+    case SignatureAlgorithm::kPs384:
+      return "PS384";
+    case SignatureAlgorithm::kPs512:
+      return "PS512";
     case SignatureAlgorithm::kEs256:
       return "ES256";
     case SignatureAlgorithm::kEdDsa:
@@ -176,15 +186,25 @@ StatusOr<bool> PublicKey::Verify(SignatureAlgorithm alg, std::span<const uint8_t
     return InvalidArgumentError(std::string(JwsName(alg)) + " does not fit a " + Description() +
                                 " key");
   const EVP_MD* md = nullptr;
+  bool pss = false;
   Bytes der;
   std::span<const uint8_t> sig = signature;
   switch (alg) {
+    case SignatureAlgorithm::kPs256:
+      pss = true;
+      [[fallthrough]];
     case SignatureAlgorithm::kRs256:
       md = EVP_sha256();
       break;
+    case SignatureAlgorithm::kPs384:
+      pss = true;
+      [[fallthrough]];
     case SignatureAlgorithm::kRs384:
       md = EVP_sha384();
       break;
+    case SignatureAlgorithm::kPs512:
+      pss = true;
+      [[fallthrough]];
     case SignatureAlgorithm::kRs512:
       md = EVP_sha512();
       break;
@@ -216,11 +236,83 @@ StatusOr<bool> PublicKey::Verify(SignatureAlgorithm alg, std::span<const uint8_t
   }
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   if (!ctx) return InternalError("out of memory");
-  int rc = EVP_DigestVerifyInit(ctx, nullptr, md, nullptr, Pkey(pkey_));
+  EVP_PKEY_CTX* pctx = nullptr;
+  int rc = EVP_DigestVerifyInit(ctx, &pctx, md, nullptr, Pkey(pkey_));
+  if (rc == 1 && pss)
+    rc = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+         EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1 &&
+         EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) == 1;
   if (rc == 1) rc = EVP_DigestVerify(ctx, sig.data(), sig.size(), message.data(), message.size());
   EVP_MD_CTX_free(ctx);
   ERR_clear_error();
   return rc == 1;
+}
+
+StatusOr<std::unique_ptr<PublicKey>> PublicKey::Adopt(void* raw_key, const std::string& where) {
+  EVP_PKEY* raw = Pkey(raw_key);
+  std::unique_ptr<PublicKey> key(new PublicKey());
+  key->pkey_ = raw;
+  switch (EVP_PKEY_get_base_id(raw)) {
+    case EVP_PKEY_RSA:
+      key->type_ = PublicKeyType::kRsa;
+      key->bits_ = EVP_PKEY_get_bits(raw);
+      if (key->bits_ < 2048)
+        return InvalidArgumentError(where + ": RSA keys must have at least 2048 bits");
+      break;
+    case EVP_PKEY_EC: {
+      char group[64] = {0};
+      size_t len = 0;
+      if (EVP_PKEY_get_utf8_string_param(raw, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
+                                         &len) != 1 ||
+          std::string_view(group) != "prime256v1")
+        return InvalidArgumentError(where + ": only the P-256 curve is supported for EC keys");
+      key->type_ = PublicKeyType::kEcP256;
+      key->bits_ = 256;
+      break;
+    }
+    case EVP_PKEY_ED25519:
+      key->type_ = PublicKeyType::kEd25519;
+      key->bits_ = 256;
+      break;
+    default:
+      return InvalidArgumentError(where + ": unsupported key type (RSA, P-256 or Ed25519)");
+  }
+  SIRR_ASSIGN_OR_RETURN(Bytes wire, SshWireEncoding(raw, key->type_));
+  key->fingerprint_ = Md5Fingerprint(wire);
+  return key;
+}
+
+StatusOr<std::unique_ptr<PublicKey>> PublicKey::FromDer(std::span<const uint8_t> der) {
+  const unsigned char* p = der.data();
+  EVP_PKEY* raw = d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size()));
+  ERR_clear_error();
+  if (!raw || p != der.data() + der.size()) {
+    EVP_PKEY_free(raw);
+    return InvalidArgumentError("not a valid DER public key");
+  }
+  return Adopt(raw, "public key");
+}
+
+StatusOr<Bytes> PublicKey::ToDer() const {
+  unsigned char* p = nullptr;
+  int n = i2d_PUBKEY(Pkey(pkey_), &p);
+  if (n <= 0) return InternalError("cannot encode the public key");
+  Bytes out(p, p + n);
+  OPENSSL_free(p);
+  return out;
+}
+
+StatusOr<std::string> PublicKey::ToPem() const {
+  BIO* bio = BIO_new(BIO_s_mem());
+  if (!bio || PEM_write_bio_PUBKEY(bio, Pkey(pkey_)) != 1) {
+    BIO_free(bio);
+    return InternalError("cannot encode the public key");
+  }
+  char* data = nullptr;
+  long n = BIO_get_mem_data(bio, &data);
+  std::string out(data, static_cast<size_t>(n));
+  BIO_free(bio);
+  return out;
 }
 
 StatusOr<std::vector<std::unique_ptr<PublicKey>>> PublicKey::ParsePem(std::string_view pem) {
@@ -243,36 +335,8 @@ StatusOr<std::vector<std::unique_ptr<PublicKey>>> PublicKey::ParsePem(std::strin
     BIO_free(bio);
     ERR_clear_error();
     if (!raw) return InvalidArgumentError(where + ": not a valid PEM public key");
-    std::unique_ptr<PublicKey> key(new PublicKey());
-    key->pkey_ = raw;
+    SIRR_ASSIGN_OR_RETURN(auto key, Adopt(raw, where));
     key->label_ = LabelIn(pem.substr(pos, begin - pos));
-    switch (EVP_PKEY_get_base_id(raw)) {
-      case EVP_PKEY_RSA:
-        key->type_ = PublicKeyType::kRsa;
-        key->bits_ = EVP_PKEY_get_bits(raw);
-        if (key->bits_ < 2048)
-          return InvalidArgumentError(where + ": RSA keys must have at least 2048 bits");
-        break;
-      case EVP_PKEY_EC: {
-        char group[64] = {0};
-        size_t len = 0;
-        if (EVP_PKEY_get_utf8_string_param(raw, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
-                                           &len) != 1 ||
-            std::string_view(group) != "prime256v1")
-          return InvalidArgumentError(where + ": only the P-256 curve is supported for EC keys");
-        key->type_ = PublicKeyType::kEcP256;
-        key->bits_ = 256;
-        break;
-      }
-      case EVP_PKEY_ED25519:
-        key->type_ = PublicKeyType::kEd25519;
-        key->bits_ = 256;
-        break;
-      default:
-        return InvalidArgumentError(where + ": unsupported key type (RSA, P-256 or Ed25519)");
-    }
-    SIRR_ASSIGN_OR_RETURN(Bytes wire, SshWireEncoding(raw, key->type_));
-    key->fingerprint_ = Md5Fingerprint(wire);
     keys.push_back(std::move(key));
     pos = end;
   }

@@ -1,8 +1,9 @@
 #pragma once
 
 // Public-key signature verification over OpenSSL 3 EVP, for the JWS algorithms Sirr accepts:
-// RS256/RS384/RS512 (RSASSA-PKCS1-v1_5), ES256 (ECDSA P-256, JWS raw r||s signatures) and
-// EdDSA (Ed25519). Nothing here is secret: keys are public, inputs are untrusted.
+// RS256/RS384/RS512 (RSASSA-PKCS1-v1_5), PS256/PS384/PS512 (RSASSA-PSS, MGF1 with the same
+// hash, salt length = hash length), ES256 (ECDSA P-256, JWS raw r||s signatures) and EdDSA
+// (Ed25519). Nothing here is secret: keys are public, inputs are untrusted.
 //
 // Thread safety: a PublicKey is immutable after parsing and may be shared between threads.
 
@@ -19,7 +20,7 @@ namespace sirr::crypto {
 
 enum class PublicKeyType { kRsa, kEcP256, kEd25519 };
 
-enum class SignatureAlgorithm { kRs256, kRs384, kRs512, kEs256, kEdDsa };
+enum class SignatureAlgorithm { kRs256, kRs384, kRs512, kPs256, kPs384, kPs512, kEs256, kEdDsa };
 
 // The JWS name ("RS256", "ES256", "EdDSA") or NotFound when unknown.
 StatusOr<SignatureAlgorithm> SignatureAlgorithmFromJws(std::string_view name);
@@ -53,9 +54,17 @@ class PublicKey {
   // other than P-256 and key types other than RSA/EC/Ed25519 are InvalidArgument naming the
   // block; so is a file without any key.
   static StatusOr<std::vector<std::unique_ptr<PublicKey>>> ParsePem(std::string_view pem);
+  // One DER SubjectPublicKeyInfo, with the same restrictions as ParsePem.
+  static StatusOr<std::unique_ptr<PublicKey>> FromDer(std::span<const uint8_t> der);
+
+  // The key as DER SubjectPublicKeyInfo and as a PEM "PUBLIC KEY" block.
+  StatusOr<Bytes> ToDer() const;
+  StatusOr<std::string> ToPem() const;
 
  private:
   PublicKey() = default;
+  // Takes ownership of `raw` (an EVP_PKEY*) and classifies it; `where` names it in errors.
+  static StatusOr<std::unique_ptr<PublicKey>> Adopt(void* raw, const std::string& where);
   void* pkey_ = nullptr;  // EVP_PKEY*
   PublicKeyType type_ = PublicKeyType::kRsa;
   int bits_ = 0;
