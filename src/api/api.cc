@@ -337,7 +337,7 @@ Response Api::HandleVaults(const Request& req, const ParsedTarget& target,
     if (log_)
       log_("vault '" + deleted->vault.name + "' (" + deleted->vault.id + ") deleted by " +
            ctx.principal.id + "; vault key destroyed, " +
-           std::to_string(deleted->secrets_destroyed) + " secret row(s) removed");
+           std::to_string(deleted->secrets_destroyed) + " secret and key row(s) removed");
     return NoContent();
   }
   return ErrorResponse(MalformedError("method not allowed"));

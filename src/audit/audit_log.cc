@@ -50,6 +50,8 @@ std::string SignLine(const SecretBytes& mac_key, int64_t seq, const Bytes& prev,
   if (!e.vault_name.empty()) target["vault"] = e.vault_name;
   if (!e.secret_id.empty()) target["secret_id"] = e.secret_id;
   if (!e.secret_name.empty()) target["secret"] = e.secret_name;
+  if (!e.key_id.empty()) target["key_id"] = e.key_id;
+  if (!e.key_name.empty()) target["key"] = e.key_name;
   j["target"] = target;
   j["outcome"] = e.outcome;
   if (!e.detail.empty()) j["detail"] = e.detail;

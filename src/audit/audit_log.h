@@ -36,6 +36,8 @@ struct Event {
   std::string vault_name;
   std::string secret_id;
   std::string secret_name;
+  std::string key_id;
+  std::string key_name;
   std::string detail;  // short, non-secret reason
 };
 

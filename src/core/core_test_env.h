@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "core/keys.h"
 #include "core/principal.h"
 #include "core/seal_keeper.h"
 #include "core/secrets.h"
@@ -26,6 +27,7 @@ class CoreEnv {
 
   // (Re)creates the audit log, keeper and services, sealed.
   void Make(SealOptions options) {
+    keys_.reset();
     secrets_.reset();
     tokens_.reset();
     vaults_.reset();
@@ -38,6 +40,8 @@ class CoreEnv {
     tokens_ = std::make_unique<Tokens>(*storage_, *audit_, clock_, crypto::SecureRandom::Get());
     secrets_ = std::make_unique<Secrets>(*storage_, *keeper_, *vaults_, *audit_, clock_,
                                          crypto::SecureRandom::Get(), SecretLimits{});
+    keys_ = std::make_unique<Keys>(*storage_, *keeper_, *vaults_, *audit_, clock_,
+                                   crypto::SecureRandom::Get());
   }
 
   static PushRequest Req(std::string name, std::string value, std::string vault = "default") {
@@ -62,6 +66,7 @@ class CoreEnv {
   std::unique_ptr<Vaults> vaults_;
   std::unique_ptr<Tokens> tokens_;
   std::unique_ptr<Secrets> secrets_;
+  std::unique_ptr<Keys> keys_;
 };
 
 }  // namespace sirr::core::testing

@@ -114,13 +114,16 @@ StatusOr<DeletedVault> Vaults::Delete(const RequestContext& ctx, std::string_vie
   SIRR_ASSIGN_OR_RETURN(storage::VaultRow row,
                         Resolve(ctx, "vault.delete", Capability::kVaultsDelete, ref));
   SIRR_ASSIGN_OR_RETURN(int64_t live, storage_.CountLiveSecrets(row.id));
-  if (live > 0 && !force) {
+  SIRR_ASSIGN_OR_RETURN(int64_t keys, storage_.CountKeys(row.id));
+  if ((live > 0 || keys > 0) && !force) {
+    const std::string held =
+        std::to_string(live) + " secret(s) and " + std::to_string(keys) + " key(s)";
     audit::Event e = NewEvent(ctx, "vault.delete", "conflict", &row);
-    e.detail = std::to_string(live) + " live secret(s)";
+    e.detail = held;
     SIRR_RETURN_IF_ERROR(audit_.Append(e));
     return FailedPreconditionError(
-        "vault '" + row.name + "' still holds " + std::to_string(live) +
-        " secret(s); delete them first, or use ?force=true to destroy "
+        "vault '" + row.name + "' still holds " + held +
+        "; delete them first, or use ?force=true to destroy "
         "the vault key and everything in the vault (sirr vault rm --force)");
   }
   // Crypto-shredding: first the key, so that whatever happens next nothing in the vault can be
@@ -129,8 +132,9 @@ StatusOr<DeletedVault> Vaults::Delete(const RequestContext& ctx, std::string_vie
   instance->Forget(row.id);
   auto removed = storage_.DeleteVault(row.id);
   audit::Event e = NewEvent(ctx, "vault.delete", OutcomeOf(removed.status()), &row);
-  e.detail = std::string(force ? "forced; " : "") + "vault key destroyed" +
-             (removed.ok() ? "; " + std::to_string(*removed) + " secret row(s) deleted" : "");
+  e.detail =
+      std::string(force ? "forced; " : "") + "vault key destroyed" +
+      (removed.ok() ? "; " + std::to_string(*removed) + " secret and key row(s) deleted" : "");
   SIRR_RETURN_IF_ERROR(audit_.Append(e));
   if (!removed.ok()) return removed.status();
   row.wrapped_key.clear();

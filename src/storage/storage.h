@@ -66,6 +66,33 @@ struct TokenRow {
   std::optional<int64_t> revoked_at;
 };
 
+// A key in a vault. `material` is the private part (or symmetric key) sealed in envelope v1
+// under the vault key with AAD "sirr/v1/key/<vault id>/<key id>"; `public_key` is public.
+struct KeyRow {
+  std::string id;
+  std::string vault_id;
+  std::string name;
+  std::string description;
+  std::string spec;   // canonical spec name
+  std::string type;   // "symmetric" / "asymmetric"
+  std::string usage;  // "encrypt/decrypt" / "sign/verify"
+  int64_t created_at = 0;
+  Bytes public_key;  // empty for symmetric keys
+  Bytes material;    // envelope v1; filled only where asked for
+};
+
+struct KeyFilter {
+  std::string spec;  // canonical name; empty: any
+  std::string type;  // empty: any
+  int64_t offset = 0;
+  int64_t limit = 25;
+};
+
+struct KeyPage {
+  std::vector<KeyRow> rows;  // material not filled
+  int64_t total = 0;
+};
+
 enum class SecretState { kLive = 0, kBurned = 1, kExpired = 2 };
 
 struct SecretRow {
@@ -121,9 +148,9 @@ class Storage {
   // Crypto-shredding: overwrites the wrapped vault key, after which nothing in the vault can be
   // decrypted. NotFound.
   virtual Status ShredVaultKey(std::string_view vault_id) = 0;
-  // Deletes the vault, its secrets (any state) and token grants for it, then compacts the
-  // write-ahead log so that no copy of the deleted rows stays in the database files.
-  // Returns the number of secret rows removed. NotFound.
+  // Deletes the vault, its secrets (any state), keys and token grants for it, then compacts
+  // the write-ahead log so that no copy of the deleted rows stays in the database files.
+  // Returns the number of secret and key rows removed. NotFound.
   virtual StatusOr<int64_t> DeleteVault(std::string_view vault_id) = 0;
 
   // --- API tokens
@@ -161,6 +188,18 @@ class Storage {
   virtual StatusOr<std::vector<SecretRow>> ExpireDue(int64_t now, int limit) = 0;
   // Deletes burned/expired tombstones that went away at or before `gone_before`.
   virtual StatusOr<int64_t> PurgeTombstones(int64_t gone_before) = 0;
+
+  // --- keys
+  // AlreadyExists when the vault already has a key of that name.
+  virtual Status CreateKey(const KeyRow& row) = 0;
+  // The key by id, else by name (an id match wins). NotFound.
+  virtual StatusOr<KeyRow> GetKey(std::string_view vault_id, std::string_view id_or_name,
+                                  bool with_material) = 0;
+  // Ordered by creation time, then id.
+  virtual StatusOr<KeyPage> ListKeys(std::string_view vault_id, const KeyFilter& filter) = 0;
+  virtual StatusOr<int64_t> CountKeys(std::string_view vault_id) = 0;
+  // Removes the key; returns its metadata. NotFound.
+  virtual StatusOr<KeyRow> DeleteKey(std::string_view vault_id, std::string_view id_or_name) = 0;
 
   // --- audit chain head (to detect truncation of the audit log)
   virtual Status SaveAuditHead(int64_t seq, const Bytes& mac) = 0;

@@ -88,6 +88,23 @@ CREATE TABLE token_vaults (
 );
 CREATE INDEX token_vaults_vault ON token_vaults(vault_id);
 )SQL",
+      // 3: keys (private material sealed under the vault key).
+      R"SQL(
+CREATE TABLE keys (
+  id          TEXT PRIMARY KEY,
+  vault_id    TEXT NOT NULL REFERENCES vaults(id) ON DELETE CASCADE,
+  name        TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  spec        TEXT NOT NULL,
+  type        TEXT NOT NULL,
+  usage       TEXT NOT NULL,
+  created_at  INTEGER NOT NULL,
+  public_key  BLOB NOT NULL,
+  material    BLOB NOT NULL,
+  UNIQUE (vault_id, name)
+);
+CREATE INDEX keys_vault_created ON keys(vault_id, created_at);
+)SQL",
   };
   return kMigrations;
 }
@@ -129,6 +146,10 @@ class Stmt {
     return *this;
   }
   Stmt& BindBlob(int i, const Bytes& v) {
+    if (v.empty()) {  // an empty blob, not NULL
+      sqlite3_bind_zeroblob(s_, i, 0);
+      return *this;
+    }
     sqlite3_bind_blob(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
     return *this;
   }
@@ -577,6 +598,12 @@ StatusOr<int64_t> SqliteStorage::DeleteVault(std::string_view vault_id) {
       SIRR_RETURN_IF_ERROR(s->Run());
       removed = sqlite3_changes64(c.db());
     }
+    {
+      SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("DELETE FROM keys WHERE vault_id = ?"));
+      s->Bind(1, vault_id);
+      SIRR_RETURN_IF_ERROR(s->Run());
+      removed += sqlite3_changes64(c.db());
+    }
     SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("DELETE FROM vaults WHERE id = ?"));
     s->Bind(1, vault_id);
     SIRR_RETURN_IF_ERROR(s->Run());
@@ -854,6 +881,112 @@ StatusOr<int64_t> SqliteStorage::PurgeTombstones(int64_t gone_before) {
   });
   if (!st.ok()) return st;
   return n;
+}
+
+#define KEY_COLS \
+  "id, vault_id, name, description, spec, type, usage, created_at, public_key, material"
+
+namespace {
+KeyRow ReadKeyColumns(const Stmt& s, bool with_material) {
+  KeyRow k;
+  k.id = s.Text(0);
+  k.vault_id = s.Text(1);
+  k.name = s.Text(2);
+  k.description = s.Text(3);
+  k.spec = s.Text(4);
+  k.type = s.Text(5);
+  k.usage = s.Text(6);
+  k.created_at = s.Int(7);
+  k.public_key = s.Blob(8);
+  if (with_material) k.material = s.Blob(9);
+  return k;
+}
+
+// The key by id, else by name (an id match wins).
+StatusOr<std::optional<KeyRow>> FindKey(Connection& c, std::string_view vault_id,
+                                        std::string_view id_or_name, bool with_material) {
+  SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT " KEY_COLS " FROM keys WHERE vault_id = ?1 "
+                                          "AND (id = ?2 OR name = ?2) ORDER BY (id = ?2) DESC "
+                                          "LIMIT 1"));
+  s->Bind(1, vault_id).Bind(2, id_or_name);
+  SIRR_ASSIGN_OR_RETURN(bool row, s->Step());
+  if (!row) return std::optional<KeyRow>();
+  return std::optional<KeyRow>(ReadKeyColumns(*s, with_material));
+}
+}  // namespace
+
+Status SqliteStorage::CreateKey(const KeyRow& k) {
+  return WithWriteTx([&](Connection& c) -> Status {
+    {
+      SIRR_ASSIGN_OR_RETURN(auto s,
+                            c.Prepare("SELECT 1 FROM keys WHERE vault_id = ? AND name = ?"));
+      s->Bind(1, k.vault_id).Bind(2, k.name);
+      SIRR_ASSIGN_OR_RETURN(bool found, s->Step());
+      if (found) return AlreadyExistsError("a key named '" + k.name + "' already exists");
+    }
+    SIRR_ASSIGN_OR_RETURN(
+        auto s, c.Prepare("INSERT INTO keys (" KEY_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    s->Bind(1, k.id).Bind(2, k.vault_id).Bind(3, k.name).Bind(4, k.description);
+    s->Bind(5, k.spec).Bind(6, k.type).Bind(7, k.usage).Bind(8, k.created_at);
+    s->BindBlob(9, k.public_key).BindBlob(10, k.material);
+    return s->Run();
+  });
+}
+
+StatusOr<KeyRow> SqliteStorage::GetKey(std::string_view vault_id, std::string_view id_or_name,
+                                       bool with_material) {
+  return WithReader([&](Connection& c) -> StatusOr<KeyRow> {
+    SIRR_ASSIGN_OR_RETURN(auto found, FindKey(c, vault_id, id_or_name, with_material));
+    if (!found) return NotFoundError("key not found");
+    return std::move(*found);
+  });
+}
+
+StatusOr<KeyPage> SqliteStorage::ListKeys(std::string_view vault_id, const KeyFilter& filter) {
+  return WithReader([&](Connection& c) -> StatusOr<KeyPage> {
+    KeyPage page;
+    {
+      SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT count(*) FROM keys WHERE vault_id = ?1 AND "
+                                              "(?2 = '' OR spec = ?2) AND (?3 = '' OR type = ?3)"));
+      s->Bind(1, vault_id).Bind(2, filter.spec).Bind(3, filter.type);
+      SIRR_ASSIGN_OR_RETURN(bool row, s->Step());
+      page.total = row ? s->Int(0) : 0;
+    }
+    SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT " KEY_COLS " FROM keys WHERE vault_id = ?1 "
+                                            "AND (?2 = '' OR spec = ?2) AND (?3 = '' OR type = "
+                                            "?3) ORDER BY created_at, id LIMIT ?4 OFFSET ?5"));
+    s->Bind(1, vault_id).Bind(2, filter.spec).Bind(3, filter.type);
+    s->Bind(4, filter.limit).Bind(5, filter.offset);
+    while (true) {
+      SIRR_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      page.rows.push_back(ReadKeyColumns(*s, false));
+    }
+    return page;
+  });
+}
+
+StatusOr<int64_t> SqliteStorage::CountKeys(std::string_view vault_id) {
+  return WithReader([&](Connection& c) -> StatusOr<int64_t> {
+    SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT count(*) FROM keys WHERE vault_id = ?"));
+    s->Bind(1, vault_id);
+    SIRR_ASSIGN_OR_RETURN(bool row, s->Step());
+    return row ? s->Int(0) : 0;
+  });
+}
+
+StatusOr<KeyRow> SqliteStorage::DeleteKey(std::string_view vault_id, std::string_view id_or_name) {
+  KeyRow out;
+  Status st = WithWriteTx([&](Connection& c) -> Status {
+    SIRR_ASSIGN_OR_RETURN(auto found, FindKey(c, vault_id, id_or_name, false));
+    if (!found) return NotFoundError("key not found");
+    out = std::move(*found);
+    SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("DELETE FROM keys WHERE id = ?"));
+    s->Bind(1, out.id);
+    return s->Run();
+  });
+  if (!st.ok()) return st;
+  return out;
 }
 
 Status SqliteStorage::SaveAuditHead(int64_t seq, const Bytes& mac) {

@@ -57,6 +57,12 @@ class SqliteStorage final : public Storage {
   StatusOr<SecretRow> DeleteSecret(std::string_view vault_id, std::string_view id_or_name) override;
   StatusOr<std::vector<SecretRow>> ExpireDue(int64_t now, int limit) override;
   StatusOr<int64_t> PurgeTombstones(int64_t gone_before) override;
+  Status CreateKey(const KeyRow& row) override;
+  StatusOr<KeyRow> GetKey(std::string_view vault_id, std::string_view id_or_name,
+                          bool with_material) override;
+  StatusOr<KeyPage> ListKeys(std::string_view vault_id, const KeyFilter& filter) override;
+  StatusOr<int64_t> CountKeys(std::string_view vault_id) override;
+  StatusOr<KeyRow> DeleteKey(std::string_view vault_id, std::string_view id_or_name) override;
   Status SaveAuditHead(int64_t seq, const Bytes& mac) override;
   StatusOr<std::optional<std::pair<int64_t, Bytes>>> LoadAuditHead() override;
 

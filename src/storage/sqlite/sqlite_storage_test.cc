@@ -53,7 +53,7 @@ TEST_F(SqliteStorageTest, InitializesOnceOnly) {
   EXPECT_EQ(db_->GetVault("default", "")->id, "vid");
   EXPECT_EQ(db_->GetVault("vid", "")->name, "default");
   EXPECT_EQ(db_->GetVault("nope", "").status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(SqliteStorage::SchemaVersion(), 2);
+  EXPECT_EQ(SqliteStorage::SchemaVersion(), 3);
 }
 
 TEST_F(SqliteStorageTest, PutConflictsUnlessOverwrite) {
