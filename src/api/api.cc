@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/api_internal.h"
 #include "api/json_input.h"
 #include "base/encoding.h"
 #include "crypto/crypto.h"
@@ -11,6 +12,11 @@ namespace sirr::api {
 namespace {
 
 using nlohmann::json;
+using internal::Dump;
+using internal::IsValidUtf8;
+using internal::ListResponse;
+using internal::NoContent;
+using internal::PageWindowOf;
 
 json NullableTime(const std::optional<int64_t>& t) {
   return t ? json(FormatRfc3339(*t)) : json(nullptr);
@@ -44,7 +50,6 @@ json SecretMetaJson(const storage::SecretRow& r) {
   return j;
 }
 
-std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 void SetMetaHeaders(Response& r, const storage::SecretRow& s) {
   r.SetHeader("X-Secret-Id", s.id);
@@ -57,56 +62,7 @@ void SetMetaHeaders(Response& r, const storage::SecretRow& s) {
     r.SetHeader("X-Secret-Reads-Remaining", std::to_string(*s.reads_remaining));
 }
 
-// Strict UTF-8 (no overlongs, no surrogates, <= U+10FFFF), as JSON strings require.
-bool IsValidUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xbf;
-    if (c >= 0xc2 && c <= 0xdf) {
-      n = 1;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      n = 2;
-      if (c == 0xe0) lo = 0xa0;
-      if (c == 0xed) hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      n = 3;
-      if (c == 0xf0) lo = 0x90;
-      if (c == 0xf4) hi = 0x8f;
-    } else {
-      return false;
-    }
-    if (s.size() - i <= n) return false;
-    auto c1 = static_cast<unsigned char>(s[i + 1]);
-    if (c1 < lo || c1 > hi) return false;
-    for (size_t k = 2; k <= n; ++k)
-      if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return false;
-    i += n + 1;
-  }
-  return true;
-}
 
-StatusOr<int64_t> PageParam(const ParsedTarget& t, const char* name, int64_t dflt, int64_t max) {
-  if (!t.HasQuery(name)) return dflt;
-  std::string_view v = t.Query(name);
-  int64_t n = 0;
-  if (v.empty() || v.size() > 9)
-    return InvalidArgumentError(std::string(name) + " must be a positive integer");
-  for (char c : v) {
-    if (c < '0' || c > '9')
-      return InvalidArgumentError(std::string(name) + " must be a positive integer");
-    n = n * 10 + (c - '0');
-  }
-  if (n < 1 || n > max)
-    return InvalidArgumentError(std::string(name) + " must be between 1 and " +
-                                std::to_string(max));
-  return n;
-}
 
 json VaultJson(const storage::VaultRow& v) {
   return json{{"id", v.id},
@@ -140,11 +96,6 @@ json TokenJson(const storage::TokenRow& t, int64_t now) {
               {"state", TokenState(t, now)}};
 }
 
-Response NoContent() {
-  Response r;
-  r.status = 204;
-  return r;
-}
 
 // Splits "a/b" into ("a", "b", true); "a" into ("a", "", false).
 struct Segments {
@@ -158,34 +109,16 @@ Segments SplitFirst(std::string_view s) {
   return {s.substr(0, slash), s.substr(slash + 1), true};
 }
 
-// The page window from ?page=&rpp= (defaults 1 and 25, rpp at most 1000).
-struct PageWindow {
-  int64_t offset = 0;
-  int64_t limit = 25;
-};
-StatusOr<PageWindow> PageWindowOf(const ParsedTarget& t) {
-  SIRR_ASSIGN_OR_RETURN(int64_t page, PageParam(t, "page", 1, 1'000'000'000));
-  SIRR_ASSIGN_OR_RETURN(int64_t rpp, PageParam(t, "rpp", 25, 1000));
-  return PageWindow{(page - 1) * rpp, rpp};
-}
 
-// 200 with a JSON array and X-Total-Results-Count.
-template <typename Rows, typename ToJson>
-Response ListResponse(const Rows& rows, int64_t total, ToJson to_json) {
-  json arr = json::array();
-  for (const auto& row : rows) arr.push_back(to_json(row));
-  Response r = JsonResponse(200, Dump(arr));
-  r.SetHeader("X-Total-Results-Count", std::to_string(total));
-  return r;
-}
 
 }  // namespace
 
-Api::Api(core::Secrets& secrets, core::Vaults& vaults, core::Tokens& tokens,
+Api::Api(core::Secrets& secrets, core::Vaults& vaults, core::Tokens& tokens, core::Keys& keys,
          core::SealKeeper& keeper, audit::AuditLog& audit, const Clock& clock, ApiOptions options)
     : secrets_(secrets),
       vaults_(vaults),
       tokens_(tokens),
+      keys_(keys),
       keeper_(keeper),
       unseal_limiter_(clock),
       rate_limiter_(clock, options.rate_limits),
@@ -281,6 +214,7 @@ Response Api::Handle(const Request& req) {
     if (top.has_tail && id->empty()) return ErrorResponse(NotFoundError("no such route"));
     return HandleTokens(req, ctx, *id, top.has_tail);
   }
+  if (top.head == "verify" && !top.has_tail) return HandleVerifyDetached(req, ctx);
   if (top.head != "vaults") return ErrorResponse(NotFoundError("no such route"));
   if (!top.has_tail || top.tail.empty()) return HandleVaults(req, *target, ctx, "", false);
   // /api/v1/vaults/{vault}[/secrets[/{secret...}]]
@@ -288,6 +222,9 @@ Response Api::Handle(const Request& req) {
   auto vault = PercentDecode(rest.head, false);
   if (!vault.ok()) return ErrorResponse(vault.status());
   if (!rest.has_tail || rest.tail.empty()) return HandleVaults(req, *target, ctx, *vault, true);
+  if (rest.tail == "keys") return HandleKeys(req, *target, ctx, *vault, "");
+  if (rest.tail.starts_with("keys/"))
+    return HandleKeys(req, *target, ctx, *vault, rest.tail.substr(5));
   constexpr std::string_view kSecrets = "secrets";
   if (rest.tail == kSecrets || rest.tail == "secrets/")
     return HandleSecrets(req, *target, ctx, *vault, "", false);
@@ -612,5 +549,83 @@ Response Api::HandleSecrets(const Request& req, const ParsedTarget& target,
   }
   return ErrorResponse(MalformedError("method not allowed"));
 }
+
+
+namespace internal {
+
+std::string Dump(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
+
+// Strict UTF-8 (no overlongs, no surrogates, <= U+10FFFF), as JSON strings require.
+bool IsValidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) {
+      n = 1;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      n = 2;
+      if (c == 0xe0) lo = 0xa0;
+      if (c == 0xed) hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      n = 3;
+      if (c == 0xf0) lo = 0x90;
+      if (c == 0xf4) hi = 0x8f;
+    } else {
+      return false;
+    }
+    if (s.size() - i <= n) return false;
+    auto c1 = static_cast<unsigned char>(s[i + 1]);
+    if (c1 < lo || c1 > hi) return false;
+    for (size_t k = 2; k <= n; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return false;
+    i += n + 1;
+  }
+  return true;
+}
+
+static StatusOr<int64_t> PageParam(const ParsedTarget& t, const char* name, int64_t dflt, int64_t max) {
+  if (!t.HasQuery(name)) return dflt;
+  std::string_view v = t.Query(name);
+  int64_t n = 0;
+  if (v.empty() || v.size() > 9)
+    return InvalidArgumentError(std::string(name) + " must be a positive integer");
+  for (char c : v) {
+    if (c < '0' || c > '9')
+      return InvalidArgumentError(std::string(name) + " must be a positive integer");
+    n = n * 10 + (c - '0');
+  }
+  if (n < 1 || n > max)
+    return InvalidArgumentError(std::string(name) + " must be between 1 and " +
+                                std::to_string(max));
+  return n;
+}
+
+Response NoContent() {
+  Response r;
+  r.status = 204;
+  return r;
+}
+
+// The page window from ?page=&rpp= (defaults 1 and 25, rpp at most 1000).
+StatusOr<PageWindow> PageWindowOf(const ParsedTarget& t) {
+  SIRR_ASSIGN_OR_RETURN(int64_t page, PageParam(t, "page", 1, 1'000'000'000));
+  SIRR_ASSIGN_OR_RETURN(int64_t rpp, PageParam(t, "rpp", 25, 1000));
+  return PageWindow{(page - 1) * rpp, rpp};
+}
+
+StatusOr<Bytes> DecodeHexField(std::string_view text, std::string_view field) {
+  if (text.starts_with("0x") || text.starts_with("0X")) text.remove_prefix(2);
+  auto bytes = HexDecode(text);
+  if (!bytes.ok()) return InvalidArgumentError(std::string(field) + " is not valid hex");
+  return bytes;
+}
+
+}  // namespace internal
 
 }  // namespace sirr::api

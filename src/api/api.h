@@ -14,6 +14,7 @@
 #include "audit/audit_log.h"
 #include "base/secret_bytes.h"
 #include "core/attempt_limiter.h"
+#include "core/keys.h"
 #include "core/principal.h"
 #include "core/rate_limiter.h"
 #include "core/seal_keeper.h"
@@ -38,8 +39,8 @@ struct ApiOptions {
 
 class Api {
  public:
-  Api(core::Secrets& secrets, core::Vaults& vaults, core::Tokens& tokens, core::SealKeeper& keeper,
-      audit::AuditLog& audit, const Clock& clock, ApiOptions options);
+  Api(core::Secrets& secrets, core::Vaults& vaults, core::Tokens& tokens, core::Keys& keys,
+      core::SealKeeper& keeper, audit::AuditLog& audit, const Clock& clock, ApiOptions options);
 
   Response Handle(const Request& request);
 
@@ -55,6 +56,12 @@ class Api {
                          const core::RequestContext& ctx, std::string_view vault,
                          std::string_view secret, bool has_secret);
 
+  // keys_api.cc. `rest` is what follows "keys/" (or empty), still percent-encoded.
+  Response HandleKeys(const Request& req, const ParsedTarget& target,
+                      const core::RequestContext& ctx, std::string_view vault,
+                      std::string_view rest);
+  Response HandleVerifyDetached(const Request& req, const core::RequestContext& ctx);
+
   Response HandleSeal(const Request& req, std::string_view route);
   Response Unseal(const Request& req);
   Status AuditSeal(const Request& req, const core::RequestContext* ctx, std::string action,
@@ -63,6 +70,7 @@ class Api {
   core::Secrets& secrets_;
   core::Vaults& vaults_;
   core::Tokens& tokens_;
+  core::Keys& keys_;
   core::SealKeeper& keeper_;
   core::AttemptLimiter unseal_limiter_;
   core::RateLimiter rate_limiter_;

@@ -64,6 +64,20 @@ StatusOr<std::optional<std::string>> OptionalString(const nlohmann::json& j, con
   return std::optional<std::string>(it->get<std::string>());
 }
 
+StatusOr<std::optional<bool>> OptionalBool(const nlohmann::json& j, const char* field) {
+  auto it = j.find(field);
+  if (it == j.end() || it->is_null()) return std::optional<bool>();
+  if (!it->is_boolean()) return InvalidArgumentError(std::string(field) + " must be true or false");
+  return std::optional<bool>(it->get<bool>());
+}
+
+StatusOr<const nlohmann::json*> OptionalObject(const nlohmann::json& j, const char* field) {
+  auto it = j.find(field);
+  if (it == j.end() || it->is_null()) return static_cast<const nlohmann::json*>(nullptr);
+  if (!it->is_object()) return InvalidArgumentError(std::string(field) + " must be an object");
+  return &*it;
+}
+
 StatusOr<std::optional<int64_t>> OptionalInt(const nlohmann::json& j, const char* field) {
   auto it = j.find(field);
   if (it == j.end() || it->is_null()) return std::optional<int64_t>();

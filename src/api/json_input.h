@@ -17,6 +17,9 @@ StatusOr<nlohmann::json> ParseJsonObject(std::string_view body);
 
 // Typed field access: a present field of the wrong type is InvalidArgument naming the field.
 StatusOr<std::optional<std::string>> OptionalString(const nlohmann::json& j, const char* field);
+StatusOr<std::optional<bool>> OptionalBool(const nlohmann::json& j, const char* field);
+// The member object, or null when absent.
+StatusOr<const nlohmann::json*> OptionalObject(const nlohmann::json& j, const char* field);
 StatusOr<std::optional<int64_t>> OptionalInt(const nlohmann::json& j, const char* field);
 // An array of strings (at most `max_items`).
 StatusOr<std::optional<std::vector<std::string>>> OptionalStringArray(const nlohmann::json& j,

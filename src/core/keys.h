@@ -60,7 +60,7 @@ struct DeriveRequest {
   std::string spec;                      // C25519: the derived key's spec (AES-256-GCM default)
 };
 
-// Checks a key name: 1..128 of [A-Za-z0-9._/-] (the secret-name rules), not "master".
+// Checks a key name: 1..128 of [A-Za-z0-9._-], not "master" (reserved).
 Status ValidateKeyName(std::string_view name);
 
 class Keys {

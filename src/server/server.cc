@@ -250,7 +250,8 @@ int RunServer(const ServerConfig& config) {
   api_options.rate_limits.burst = std::max(1.0, config.rate_limit_burst);
   api_options.rate_limit_admin = config.rate_limit_admin;
   api_options.log = [](const std::string& m) { Log("info", m); };
-  api::Api api(secrets, vaults, tokens, keeper, audit, clock, std::move(api_options));
+  core::Keys keys(**storage, keeper, vaults, audit, clock, random);
+  api::Api api(secrets, vaults, tokens, keys, keeper, audit, clock, std::move(api_options));
 
   http::HttpOptions http_options;
   http_options.host = addr->first;
