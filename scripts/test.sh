@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
+bash scripts/install-oracles.sh
 JOBS=${SIRR_JOBS:-2}
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
 

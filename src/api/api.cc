@@ -11,12 +11,12 @@
 namespace sirr::api {
 namespace {
 
-using nlohmann::json;
 using internal::Dump;
 using internal::IsValidUtf8;
 using internal::ListResponse;
 using internal::NoContent;
 using internal::PageWindowOf;
+using nlohmann::json;
 
 json NullableTime(const std::optional<int64_t>& t) {
   return t ? json(FormatRfc3339(*t)) : json(nullptr);
@@ -50,7 +50,6 @@ json SecretMetaJson(const storage::SecretRow& r) {
   return j;
 }
 
-
 void SetMetaHeaders(Response& r, const storage::SecretRow& s) {
   r.SetHeader("X-Secret-Id", s.id);
   r.SetHeader("X-Secret-Name", s.name);
@@ -61,8 +60,6 @@ void SetMetaHeaders(Response& r, const storage::SecretRow& s) {
   if (s.reads_remaining)
     r.SetHeader("X-Secret-Reads-Remaining", std::to_string(*s.reads_remaining));
 }
-
-
 
 json VaultJson(const storage::VaultRow& v) {
   return json{{"id", v.id},
@@ -96,7 +93,6 @@ json TokenJson(const storage::TokenRow& t, int64_t now) {
               {"state", TokenState(t, now)}};
 }
 
-
 // Splits "a/b" into ("a", "b", true); "a" into ("a", "", false).
 struct Segments {
   std::string_view head;
@@ -108,8 +104,6 @@ Segments SplitFirst(std::string_view s) {
   if (slash == std::string_view::npos) return {s, {}, false};
   return {s.substr(0, slash), s.substr(slash + 1), true};
 }
-
-
 
 }  // namespace
 
@@ -550,10 +544,11 @@ Response Api::HandleSecrets(const Request& req, const ParsedTarget& target,
   return ErrorResponse(MalformedError("method not allowed"));
 }
 
-
 namespace internal {
 
-std::string Dump(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
+std::string Dump(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 
 // Strict UTF-8 (no overlongs, no surrogates, <= U+10FFFF), as JSON strings require.
 bool IsValidUtf8(std::string_view s) {
@@ -589,7 +584,8 @@ bool IsValidUtf8(std::string_view s) {
   return true;
 }
 
-static StatusOr<int64_t> PageParam(const ParsedTarget& t, const char* name, int64_t dflt, int64_t max) {
+static StatusOr<int64_t> PageParam(const ParsedTarget& t, const char* name, int64_t dflt,
+                                   int64_t max) {
   if (!t.HasQuery(name)) return dflt;
   std::string_view v = t.Query(name);
   int64_t n = 0;

@@ -17,10 +17,14 @@ using internal::Dump;
 using nlohmann::json;
 
 json KeyJson(const storage::KeyRow& k) {
-  json j{{"id", k.id},           {"created_at", FormatRfc3339(k.created_at)},
-         {"vault_id", k.vault_id}, {"type", k.type},
-         {"usage", k.usage},     {"spec", k.spec},
-         {"name", k.name},       {"description", k.description}};
+  json j{{"id", k.id},
+         {"created_at", FormatRfc3339(k.created_at)},
+         {"vault_id", k.vault_id},
+         {"type", k.type},
+         {"usage", k.usage},
+         {"spec", k.spec},
+         {"name", k.name},
+         {"description", k.description}};
   if (!k.public_key.empty()) {
     auto spec = crypto::ParseKeySpec(k.spec);
     auto parts = spec.ok() ? crypto::DescribePublicKey(*spec, k.public_key)
@@ -86,10 +90,10 @@ bool IsOperation(std::string_view s) {
   return s == "encrypt" || s == "decrypt" || s == "sign" || s == "verify" || s == "derive";
 }
 
-#define SIRR_RESPOND_IF_ERROR(expr)              \
-  do {                                           \
-    ::sirr::Status _st = (expr);                 \
-    if (!_st.ok()) return ErrorResponse(_st);    \
+#define SIRR_RESPOND_IF_ERROR(expr)           \
+  do {                                        \
+    ::sirr::Status _st = (expr);              \
+    if (!_st.ok()) return ErrorResponse(_st); \
   } while (0)
 
 }  // namespace
@@ -253,8 +257,8 @@ Response Api::HandleKeys(const Request& req, const ParsedTarget& target,
   auto context = OptionalString(j, "context");
   auto public_key = OptionalString(j, "public_key");
   auto spec = OptionalString(j, "spec");
-  for (const Status& st : {name.status(), description.status(), context.status(),
-                           public_key.status(), spec.status()})
+  for (const Status& st :
+       {name.status(), description.status(), context.status(), public_key.status(), spec.status()})
     SIRR_RESPOND_IF_ERROR(st);
   if (!*name) return ErrorResponse(InvalidArgumentError("name is required"));
   d.name = std::move(**name);

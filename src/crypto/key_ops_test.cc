@@ -1,9 +1,15 @@
 #include "crypto/key_ops.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "base/encoding.h"
+#include "crypto/crypto.h"
 #include "crypto/secp256k1.h"
+#include "testing/subprocess.h"
 
 namespace sirr::crypto {
 namespace {
@@ -221,6 +227,64 @@ TEST(PublicKeys, ParseHexAndPem) {
             StatusCode::kInvalidArgument);
   EXPECT_EQ(ParsePublicKey(KeySpec::kEd25519, "0x0102").value(), Hex("0102"));
   EXPECT_EQ(ParsePublicKey(KeySpec::kRsa2048, "-----BEGIN PUBLIC KEY-----junk").value(), Bytes());
+}
+
+// The npm oracle (@noble/curves) must run from the folder holding node_modules.
+std::optional<std::string> NobleOracle() {
+  const std::filesystem::path dir = SIRR_NODE_ORACLE_DIR;
+  if (access("/usr/bin/node", X_OK) != 0 || !std::filesystem::exists(dir / "node_modules/@noble"))
+    return std::nullopt;
+  std::filesystem::copy_file(std::string(SIRR_ORACLE_DIR) + "/keys_noble.mjs",
+                             dir / "keys_noble.mjs",
+                             std::filesystem::copy_options::overwrite_existing);
+  return (dir / "keys_noble.mjs").string();
+}
+
+TEST(Secp256k1, SignaturesAreByteIdenticalToNobleForRandomKeysAndDigests) {
+  auto oracle = NobleOracle();
+  if (!oracle) GTEST_SKIP() << "@noble/curves is not installed (scripts/install-oracles.sh)";
+  nlohmann::json items = nlohmann::json::array();
+  std::vector<std::pair<SecretBytes, Bytes>> cases;
+  for (int i = 0; i < 24; ++i) {
+    SecretBytes key = secp256k1::GeneratePrivateKey(SecureRandom::Get());
+    Bytes digest(32);
+    SecureRandom::Get().Fill(digest);
+    items.push_back({{"private_key", HexEncode(key.reveal())}, {"digest", HexEncode(digest)}});
+    cases.emplace_back(std::move(key), std::move(digest));
+  }
+  auto run = sirr::testing::Run({"/usr/bin/node", *oracle, "sign"}, items.dump());
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  auto noble = nlohmann::json::parse(run.out);
+  ASSERT_EQ(noble.size(), cases.size());
+  for (size_t i = 0; i < cases.size(); ++i) {
+    auto ours = Sign(KeySpec::kSecp256k1, cases[i].first, cases[i].second, std::nullopt).value();
+    EXPECT_EQ(HexEncode(ours), noble[i]["signature"].get<std::string>()) << i;
+    auto pub = secp256k1::PublicKey(cases[i].first).value();
+    EXPECT_EQ(HexEncode(pub), noble[i]["public_key"].get<std::string>()) << i;
+    EXPECT_EQ(DescribePublicKey(KeySpec::kSecp256k1, pub)->address,
+              noble[i]["address"].get<std::string>())
+        << i;
+  }
+}
+
+TEST(Rsa, OaepCiphertextsDecryptWithPythonCryptography) {
+  if (!sirr::testing::PythonHas("cryptography"))
+    GTEST_SKIP() << "/usr/bin/python3 with python3-cryptography is not installed";
+  DeterministicRandom random;
+  for (KeySpec spec : {KeySpec::kRsa2048, KeySpec::kRsa3072}) {
+    auto key = GenerateKey(spec, random).value();
+    auto exported = ExportPrivate(spec, key.material).value();
+    ASSERT_EQ(exported.first, "private_key");
+    Bytes pt(RsaOaepMaxPlaintext(spec), 0x5a);
+    auto ct = RsaOaepEncrypt(spec, key.public_key, pt).value();
+    nlohmann::json req{{"private_key", std::string(exported.second.reveal_string())},
+                       {"data", HexEncode(ct)}};
+    auto run = sirr::testing::Run(
+        {"/usr/bin/python3", std::string(SIRR_ORACLE_DIR) + "/keys_oracle.py", "rsa-decrypt"},
+        req.dump());
+    ASSERT_EQ(run.exit_code, 0) << run.out;
+    EXPECT_EQ(nlohmann::json::parse(run.out)["plaintext"], HexEncode(pt));
+  }
 }
 
 }  // namespace

@@ -1,0 +1,262 @@
+// Keys and cryptographic operations through a real sirrd, checked against independent
+// implementations: python3-cryptography (tests/oracles/keys_oracle.py) and @noble/curves
+// (tests/oracles/keys_noble.mjs).
+
+#include "sirrd_fixture.h"
+
+namespace sirr_it {
+namespace {
+
+const std::string kKeys = "/api/v1/vaults/default/keys";
+
+class KeysIt : public SirrdTest {
+ protected:
+  void SetUp() override {
+    SirrdTest::SetUp();
+    ASSERT_TRUE(Start());
+  }
+
+  json Post(const std::string& path, const json& body, int want) {
+    auto r = Http("POST", path, body.dump());
+    EXPECT_EQ(r.status, want) << path << " " << body.dump().substr(0, 200) << " -> "
+                              << r.body.substr(0, 300);
+    return r.body.empty() ? json() : json::parse(r.body, nullptr, false);
+  }
+  json CreateKey(const std::string& name, const std::string& spec, json extra = json::object()) {
+    extra["name"] = name;
+    extra["spec"] = spec;
+    return Post(kKeys, extra, 201);
+  }
+  json Oracle(const std::string& mode, const json& input) {
+    auto r =
+        Exec({"/usr/bin/python3", SIRR_ORACLE_DIR "/keys_oracle.py", mode}, {}, input.dump(), dir_);
+    EXPECT_EQ(r.code, 0) << r.err;
+    return json::parse(r.out, nullptr, false);
+  }
+  // @noble/curves, or null when it is not installed.
+  std::optional<json> Noble(const std::string& mode, const json& input) {
+    fs::path dir = SIRR_NODE_ORACLE_DIR;
+    if (access("/usr/bin/node", X_OK) != 0 || !fs::exists(dir / "node_modules/@noble"))
+      return std::nullopt;
+    fs::copy_file(SIRR_ORACLE_DIR "/keys_noble.mjs", dir / "keys_noble.mjs",
+                  fs::copy_options::overwrite_existing);
+    auto r =
+        Exec({"/usr/bin/node", (dir / "keys_noble.mjs").string(), mode}, {}, input.dump(), dir_);
+    EXPECT_EQ(r.code, 0) << r.err;
+    return json::parse(r.out, nullptr, false);
+  }
+  static std::string Hex(const std::string& s) {
+    static const char* k = "0123456789abcdef";
+    std::string out;
+    for (unsigned char c : s) {
+      out += k[c >> 4];
+      out += k[c & 15];
+    }
+    return out;
+  }
+};
+
+TEST_F(KeysIt, SignaturesVerifyWithPythonCryptographyAndNoble) {
+  const std::string message = Hex("the quick brown fox");
+  const std::string digest = "a0dc65ffca799873cbea0ac274015b9526505daaaed385155425f7337704883e";
+  json cases = json::array();
+  struct Case {
+    std::string name, spec, alg, message;
+  };
+  std::vector<Case> specs = {
+      {"ed", "Ed25519", "", message},          {"p256", "p-256", "", message},
+      {"k1", "secp256k1", "", digest},         {"rsa2k", "RSA-2048", "PS256", message},
+      {"rsa3k", "RSA-3072", "PS384", message}, {"rsa4k", "rsa-4096", "PS512", message}};
+  json k1;
+  for (const auto& c : specs) {
+    json key = CreateKey(c.name, c.spec);
+    ASSERT_TRUE(key.contains("public_key")) << key.dump();
+    if (c.spec == "secp256k1") k1 = key;
+    std::vector<std::string> algs = {c.alg};
+    if (c.spec == "RSA-2048") algs = {"PS256", "PS384", "PS512", "RS256", "RS384", "RS512"};
+    for (const auto& alg : algs) {
+      json body{{"message", c.message}};
+      if (!alg.empty()) body["options"] = {{"algorithm", alg}};
+      json sig = Post(kKeys + "/" + c.name + "/sign", body, 201);
+      json item{{"spec", key["spec"]},
+                {"public_key", key["public_key"]},
+                {"message", c.message},
+                {"signature", sig["signature"]}};
+      if (!alg.empty()) item["algorithm"] = alg;
+      cases.push_back(item);
+      // The vault verifies its own signature, and refuses it for another message.
+      body["signature"] = sig["signature"];
+      EXPECT_EQ(Post(kKeys + "/" + c.name + "/verify", body, 200)["verified"], true);
+    }
+  }
+  json verdicts = Oracle("verify", cases);
+  ASSERT_EQ(verdicts.size(), cases.size());
+  for (size_t i = 0; i < cases.size(); ++i) EXPECT_EQ(verdicts[i], true) << cases[i].dump();
+  // The oracle can say no: every signature over a changed message is refused.
+  for (auto& c : cases) c["message"] = c["spec"] == "secp256k1" ? std::string(64, '0') : "00";
+  for (const auto& v : Oracle("verify", cases)) EXPECT_EQ(v, false);
+
+  // secp256k1: noble verifies, recovers the key from r|s|v, and computes the same address.
+  json sig = Post(kKeys + "/k1/sign", {{"message", digest}}, 201);
+  ASSERT_EQ(sig["signature"].get<std::string>().size(), 130u);
+  auto noble = Noble("check", json::array({{{"public_key", k1["public_key"]},
+                                            {"digest", digest},
+                                            {"signature", sig["signature"]},
+                                            {"address", k1["address"]}}}));
+  if (!noble) GTEST_SKIP() << "@noble/curves is not installed (scripts/install-oracles.sh)";
+  EXPECT_EQ((*noble)[0], json({{"verified", true}, {"recovered", true}, {"address", true}}));
+}
+
+TEST_F(KeysIt, SignaturesMadeByPythonVerifyThroughDetachedVerify) {
+  json made = Oracle("sign", json::object());
+  ASSERT_GE(made.size(), 9u);
+  for (auto& item : made) {
+    json body{{"spec", item["spec"]},
+              {"message", item["message"]},
+              {"signature", item["signature"]},
+              {"public_key", item["public_key"]}};
+    if (item.contains("algorithm")) body["options"] = {{"algorithm", item["algorithm"]}};
+    EXPECT_EQ(Post("/api/v1/verify", body, 200)["verified"], true) << body.dump();
+    std::string tampered = item["signature"];
+    tampered[10] = tampered[10] == '0' ? '1' : '0';
+    body["signature"] = tampered;
+    EXPECT_EQ(Post("/api/v1/verify", body, 200)["verified"], false) << body.dump();
+    body["signature"] = tampered.substr(0, tampered.size() - 2);  // wrong length: false
+    EXPECT_EQ(Post("/api/v1/verify", body, 200)["verified"], false) << body.dump();
+  }
+  // Each missing field is named.
+  json full{{"spec", "Ed25519"},
+            {"message", "00"},
+            {"signature", "00"},
+            {"public_key", "0x" + std::string(64, '1')}};
+  for (const char* field : {"spec", "message", "signature", "public_key"}) {
+    json body = full;
+    body.erase(field);
+    json err = Post("/api/v1/verify", body, 422);
+    EXPECT_EQ(err["errors"][0]["message"], std::string(field) + " is required");
+  }
+  full["public_key"] = "0x" + std::string(62, '1');  // wrong-length key: false, never true
+  EXPECT_EQ(Post("/api/v1/verify", full, 200)["verified"], false);
+}
+
+TEST_F(KeysIt, CiphertextsCrossBothWaysThroughX25519DerivedKeys) {
+  json x = CreateKey("agree", "C25519");
+  json mine = Oracle("x25519-keypair", json::object());
+  for (const std::string spec : {"AES-256-GCM", "ChaCha20-Poly1305"}) {
+    json derived =
+        Post(kKeys + "/agree/derive",
+             {{"name", "shared-" + spec}, {"public_key", mine["public"]}, {"spec", spec}}, 201);
+    EXPECT_EQ(derived["spec"], spec);
+    const std::string path = kKeys + "/" + derived["id"].get<std::string>();
+    // Vault -> python.
+    json ct = Post(path + "/encrypt", {{"data", "to python"}, {"aad", "ctx"}}, 200);
+    json opened = Oracle("aead-decrypt", {{"x25519_private", mine["private"]},
+                                          {"peer_public", x["public_key"]},
+                                          {"spec", spec},
+                                          {"data", ct["data"]},
+                                          {"aad", "ctx"}});
+    EXPECT_EQ(opened["plaintext"], "to python");
+    // Python -> vault; a wrong aad or a flipped bit fails with the one message.
+    json sealed = Oracle("aead-encrypt", {{"x25519_private", mine["private"]},
+                                          {"peer_public", x["public_key"]},
+                                          {"spec", spec},
+                                          {"plaintext", "from python"},
+                                          {"aad", "ctx"}});
+    EXPECT_EQ(Post(path + "/decrypt", {{"data", sealed["data"]}, {"aad", "ctx"}}, 200)["data"],
+              "from python");
+    json wrong = Post(path + "/decrypt", {{"data", sealed["data"]}, {"aad", "other"}}, 422);
+    EXPECT_EQ(wrong["errors"][0]["message"], "decryption failed");
+  }
+  // RSA-OAEP: python encrypts for the vault's public key; the vault decrypts.
+  json rsa = CreateKey("oaep", "RSA-2048", {{"usage", "encrypt/decrypt"}});
+  json sealed = Oracle("rsa-encrypt", {{"public_key", rsa["public_key"]}, {"plaintext", "hi"}});
+  EXPECT_EQ(Post(kKeys + "/oaep/decrypt", {{"data", sealed["data"]}}, 200)["data"], "hi");
+  // Plaintext over k - 66 bytes is refused.
+  EXPECT_EQ(Post(kKeys + "/oaep/encrypt", {{"data", std::string(190, 'a')}}, 200)["data"]
+                .get<std::string>()
+                .size(),
+            512u);
+  Post(kKeys + "/oaep/encrypt", {{"data", std::string(191, 'a')}}, 422);
+}
+
+TEST_F(KeysIt, BadInputGetsTheRight4xxAndChangesNothing) {
+  CreateKey("aes", "AES-256-GCM");
+  CreateKey("ed", "Ed25519");
+  CreateKey("rsa", "RSA-2048");
+  auto before = Http("GET", kKeys).body;
+  struct Bad {
+    std::string path;
+    json body;
+    int status;
+  };
+  const std::vector<Bad> bad = {
+      {kKeys, {{"name", "x"}}, 422},                   // no spec
+      {kKeys, {{"name", "x"}, {"spec", "DES"}}, 422},  // unknown spec
+      {kKeys, {{"name", "x"}, {"spec", 7}}, 422},      // wrong type
+      {kKeys, {{"spec", "Ed25519"}}, 422},             // no name
+      {kKeys, {{"name", "x"}, {"spec", "Ed25519"}, {"usage", "encrypt/decrypt"}}, 422},
+      {kKeys, {{"name", "x"}, {"spec", "AES-256-GCM"}, {"type", "asymmetric"}}, 422},
+      {kKeys, {{"name", "aes"}, {"spec", "AES-256-GCM"}}, 409},           // duplicate name
+      {kKeys, {{"name", "master"}, {"spec", "AES-256-GCM"}}, 422},        // reserved
+      {kKeys + "/aes/encrypt", {{"data", "x"}, {"nonce", "0011"}}, 422},  // nonce not 12 bytes
+      {kKeys + "/aes/encrypt", {{"data", "x"}, {"nonce", "zz"}}, 422},
+      {kKeys + "/aes/encrypt", json::object(), 422},
+      {kKeys + "/aes/encrypt", {{"data", "!!"}, {"encoding", "base64"}}, 422},
+      {kKeys + "/aes/decrypt", {{"data", "00"}}, 422},
+      {kKeys + "/aes/decrypt", {{"data", "xyz"}}, 422},
+      {kKeys + "/aes/sign", {{"message", "00"}}, 422},   // wrong spec for the operation
+      {kKeys + "/ed/encrypt", {{"data", "x"}}, 422},     // wrong spec for the operation
+      {kKeys + "/ed/sign", {{"message", "0x0g"}}, 422},  // bad hex
+      {kKeys + "/ed/sign", json::object(), 422},
+      {kKeys + "/ed/verify", {{"message", "00"}}, 422},  // no signature
+      {kKeys + "/rsa/sign", {{"message", "00"}}, 422},   // options.algorithm missing
+      {kKeys + "/rsa/sign", {{"message", "00"}, {"options", {{"algorithm", "ES256"}}}}, 422},
+      {kKeys + "/ed/derive", {{"name", "d"}, {"context", "c"}}, 422},
+      {kKeys + "/aes/derive", {{"name", "d"}}, 422},  // no context
+      {kKeys + "/nope/sign", {{"message", "00"}}, 404},
+      {kKeys + "/master/decrypt", {{"data", std::string(64, '0')}}, 409},
+      {"/api/v1/vaults/nope/keys", {{"name", "x"}, {"spec", "Ed25519"}}, 404},
+  };
+  for (const auto& b : bad) Post(b.path, b.body, b.status);
+  // Oversize payloads: over the body limit (413), over the operation limit (422).
+  EXPECT_EQ(
+      Http("POST", kKeys + "/aes/encrypt", json({{"data", std::string(1100 * 1024, 'a')}}).dump())
+          .status,
+      413);
+  Post(kKeys + "/aes/encrypt", {{"data", std::string(600 * 1024, 'a')}}, 422);
+  auto r = Http("POST", kKeys + "/aes/encrypt", "{not json");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(Http("DELETE", kKeys + "/master").status, 409);
+  EXPECT_EQ(Http("GET", kKeys + "?spec=DES").status, 422);
+  EXPECT_EQ(Http("GET", kKeys).body, before);  // nothing changed
+}
+
+TEST_F(KeysIt, ListShowDeleteAndEphemeral) {
+  CreateKey("a", "aes-256-gcm");
+  CreateKey("b", "Ed25519");
+  json eph = CreateKey("c", "secp256k1", {{"ephemeral", true}});
+  EXPECT_EQ(eph["ephemeral"], true);
+  ASSERT_TRUE(eph.contains("private_key"));
+  EXPECT_EQ(eph["private_key"].get<std::string>().size(), 66u);
+  EXPECT_TRUE(eph["address"].get<std::string>().starts_with("0x"));
+  auto list = Http("GET", kKeys);
+  json keys = json::parse(list.body);
+  ASSERT_EQ(keys.size(), 3u);  // master, a, b (the ephemeral key was never stored)
+  EXPECT_EQ(keys[0]["name"], "master");
+  EXPECT_EQ(list.headers["x-total-results-count"], "3");
+  EXPECT_EQ(json::parse(Http("GET", kKeys + "?type=asymmetric").body).size(), 1u);
+  EXPECT_EQ(json::parse(Http("GET", kKeys + "?spec=AES-256-GCM&rpp=1&page=2").body)[0]["name"],
+            "a");
+  json b = json::parse(Http("GET", kKeys + "/b").body);
+  EXPECT_FALSE(b.contains("private_key"));
+  EXPECT_FALSE(b.contains("seed"));
+  EXPECT_EQ(Http("DELETE", kKeys + "/" + b["id"].get<std::string>()).status, 204);
+  EXPECT_EQ(Http("GET", kKeys + "/b").status, 404);
+  // The audit log names keys and operations, never data or private parts.
+  std::string audit = ReadFile(dir_ / "data" / "audit.log");
+  EXPECT_NE(audit.find("\"action\":\"key.create\""), std::string::npos);
+  EXPECT_EQ(audit.find(eph["private_key"].get<std::string>().substr(2)), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sirr_it
