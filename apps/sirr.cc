@@ -18,47 +18,30 @@
 
 #include "base/clock.h"
 #include "base/encoding.h"
+#include "cli_util.h"
 #include "client/client.h"
 #include "crypto/crypto.h"
 #include "crypto/hd/bip39.h"
 #include "seal/master_key.h"
+#include "sirr_keys.h"
 
 namespace {
 
-using nlohmann::json;
-using sirr::SecretBytes;
-
-constexpr int kExitRefused = 1;
-constexpr int kExitUsage = 2;
-constexpr int kExitServer = 3;
+using sirr_cli::json;
+using sirr_cli::kExitRefused;
+using sirr_cli::kExitServer;
+using sirr_cli::kExitUsage;
+using sirr_cli::OrDash;
+using sirr_cli::ReadAll;
+using sirr_cli::Refused;
+using sirr_cli::SecretBytes;
+using sirr_cli::Usage;
 
 struct Globals {
   std::string server = "http://127.0.0.1:39999";
   std::string vault = "default";
   std::string token_file;
 };
-
-int Usage(const std::string& msg) {
-  std::fprintf(stderr, "sirr: %s\n", msg.c_str());
-  return kExitUsage;
-}
-
-std::string ServerMessage(const sirr::client::HttpResponse& r) {
-  auto j = json::parse(r.body, nullptr, false);
-  if (j.is_object()) {
-    if (j.contains("message") && j["message"].is_string()) return j["message"];
-    if (j.contains("errors") && j["errors"].is_array() && !j["errors"].empty() &&
-        j["errors"][0].contains("message"))
-      return j["errors"][0]["message"];
-  }
-  return "HTTP " + std::to_string(r.status);
-}
-
-// Prints the server's error and returns the exit code for a non-2xx response.
-int Refused(const sirr::client::HttpResponse& r) {
-  std::fprintf(stderr, "sirr: %s\n", ServerMessage(r).c_str());
-  return r.status >= 500 ? kExitServer : kExitRefused;
-}
 
 sirr::StatusOr<SecretBytes> LoadToken(const Globals& g) {
   if (!g.token_file.empty()) {
@@ -106,27 +89,10 @@ sirr::StatusOr<int64_t> ParseDuration(const std::string& s) {
   return std::stoll(digits) * mult;
 }
 
-sirr::StatusOr<SecretBytes> ReadAll(std::istream& in) {
-  SecretBytes out;
-  char buf[65536];
-  while (in.read(buf, sizeof(buf)) || in.gcount() > 0) {
-    out.Append(sirr::AsBytes(std::string_view(buf, static_cast<size_t>(in.gcount()))));
-    if (out.size() > (64u << 20)) return sirr::TooLargeError("value is larger than 64 MiB");
-  }
-  sirr::SecureWipe(buf, sizeof(buf));
-  return out;
-}
-
 std::string SecretPath(const Globals& g, const std::string& name = "") {
   std::string p = "/api/v1/vaults/" + sirr::client::Client::UrlEncode(g.vault) + "/secrets";
   if (!name.empty()) p += "/" + sirr::client::Client::UrlEncode(name);
   return p;
-}
-
-std::string OrDash(const json& v) {
-  if (v.is_null()) return "-";
-  if (v.is_string()) return v.get<std::string>();
-  return v.dump();
 }
 
 // Reads the unseal phrase: from the terminal without echo, or from stdin when piped.
@@ -293,6 +259,8 @@ int main(int argc, char** argv) {
   token_revoke->add_option("ID", token_id, "Token id")->required();
 
   // operator, status
+  sirr_cli::KeyCommands keys(app);
+
   auto* op = app.add_subcommand("operator", "Seal operations: keygen, unseal, seal");
   op->require_subcommand(1);
   std::string keygen_out;
@@ -359,6 +327,7 @@ int main(int argc, char** argv) {
   };
 
   if (keygen->parsed()) return Keygen(keygen_out);
+  if (keys.parsed()) return keys.Run(g.vault, expect, fetch_all);
   if (vault->parsed()) {
     sirr::client::HttpResponse r;
     const std::string base = "/api/v1/vaults";

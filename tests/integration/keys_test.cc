@@ -258,5 +258,58 @@ TEST_F(KeysIt, ListShowDeleteAndEphemeral) {
   EXPECT_EQ(audit.find(eph["private_key"].get<std::string>().substr(2)), std::string::npos);
 }
 
+TEST_F(KeysIt, CliCoversEveryKeyCommand) {
+  auto ok = [&](std::vector<std::string> args, const std::string& input = "") {
+    auto r = Cli(std::move(args), input);
+    EXPECT_EQ(r.code, 0) << r.err;
+    return r;
+  };
+  EXPECT_NE(ok({"key", "create", "sym", "--spec", "aes-256-gcm"}).out.find("AES-256-GCM"),
+            std::string::npos);
+  ok({"key", "create", "ed", "--spec", "Ed25519", "--description", "signing"});
+  ok({"key", "create", "rsa", "--spec", "RSA-2048"});
+  auto list = ok({"key", "list"}).out;
+  EXPECT_NE(list.find("master"), std::string::npos);
+  EXPECT_NE(list.find("ed "), std::string::npos);
+  EXPECT_NE(ok({"key", "show", "ed"}).out.find("public key:  0x"), std::string::npos);
+  // encrypt from an argument, stdin and a file; decrypt prints the exact bytes.
+  std::string ct = ok({"key", "encrypt", "sym", "hello", "--aad", "a"}).out;
+  EXPECT_EQ(ok({"key", "decrypt", "sym", "--aad", "a"}, ct).out, "hello");
+  std::string binary(
+      "\x00\xff\x10"
+      "bin",
+      6);
+  std::ofstream(dir_ / "in.bin", std::ios::binary) << binary;
+  ct = ok({"key", "encrypt", "sym", "--file", (dir_ / "in.bin").string()}).out;
+  EXPECT_EQ(ok({"key", "decrypt", "sym", ct.substr(0, ct.size() - 1)}).out, binary);
+  auto wrong = Cli({"key", "decrypt", "sym", "--aad", "b"}, ct);
+  EXPECT_EQ(wrong.code, 1);
+  EXPECT_NE(wrong.err.find("decryption failed"), std::string::npos);
+  // sign / verify, message from stdin.
+  std::string sig = ok({"key", "sign", "ed"}, "message").out;
+  sig.pop_back();
+  EXPECT_EQ(ok({"key", "verify", "ed", "--signature", sig}, "message").out, "verified\n");
+  auto bad = Cli({"key", "verify", "ed", "--signature", sig}, "massage");
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_EQ(bad.out, "not verified\n");
+  auto no_alg = Cli({"key", "sign", "rsa", "m"});
+  EXPECT_EQ(no_alg.code, 1);
+  EXPECT_NE(no_alg.err.find("options.algorithm"), std::string::npos);
+  std::string rsig = ok({"key", "sign", "rsa", "m", "--algorithm", "PS256"}).out;
+  rsig.pop_back();
+  ok({"key", "verify", "rsa", "m", "--algorithm", "PS256", "--signature", rsig});
+  // derive, ephemeral, rm.
+  ok({"key", "derive", "sym", "--name", "child", "--context", "tenant-1"});
+  ct = ok({"key", "encrypt", "child", "x"}).out;
+  EXPECT_EQ(ok({"key", "decrypt", "child"}, ct).out, "x");
+  auto eph = ok({"key", "create", "tmp", "--spec", "secp256k1", "--ephemeral"});
+  EXPECT_EQ(eph.out.size(), 67u);  // 0x + 64 hex + newline, alone on stdout
+  EXPECT_NE(eph.err.find("not stored"), std::string::npos);
+  ok({"key", "rm", "ed"});
+  EXPECT_EQ(Cli({"key", "show", "ed"}).code, 1);
+  EXPECT_EQ(Cli({"key", "create", "x", "--spec", "nope"}).code, 1);
+  EXPECT_EQ(Cli({"key", "create", "x"}).code, 2);  // --spec is required
+}
+
 }  // namespace
 }  // namespace sirr_it
