@@ -82,6 +82,26 @@ void Instance::Forget(std::string_view vault_id) {
   std::unique_lock lock(mu_);
   auto it = vault_keys_.find(vault_id);
   if (it != vault_keys_.end()) vault_keys_.erase(it);
+  for (auto p = parsed_keys_.begin(); p != parsed_keys_.end();)
+    p = p->second.vault_id == vault_id ? parsed_keys_.erase(p) : std::next(p);
+}
+
+std::shared_ptr<const crypto::ParsedPrivateKey> Instance::ParsedKey(std::string_view key_id) {
+  std::shared_lock lock(mu_);
+  auto it = parsed_keys_.find(key_id);
+  return it == parsed_keys_.end() ? nullptr : it->second.key;
+}
+
+void Instance::CacheParsedKey(const std::string& key_id, const std::string& vault_id,
+                              std::shared_ptr<const crypto::ParsedPrivateKey> key) {
+  std::unique_lock lock(mu_);
+  if (parsed_keys_.size() >= kMaxParsedKeys) parsed_keys_.clear();
+  parsed_keys_[key_id] = ParsedEntry{vault_id, std::move(key)};
+}
+
+void Instance::ForgetParsedKey(std::string_view key_id) {
+  std::unique_lock lock(mu_);
+  if (auto it = parsed_keys_.find(key_id); it != parsed_keys_.end()) parsed_keys_.erase(it);
 }
 
 }  // namespace sirr::core

@@ -15,6 +15,7 @@
 #include "base/clock.h"
 #include "base/random.h"
 #include "crypto/envelope.h"
+#include "crypto/key_ops.h"
 #include "seal/master_key.h"
 #include "storage/storage.h"
 
@@ -44,8 +45,18 @@ class Instance {
   // A fresh random vault master key for a new vault, wrapped by the wrap key (envelope v1,
   // AAD "sirr/v1/vault-key/<id>/<id>"); the plaintext key is wiped before returning.
   StatusOr<Bytes> NewWrappedVaultKey(std::string_view vault_id, Random& random) const;
-  // Drops the cached key of a vault (its memory is wiped when the last user lets go).
+  // Drops the cached key of a vault, and its cached parsed private keys (memory is wiped when
+  // the last user lets go).
   void Forget(std::string_view vault_id);
+
+  // Parsed RSA/P-256 private keys (crypto::ParsedPrivateKey), cached while unsealed so that
+  // OpenSSL's per-key setup is not paid per signature; at most kMaxParsedKeys (then the cache
+  // starts over). Dropped with the instance (seal), the key (delete) or its vault (Forget).
+  static constexpr size_t kMaxParsedKeys = 1024;
+  std::shared_ptr<const crypto::ParsedPrivateKey> ParsedKey(std::string_view key_id);
+  void CacheParsedKey(const std::string& key_id, const std::string& vault_id,
+                      std::shared_ptr<const crypto::ParsedPrivateKey> key);
+  void ForgetParsedKey(std::string_view key_id);
 
  private:
   Instance(seal::MasterKey master, int version)
@@ -55,6 +66,11 @@ class Instance {
   const int key_version_;
   std::shared_mutex mu_;
   std::map<std::string, std::shared_ptr<const VaultKey>, std::less<>> vault_keys_;  // guarded
+  struct ParsedEntry {
+    std::string vault_id;
+    std::shared_ptr<const crypto::ParsedPrivateKey> key;
+  };
+  std::map<std::string, ParsedEntry, std::less<>> parsed_keys_;  // guarded by mu_
 };
 
 struct Instance::OpenResult {

@@ -112,7 +112,7 @@ StatusOr<Keys::Loaded> Keys::Load(const RequestContext& ctx, std::string_view ac
     SIRR_RETURN_IF_ERROR(Audit(ctx, action, "conflict", &out.vault, &master, "vault master key"));
     return MasterKeyRefused("used for operations");
   }
-  auto row = storage_.GetKey(out.vault.id, key_ref, with_material);
+  auto row = storage_.GetKey(out.vault.id, key_ref, /*with_material=*/true);
   if (!row.ok()) {
     if (row.status().code() != StatusCode::kNotFound) return row.status();
     SIRR_RETURN_IF_ERROR(Audit(ctx, action, "not_found", &out.vault, nullptr, "", key_ref));
@@ -122,17 +122,21 @@ StatusOr<Keys::Loaded> Keys::Load(const RequestContext& ctx, std::string_view ac
   auto spec = crypto::ParseKeySpec(out.row.spec);
   if (!spec.ok()) return DataLossError("key '" + out.row.name + "' has an unknown spec");
   out.spec = *spec;
-  if (!with_material) return out;
-  SIRR_ASSIGN_OR_RETURN(auto vault_key, out.instance->KeyFor(out.vault));
-  auto material = crypto::OpenEnvelope(vault_key->key.Decloak(), vault_key->id, out.row.material,
-                                       KeyAad(out.row));
-  out.row.material.clear();
-  if (!material.ok()) {
-    (void)Audit(ctx, action, "error", &out.vault, &out.row, "key material cannot be decrypted");
-    return DataLossError("key '" + out.row.name + "' cannot be decrypted");
-  }
-  out.material = std::move(material).value();
+  if (with_material) SIRR_RETURN_IF_ERROR(OpenMaterial(ctx, action, out));
   return out;
+}
+
+Status Keys::OpenMaterial(const RequestContext& ctx, std::string_view action, Loaded& k) {
+  SIRR_ASSIGN_OR_RETURN(auto vault_key, k.instance->KeyFor(k.vault));
+  auto material =
+      crypto::OpenEnvelope(vault_key->key.Decloak(), vault_key->id, k.row.material, KeyAad(k.row));
+  k.row.material.clear();
+  if (!material.ok()) {
+    (void)Audit(ctx, action, "error", &k.vault, &k.row, "key material cannot be decrypted");
+    return DataLossError("key '" + k.row.name + "' cannot be decrypted");
+  }
+  k.material = std::move(material).value();
+  return OkStatus();
 }
 
 StatusOr<storage::KeyRow> Keys::Store(const RequestContext& ctx, std::string_view action,
@@ -257,6 +261,10 @@ StatusOr<storage::KeyRow> Keys::Delete(const RequestContext& ctx, std::string_vi
     return MasterKeyRefused("deleted; delete the vault instead");
   }
   auto row = storage_.DeleteKey(vault.id, key);
+  if (row.ok()) {
+    SIRR_ASSIGN_OR_RETURN(auto instance, keeper_.Acquire());
+    instance->ForgetParsedKey(row->id);
+  }
   if (!row.ok()) {
     if (row.status().code() != StatusCode::kNotFound) return row.status();
     SIRR_RETURN_IF_ERROR(Audit(ctx, "key.delete", "not_found", &vault, nullptr, "", key));
@@ -314,13 +322,24 @@ StatusOr<Bytes> Keys::Sign(const RequestContext& ctx, std::string_view vault, st
                            const Bytes& message,
                            std::optional<crypto::SignatureAlgorithm> rsa_algorithm) {
   SIRR_ASSIGN_OR_RETURN(Loaded k, Load(ctx, "key.sign", Capability::kKeysUse, vault, key,
-                                       /*with_material=*/true));
+                                       /*with_material=*/false));
   auto run = [&]() -> StatusOr<Bytes> {
     SIRR_RETURN_IF_ERROR(CheckUsage(k.row, crypto::KeyUsage::kSignVerify));
     if (message.size() > limits_.max_data_bytes)
       return InvalidArgumentError("message is larger than the maximum of " +
                                   std::to_string(limits_.max_data_bytes) + " bytes");
-    return crypto::Sign(k.spec, k.material, message, rsa_algorithm);
+    if (!crypto::ParsedPrivateKey::Worthwhile(k.spec)) {
+      SIRR_RETURN_IF_ERROR(OpenMaterial(ctx, "key.sign", k));
+      return crypto::Sign(k.spec, k.material, message, rsa_algorithm);
+    }
+    // RSA / P-256: the parsed key is cached in the instance (dropped on seal and delete).
+    auto parsed = k.instance->ParsedKey(k.row.id);
+    if (!parsed) {
+      SIRR_RETURN_IF_ERROR(OpenMaterial(ctx, "key.sign", k));
+      SIRR_ASSIGN_OR_RETURN(parsed, crypto::ParsedPrivateKey::Parse(k.spec, k.material));
+      k.instance->CacheParsedKey(k.row.id, k.vault.id, parsed);
+    }
+    return crypto::Sign(*parsed, message, rsa_algorithm);
   };
   std::string detail = k.row.spec;
   if (rsa_algorithm && crypto::IsRsa(k.spec)) detail += " " + std::string(JwsName(*rsa_algorithm));

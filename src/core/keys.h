@@ -117,6 +117,8 @@ class Keys {
   // `with_material`. The master key is FailedPrecondition for operations.
   StatusOr<Loaded> Load(const RequestContext& ctx, std::string_view action, Capability needed,
                         std::string_view vault, std::string_view key, bool with_material);
+  // Decrypts the loaded key's material into `k.material`.
+  Status OpenMaterial(const RequestContext& ctx, std::string_view action, Loaded& k);
   Status Audit(const RequestContext& ctx, std::string_view action, std::string_view outcome,
                const storage::VaultRow* vault, const storage::KeyRow* key, std::string detail = "",
                std::string_view key_ref = "");

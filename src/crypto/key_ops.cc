@@ -488,23 +488,40 @@ StatusOr<Bytes> Sign(KeySpec spec, const SecretBytes& material, std::span<const 
     }
     case KeySpec::kSecp256k1:
       return secp256k1::Sign(material, message);
-    case KeySpec::kP256: {
-      SIRR_ASSIGN_OR_RETURN(Pkey key, LoadPrivate(spec, material));
-      SIRR_ASSIGN_OR_RETURN(Bytes der, SignWithPkey(key.get(), EVP_sha256(), false, message));
-      return EcdsaDerToRaw(der);
-    }
+    case KeySpec::kP256:
     case KeySpec::kRsa2048:
     case KeySpec::kRsa3072:
     case KeySpec::kRsa4096: {
-      if (!rsa_algorithm) return NeedRsaAlgorithm();
-      if (KeyTypeFor(*rsa_algorithm) != PublicKeyType::kRsa)
-        return ParseRsaAlgorithm(JwsName(*rsa_algorithm)).status();
-      SIRR_ASSIGN_OR_RETURN(Pkey key, LoadPrivate(spec, material));
-      return SignWithPkey(key.get(), DigestOf(*rsa_algorithm), IsPss(*rsa_algorithm), message);
+      SIRR_ASSIGN_OR_RETURN(auto parsed, ParsedPrivateKey::Parse(spec, material));
+      return Sign(*parsed, message, rsa_algorithm);
     }
     default:
       return CannotSign(spec);
   }
+}
+
+bool ParsedPrivateKey::Worthwhile(KeySpec spec) { return IsRsa(spec) || spec == KeySpec::kP256; }
+
+StatusOr<std::shared_ptr<const ParsedPrivateKey>> ParsedPrivateKey::Parse(
+    KeySpec spec, const SecretBytes& material) {
+  if (!Worthwhile(spec)) return InvalidArgumentError("only RSA and P-256 keys are parsed");
+  SIRR_ASSIGN_OR_RETURN(Pkey key, LoadPrivate(spec, material));
+  return std::shared_ptr<const ParsedPrivateKey>(new ParsedPrivateKey(key.release(), spec));
+}
+
+ParsedPrivateKey::~ParsedPrivateKey() { EVP_PKEY_free(static_cast<EVP_PKEY*>(pkey_)); }
+
+StatusOr<Bytes> Sign(const ParsedPrivateKey& key, std::span<const uint8_t> message,
+                     std::optional<SignatureAlgorithm> rsa_algorithm) {
+  EVP_PKEY* pkey = static_cast<EVP_PKEY*>(key.pkey_);
+  if (key.spec() == KeySpec::kP256) {
+    SIRR_ASSIGN_OR_RETURN(Bytes der, SignWithPkey(pkey, EVP_sha256(), false, message));
+    return EcdsaDerToRaw(der);
+  }
+  if (!rsa_algorithm) return NeedRsaAlgorithm();
+  if (KeyTypeFor(*rsa_algorithm) != PublicKeyType::kRsa)
+    return ParseRsaAlgorithm(JwsName(*rsa_algorithm)).status();
+  return SignWithPkey(pkey, DigestOf(*rsa_algorithm), IsPss(*rsa_algorithm), message);
 }
 
 StatusOr<bool> Verify(KeySpec spec, std::span<const uint8_t> public_key,

@@ -16,6 +16,7 @@
 // Failures to authenticate a ciphertext are all InvalidArgument "decryption failed".
 // Thread safety: stateless functions, thread-safe.
 
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -101,6 +102,31 @@ StatusOr<SecretBytes> RsaOaepDecrypt(const SecretBytes& material,
 // bytes); P-256 the message with SHA-256 (r|s, 64 bytes).
 StatusOr<Bytes> Sign(KeySpec spec, const SecretBytes& material, std::span<const uint8_t> message,
                      std::optional<SignatureAlgorithm> rsa_algorithm);
+// A parsed RSA or P-256 private key for repeated signing: parsing and OpenSSL's per-key
+// precomputation (Montgomery contexts, blinding) are paid once instead of per signature. Holds
+// the private key in OpenSSL's own (uncloaked) structures, which clear it when freed; keep it
+// only while the instance is unsealed. Thread-safe to sign with concurrently.
+class ParsedPrivateKey {
+ public:
+  static StatusOr<std::shared_ptr<const ParsedPrivateKey>> Parse(KeySpec spec,
+                                                                 const SecretBytes& material);
+  ~ParsedPrivateKey();
+  ParsedPrivateKey(const ParsedPrivateKey&) = delete;
+  ParsedPrivateKey& operator=(const ParsedPrivateKey&) = delete;
+  KeySpec spec() const { return spec_; }
+  // True for the specs that benefit (RSA, P-256).
+  static bool Worthwhile(KeySpec spec);
+
+ private:
+  ParsedPrivateKey(void* pkey, KeySpec spec) : pkey_(pkey), spec_(spec) {}
+  friend StatusOr<Bytes> Sign(const ParsedPrivateKey&, std::span<const uint8_t>,
+                              std::optional<SignatureAlgorithm>);
+  void* pkey_;  // EVP_PKEY*
+  KeySpec spec_;
+};
+StatusOr<Bytes> Sign(const ParsedPrivateKey& key, std::span<const uint8_t> message,
+                     std::optional<SignatureAlgorithm> rsa_algorithm);
+
 // false (never an error) for a wrong-length or malformed signature or public key; an error only
 // for a spec that cannot sign, a missing or unfit RSA algorithm, or a secp256k1 message that is
 // not a 32-byte digest.

@@ -1,0 +1,59 @@
+// Raw primitive rates of the key operations, measured through the same crypto layer the server
+// uses (key material already decrypted, no HTTP, no storage, no audit). Compare with
+// bench/keys.sh, which drives the same operations over HTTP.
+//   build/bench/sirr_crypto_bench --benchmark_min_time=2
+
+#include <benchmark/benchmark.h>
+
+#include "crypto/crypto.h"
+#include "crypto/key_ops.h"
+
+namespace {
+
+using sirr::crypto::KeySpec;
+
+void BM_Aes256GcmEncrypt64(benchmark::State& state) {
+  auto key = sirr::crypto::GenerateKey(KeySpec::kAes256Gcm, sirr::crypto::SecureRandom::Get());
+  sirr::Bytes data(64, 7);
+  for (auto _ : state) {
+    auto ct = sirr::crypto::AeadEncrypt(KeySpec::kAes256Gcm, key->material, std::nullopt, data, {},
+                                        sirr::crypto::SecureRandom::Get());
+    benchmark::DoNotOptimize(ct);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void Sign(benchmark::State& state, KeySpec spec,
+          std::optional<sirr::crypto::SignatureAlgorithm> alg) {
+  static std::mutex mu;
+  sirr::crypto::GeneratedKey key;
+  {
+    std::lock_guard lock(mu);
+    key = std::move(sirr::crypto::GenerateKey(spec, sirr::crypto::SecureRandom::Get())).value();
+  }
+  sirr::Bytes digest(32, 9);
+  // RSA and P-256 keys are signed with as the server does: parsed once (cached while unsealed).
+  std::shared_ptr<const sirr::crypto::ParsedPrivateKey> parsed;
+  if (sirr::crypto::ParsedPrivateKey::Worthwhile(spec))
+    parsed = sirr::crypto::ParsedPrivateKey::Parse(spec, key.material).value();
+  for (auto _ : state) {
+    auto sig = parsed ? sirr::crypto::Sign(*parsed, digest, alg)
+                      : sirr::crypto::Sign(spec, key.material, digest, alg);
+    benchmark::DoNotOptimize(sig);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_Ed25519Sign(benchmark::State& s) { Sign(s, KeySpec::kEd25519, std::nullopt); }
+void BM_Secp256k1Sign(benchmark::State& s) { Sign(s, KeySpec::kSecp256k1, std::nullopt); }
+void BM_Rsa2048Ps256Sign(benchmark::State& s) {
+  Sign(s, KeySpec::kRsa2048, sirr::crypto::SignatureAlgorithm::kPs256);
+}
+
+}  // namespace
+
+BENCHMARK(BM_Aes256GcmEncrypt64)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(BM_Ed25519Sign)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(BM_Secp256k1Sign)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(BM_Rsa2048Ps256Sign)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK_MAIN();
