@@ -45,6 +45,7 @@ Use it:
   sirr pull db/prod
   sirr list
   sirr vault create team && sirr --vault team push api/key --value s3cr3t
+  sirr key create signer --spec Ed25519 && echo -n hello | sirr key sign signer
   sirr token create --name ci --cap secrets:read --vault team --ttl 1d   # a scoped token
   sirr operator seal      # wipes every key;  sirr operator unseal --key-file $DEV/master.key
 Stop it:  kill \$(cat $DEV/sirrd.pid)
