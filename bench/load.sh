@@ -7,14 +7,7 @@ cd "$(dirname "$0")/.."
 D=${1:-10}; C=${2:-32}
 bash scripts/install-deps.sh --bench
 [ -x build/sirrd ] || bash scripts/build.sh
-W=$(mktemp -d /tmp/sirr-bench.XXXXXX)
-trap 'kill $(cat "$W"/*.pid 2>/dev/null) 2>/dev/null || true; rm -rf "$W"' EXIT
-openssl rand -base64 32 > "$W/key"; chmod 400 "$W/key"
-export SIRR_TOKEN="bench-token-$(openssl rand -hex 16)"
-SIRR_KEY_FILE=$W/key SIRR_ADMIN_TOKEN=$SIRR_TOKEN SIRR_DATA_DIR=$W/data SIRR_ADDR=127.0.0.1:0 SIRR_RATE_LIMIT=0 \
-  SIRR_THREADS=${SIRR_THREADS:-2} build/sirrd 2>"$W/sirrd.log" & echo $! > "$W/sirrd.pid"
-for _ in $(seq 100); do grep -q listening "$W/sirrd.log" && break; sleep 0.05; done
-PORT=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$W/sirrd.log" | grep -o '[0-9]*$')
+source bench/start_sirrd.sh
 URL=http://127.0.0.1:$PORT/api/v1/vaults/default/secrets
 curl -fsS -o /dev/null -X POST -H "Authorization: Bearer $SIRR_TOKEN" -H 'Content-Type: application/json' \
   -d '{"name":"bench/pull","value":"s3cr3t-0123456789abcdef"}' "$URL"

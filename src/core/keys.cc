@@ -113,17 +113,21 @@ StatusOr<Keys::Loaded> Keys::Load(const RequestContext& ctx, std::string_view ac
     return MasterKeyRefused("used for operations");
   }
   auto row = storage_.GetKey(out.vault.id, key_ref, /*with_material=*/true);
-  if (!row.ok()) {
-    if (row.status().code() != StatusCode::kNotFound) return row.status();
-    SIRR_RETURN_IF_ERROR(Audit(ctx, action, "not_found", &out.vault, nullptr, "", key_ref));
-    return NotFoundError("key '" + std::string(key_ref) + "' not found");
-  }
+  if (!row.ok()) return Missing(ctx, action, out.vault, row.status(), key_ref);
   out.row = std::move(row).value();
   auto spec = crypto::ParseKeySpec(out.row.spec);
   if (!spec.ok()) return DataLossError("key '" + out.row.name + "' has an unknown spec");
   out.spec = *spec;
   if (with_material) SIRR_RETURN_IF_ERROR(OpenMaterial(ctx, action, out));
   return out;
+}
+
+Status Keys::Missing(const RequestContext& ctx, std::string_view action,
+                     const storage::VaultRow& vault, const Status& lookup,
+                     std::string_view key_ref) {
+  if (lookup.code() != StatusCode::kNotFound) return lookup;
+  SIRR_RETURN_IF_ERROR(Audit(ctx, action, "not_found", &vault, nullptr, "", key_ref));
+  return NotFoundError("key '" + std::string(key_ref) + "' not found");
 }
 
 Status Keys::OpenMaterial(const RequestContext& ctx, std::string_view action, Loaded& k) {
@@ -242,11 +246,7 @@ StatusOr<storage::KeyRow> Keys::Get(const RequestContext& ctx, std::string_view 
     return master;
   }
   auto row = storage_.GetKey(vault.id, key, false);
-  if (!row.ok()) {
-    if (row.status().code() != StatusCode::kNotFound) return row.status();
-    SIRR_RETURN_IF_ERROR(Audit(ctx, "key.read", "not_found", &vault, nullptr, "", key));
-    return NotFoundError("key '" + std::string(key) + "' not found");
-  }
+  if (!row.ok()) return Missing(ctx, "key.read", vault, row.status(), key);
   SIRR_RETURN_IF_ERROR(Audit(ctx, "key.read", "success", &vault, &*row));
   return row;
 }
@@ -265,11 +265,7 @@ StatusOr<storage::KeyRow> Keys::Delete(const RequestContext& ctx, std::string_vi
     SIRR_ASSIGN_OR_RETURN(auto instance, keeper_.Acquire());
     instance->ForgetParsedKey(row->id);
   }
-  if (!row.ok()) {
-    if (row.status().code() != StatusCode::kNotFound) return row.status();
-    SIRR_RETURN_IF_ERROR(Audit(ctx, "key.delete", "not_found", &vault, nullptr, "", key));
-    return NotFoundError("key '" + std::string(key) + "' not found");
-  }
+  if (!row.ok()) return Missing(ctx, "key.delete", vault, row.status(), key);
   SIRR_RETURN_IF_ERROR(Audit(ctx, "key.delete", "success", &vault, &*row));
   return row;
 }

@@ -117,6 +117,9 @@ class Keys {
   // `with_material`. The master key is FailedPrecondition for operations.
   StatusOr<Loaded> Load(const RequestContext& ctx, std::string_view action, Capability needed,
                         std::string_view vault, std::string_view key, bool with_material);
+  // The error for a failed key lookup: NotFound (audited under `action`), else `lookup`.
+  Status Missing(const RequestContext& ctx, std::string_view action, const storage::VaultRow& vault,
+                 const Status& lookup, std::string_view key_ref);
   // Decrypts the loaded key's material into `k.material`.
   Status OpenMaterial(const RequestContext& ctx, std::string_view action, Loaded& k);
   Status Audit(const RequestContext& ctx, std::string_view action, std::string_view outcome,
