@@ -65,9 +65,16 @@ int main(int argc, char** argv) {
                  "Largest secret value accepted (422 above)")
       ->envname("SIRR_MAX_VALUE_BYTES")
       ->capture_default_str();
-  app.add_option("--threads", c.threads, "HTTP worker threads")
+  app.add_option("--threads", c.threads,
+                 "HTTP io threads, each serving its share of the connections (0: one per CPU)")
       ->envname("SIRR_THREADS")
-      ->check(CLI::Range(1, 256))
+      ->check(CLI::Range(0, 256))
+      ->capture_default_str();
+  app.add_option("--blocking-threads", c.blocking_threads,
+                 "Threads for requests that may wait on a durable write (concurrent writes "
+                 "share commits)")
+      ->envname("SIRR_BLOCKING_THREADS")
+      ->check(CLI::Range(1, 1024))
       ->capture_default_str();
   app.add_option("--max-connections", c.max_connections, "Open connections allowed (503 above)")
       ->envname("SIRR_MAX_CONNECTIONS")

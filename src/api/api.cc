@@ -176,6 +176,17 @@ StatusOr<core::Principal> Api::Authenticate(const Request& req, Response* refusa
   return principal;
 }
 
+bool Api::MayBlock(std::string_view method, std::string_view target) {
+  if (method == "GET" || method == "HEAD") return false;
+  if (method != "POST") return true;
+  std::string_view path = target.substr(0, target.find('?'));
+  if (path == "/api/v1/verify") return false;
+  if (path.find("/keys/") == std::string_view::npos) return true;
+  for (std::string_view op : {"/encrypt", "/decrypt", "/sign", "/verify"})
+    if (path.ends_with(op)) return false;
+  return true;
+}
+
 Response Api::Handle(const Request& req) {
   auto target = ParseTarget(req.target);
   if (!target.ok()) return ErrorResponse(target.status());

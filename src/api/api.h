@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "api/http_types.h"
 #include "api/jwt.h"
@@ -43,6 +44,12 @@ class Api {
       core::SealKeeper& keeper, audit::AuditLog& audit, const Clock& clock, ApiOptions options);
 
   Response Handle(const Request& request);
+
+  // Whether a request may block on a durable write (and so is better handled off the io
+  // threads): every method but GET and HEAD, except the key operations that only compute
+  // (encrypt, decrypt, sign, verify, detached verify). A read-limited GET burns the secret in
+  // a write transaction, but stays inline. Only a scheduling hint; any answer is correct.
+  static bool MayBlock(std::string_view method, std::string_view target);
 
  private:
   // Authenticates the bearer credential and applies the rate limit. The error is a ready

@@ -36,32 +36,129 @@ bool SplitLine(std::string_view line, std::string* body, std::string_view* mac) 
 
 }  // namespace
 
-std::string SignLine(const SecretBytes& mac_key, int64_t seq, const Bytes& prev,
-                     const std::string& time, const std::string& key_id_hex, const Event& e) {
-  nlohmann::ordered_json j;
-  j["seq"] = seq;
-  j["time"] = time;
-  j["request_id"] = e.request_id;
-  j["principal"] = e.principal;
-  j["client"] = e.client;
-  j["action"] = e.action;
-  nlohmann::ordered_json target = nlohmann::ordered_json::object();
-  if (!e.vault_id.empty()) target["vault_id"] = e.vault_id;
-  if (!e.vault_name.empty()) target["vault"] = e.vault_name;
-  if (!e.secret_id.empty()) target["secret_id"] = e.secret_id;
-  if (!e.secret_name.empty()) target["secret"] = e.secret_name;
-  if (!e.key_id.empty()) target["key_id"] = e.key_id;
-  if (!e.key_name.empty()) target["key"] = e.key_name;
-  j["target"] = target;
-  j["outcome"] = e.outcome;
-  if (!e.detail.empty()) j["detail"] = e.detail;
-  j["key_id"] = key_id_hex;
-  j["prev"] = HexEncode(prev);
-  std::string body = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+namespace {
+
+// Appends `s` as a JSON string: quotes, backslashes and control characters escaped as
+// nlohmann::json writes them; bytes that are not valid UTF-8 become U+FFFD.
+void AppendJsonString(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      switch (c) {
+        case '"':
+          out.append("\\\"");
+          break;
+        case '\\':
+          out.append("\\\\");
+          break;
+        case '\b':
+          out.append("\\b");
+          break;
+        case '\f':
+          out.append("\\f");
+          break;
+        case '\n':
+          out.append("\\n");
+          break;
+        case '\r':
+          out.append("\\r");
+          break;
+        case '\t':
+          out.append("\\t");
+          break;
+        default:
+          if (c < 0x20) {
+            out.append("\\u00");
+            out.push_back(kHex[c >> 4]);
+            out.push_back(kHex[c & 0xf]);
+          } else {
+            out.push_back(static_cast<char>(c));
+          }
+      }
+      ++i;
+      continue;
+    }
+    // Multi-byte sequence: lead byte, continuation count and the smallest code point allowed.
+    size_t len = 0;
+    uint32_t cp = 0, min = 0;
+    if (c >= 0xc2 && c <= 0xdf) {
+      len = 2, cp = c & 0x1f, min = 0x80;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      len = 3, cp = c & 0x0f, min = 0x800;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      len = 4, cp = c & 0x07, min = 0x10000;
+    }
+    bool ok = len > 0 && i + len <= s.size();
+    for (size_t k = 1; ok && k < len; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      ok = (cc & 0xc0) == 0x80;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    ok = ok && cp >= min && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff);
+    if (ok) {
+      out.append(s.substr(i, len));
+      i += len;
+    } else {
+      out.append("\xef\xbf\xbd");
+      ++i;
+    }
+  }
+  out.push_back('"');
+}
+
+void AppendMember(std::string& out, std::string_view name, std::string_view value) {
+  if (out.back() != '{') out.push_back(',');
+  out.push_back('"');
+  out.append(name);
+  out.append("\":");
+  AppendJsonString(out, value);
+}
+
+}  // namespace
+
+std::string EventFields(const Event& e) {
+  std::string out = "{";
+  AppendMember(out, "request_id", e.request_id);
+  AppendMember(out, "principal", e.principal);
+  AppendMember(out, "client", e.client);
+  AppendMember(out, "action", e.action);
+  out.append(",\"target\":{");
+  const std::pair<std::string_view, const std::string*> target[] = {
+      {"vault_id", &e.vault_id},  {"vault", &e.vault_name}, {"secret_id", &e.secret_id},
+      {"secret", &e.secret_name}, {"key_id", &e.key_id},    {"key", &e.key_name}};
+  for (const auto& [name, value] : target)
+    if (!value->empty()) AppendMember(out, name, *value);
+  out.push_back('}');
+  AppendMember(out, "outcome", e.outcome);
+  if (!e.detail.empty()) AppendMember(out, "detail", e.detail);
+  out.erase(0, 1);  // the members only, without the opening brace
+  return out;
+}
+
+std::string SignFields(const SecretBytes& mac_key, int64_t seq, const Bytes& prev,
+                       const std::string& time, const std::string& key_id_hex,
+                       std::string_view fields) {
+  std::string body;
+  body.reserve(fields.size() + 256);
+  body.append("{\"seq\":").append(std::to_string(seq));
+  AppendMember(body, "time", time);
+  body.push_back(',');
+  body.append(fields);
+  AppendMember(body, "key_id", key_id_hex);
+  AppendMember(body, "prev", HexEncode(prev));
+  body.push_back('}');
   std::string mac = MacHex(mac_key, body);
   body.pop_back();  // '}'
   body.append(kMacPrefix).append(mac).append("\"}");
   return body;
+}
+
+std::string SignLine(const SecretBytes& mac_key, int64_t seq, const Bytes& prev,
+                     const std::string& time, const std::string& key_id_hex, const Event& e) {
+  return SignFields(mac_key, seq, prev, time, key_id_hex, EventFields(e));
 }
 
 AuditLog::AuditLog(std::string path, const Clock& clock)
@@ -132,7 +229,7 @@ Status AuditLog::Unseal(SecretBytes mac_key, std::string key_id_hex, int64_t rec
   key_id_hex_ = std::move(key_id_hex);
   auto pending = std::move(pending_);
   pending_.clear();
-  for (const auto& [event, time] : pending) SIRR_RETURN_IF_ERROR(WriteLocked(event, time));
+  for (const auto& [fields, time] : pending) SIRR_RETURN_IF_ERROR(WriteLocked(fields, time));
   if (dropped_ > 0) {
     Event e;
     e.action = "audit.dropped";
@@ -140,7 +237,7 @@ Status AuditLog::Unseal(SecretBytes mac_key, std::string key_id_hex, int64_t rec
     e.detail = std::to_string(dropped_) + " event(s) while sealed exceeded the queue of " +
                std::to_string(kMaxPending) + " and were not recorded";
     dropped_ = 0;
-    SIRR_RETURN_IF_ERROR(WriteLocked(e, clock_.NowMillis()));
+    SIRR_RETURN_IF_ERROR(WriteLocked(EventFields(e), clock_.NowMillis()));
   }
   return OkStatus();
 }
@@ -162,21 +259,24 @@ size_t AuditLog::pending() const {
 }
 
 Status AuditLog::Append(const Event& event) {
+  // The event's members are serialised before taking the lock; only the chained part
+  // (sequence, time, prev, mac) and the write happen under it.
+  std::string fields = EventFields(event);
   std::unique_lock lock(mu_, std::defer_lock);
   if (!lock.try_lock_for(kAppendWait)) return UnavailableError("audit log is not writable");
   if (key_.empty()) {
     if (pending_.size() < kMaxPending)
-      pending_.emplace_back(event, clock_.NowMillis());
+      pending_.emplace_back(std::move(fields), clock_.NowMillis());
     else
       ++dropped_;
     return OkStatus();
   }
-  return WriteLocked(event, clock_.NowMillis());
+  return WriteLocked(fields, clock_.NowMillis());
 }
 
-Status AuditLog::WriteLocked(const Event& event, int64_t time_ms) {
-  std::string line = SignLine(key_.Decloak(), head_.seq + 1, head_.mac, FormatRfc3339(time_ms),
-                              key_id_hex_, event);
+Status AuditLog::WriteLocked(std::string_view fields, int64_t time_ms) {
+  std::string line = SignFields(key_.Decloak(), head_.seq + 1, head_.mac, FormatRfc3339(time_ms),
+                                key_id_hex_, fields);
   std::string_view body = line;
   std::string_view mac = body.substr(body.size() - 66, 64);
   auto mac_bytes = HexDecode(mac);

@@ -80,18 +80,19 @@ class AuditLog {
 
  private:
   Status OpenFile();
-  Status WriteLocked(const Event& event, int64_t time_ms);  // requires mu_
+  Status WriteLocked(std::string_view fields, int64_t time_ms);  // requires mu_
 
   const std::string path_;
   const Clock& clock_;
 
   mutable std::timed_mutex mu_;
-  int fd_ = -1;                                     // guarded by mu_ (set once)
-  crypto::CloakedKey key_;                          // guarded by mu_; empty when sealed
-  std::string key_id_hex_;                          // guarded by mu_
-  ChainHead head_;                                  // guarded by mu_
-  std::vector<std::pair<Event, int64_t>> pending_;  // guarded by mu_
-  int64_t dropped_ = 0;                             // guarded by mu_
+  int fd_ = -1;             // guarded by mu_ (set once)
+  crypto::CloakedKey key_;  // guarded by mu_; empty when sealed
+  std::string key_id_hex_;  // guarded by mu_
+  ChainHead head_;          // guarded by mu_
+  // Serialised event members (EventFields) and their time. guarded by mu_
+  std::vector<std::pair<std::string, int64_t>> pending_;
+  int64_t dropped_ = 0;  // guarded by mu_
 };
 
 struct VerifyResult {
@@ -107,7 +108,14 @@ struct VerifyResult {
 StatusOr<VerifyResult> Verify(const std::string& path, const SecretBytes& mac_key,
                               const std::optional<ChainHead>& expected_head);
 
-// Builds one signed line (without the newline); exposed for tests.
+// The event's JSON members, from "request_id" to "detail", without braces.
+std::string EventFields(const Event& event);
+// One signed line (without the newline): {"seq":…,"time":…,<fields>,"key_id":…,"prev":…,
+// "mac":…}, the mac being HMAC-SHA256 over the line without its mac member.
+std::string SignFields(const SecretBytes& mac_key, int64_t seq, const Bytes& prev,
+                       const std::string& time, const std::string& key_id_hex,
+                       std::string_view fields);
+// SignFields(…, EventFields(event)); exposed for tests.
 std::string SignLine(const SecretBytes& mac_key, int64_t seq, const Bytes& prev,
                      const std::string& time, const std::string& key_id_hex, const Event& event);
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -135,6 +137,54 @@ TEST_F(AuditLogTest, LineFormatEndsWithMacOverBody) {
   std::string line = SignLine(key_, 1, Bytes(32, 0), "t", "kid", e);
   EXPECT_EQ(line.rfind(",\"mac\":\""), line.size() - 74);
   EXPECT_NE(line.find("\"prev\":\"0000"), std::string::npos);
+}
+
+// The hand-written serialiser must write what nlohmann::json wrote before it (same members,
+// order and escaping), so old and new lines look alike and parse back to the same values.
+TEST_F(AuditLogTest, LineMatchesNlohmannSerialisation) {
+  Event e;
+  e.request_id = "req-1";
+  e.principal = "admin";
+  e.client = "127.0.0.1";
+  e.action = "secret.read";
+  e.vault_id = "v-id";
+  e.vault_name = "default";
+  e.secret_name = std::string("quote\" back\\ nl\n tab\t ctl\x01\x1f del\x7f ") +
+                  "\xc3\xa9\xe2\x82\xac\xf0\x9f\x94\x91";
+  e.key_name = "k";
+  e.outcome = "success";
+  e.detail = "a \"detail\"";
+  nlohmann::ordered_json j;
+  j["seq"] = 7;
+  j["time"] = "t";
+  j["request_id"] = e.request_id;
+  j["principal"] = e.principal;
+  j["client"] = e.client;
+  j["action"] = e.action;
+  j["target"] = {{"vault_id", e.vault_id},
+                 {"vault", e.vault_name},
+                 {"secret", e.secret_name},
+                 {"key", e.key_name}};
+  j["outcome"] = e.outcome;
+  j["detail"] = e.detail;
+  j["key_id"] = "kid";
+  j["prev"] = std::string(64, '0');
+  std::string expected = j.dump();
+  std::string line = SignLine(key_, 7, Bytes(32, 0), "t", "kid", e);
+  std::string body = line.substr(0, line.size() - 74) + "}";
+  EXPECT_EQ(body, expected);
+}
+
+TEST_F(AuditLogTest, InvalidUtf8BecomesReplacementCharacter) {
+  Event e;
+  e.action = "x";
+  e.secret_name = "bad \xff\xc3 overlong \xc0\xaf surrogate \xed\xa0\x80 end";
+  std::string line = SignLine(key_, 1, Bytes(32, 0), "t", "kid", e);
+  auto j = nlohmann::json::parse(line, nullptr, false);
+  ASSERT_FALSE(j.is_discarded());
+  EXPECT_EQ(j["target"]["secret"].get<std::string>(),
+            "bad \xef\xbf\xbd\xef\xbf\xbd overlong \xef\xbf\xbd\xef\xbf\xbd surrogate "
+            "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd end");
 }
 
 }  // namespace

@@ -1,11 +1,13 @@
 #include "http/http_server.h"
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <mutex>
 #include <set>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -26,8 +28,15 @@ class HttpServer::Impl {
   Impl(HttpOptions options, Handler handler)
       : options_(std::move(options)),
         handler_(std::move(handler)),
-        ioc_(options_.threads),
-        acceptor_(asio::make_strand(ioc_)) {}
+        blocking_(static_cast<size_t>(std::max(1, options_.blocking_threads))) {
+    // One io_context per thread (concurrency hint 1: no internal locking); a connection lives
+    // on one of them for its whole life, so its handlers never need a strand.
+    for (int i = 0; i < options_.threads; ++i) {
+      iocs_.push_back(std::make_unique<asio::io_context>(1));
+      guards_.emplace_back(asio::make_work_guard(*iocs_.back()));
+    }
+    acceptor_.emplace(*iocs_[0]);
+  }
 
   Status Listen();
   void Accept();
@@ -38,19 +47,30 @@ class HttpServer::Impl {
   void Register(const std::shared_ptr<Session>& s);
   void Unregister(Session* s);
 
-  // Declared before ioc_ so they outlive the handlers (and sessions) ioc_ destroys.
+  // Declared before iocs_ so they outlive the handlers (and sessions) the io_contexts destroy.
   HttpOptions options_;
   Handler handler_;
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> finished_{false};  // Run() has returned: the io_contexts no longer run
   std::atomic<int> connections_{0};
   std::mutex sessions_mu_;
   std::set<Session*> sessions_;               // guarded by sessions_mu_
   std::vector<std::weak_ptr<Session>> weak_;  // guarded by sessions_mu_
 
-  asio::io_context ioc_;
-  tcp::acceptor acceptor_;                         // used on its strand only
-  std::optional<asio::steady_timer> drain_timer_;  // used on the acceptor's strand only
+  // Requests the options call blocking (durable writes, slow crypto) run here, so that the
+  // io threads keep serving other connections meanwhile and concurrent writers can share
+  // one commit.
+  asio::thread_pool blocking_;
+  std::vector<std::unique_ptr<asio::io_context>> iocs_;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards_;
+  size_t next_ioc_ = 0;                            // used on iocs_[0] only
+  std::optional<tcp::acceptor> acceptor_;          // used on iocs_[0] only
+  std::optional<asio::steady_timer> drain_timer_;  // used on iocs_[0] only
   uint16_t port_ = 0;
+
+  void StopAll() {
+    for (auto& g : guards_) g.reset();
+  }
 };
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -118,30 +138,50 @@ class Session : public std::enable_shared_from_this<Session> {
     req.target = std::string(msg.target());
     req.client = client_;
     req.request_id = NewRequestId();
+    req.headers.reserve(static_cast<size_t>(std::distance(msg.begin(), msg.end())));
     for (const auto& field : msg) {
       std::string name(field.name_string());
       for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       req.headers.emplace_back(std::move(name), std::string(field.value()));
     }
     req.body = std::move(msg.body());
-    const bool keep_alive = msg.keep_alive();
-    const unsigned version = msg.version();
-    const bool head = msg.method() == bhttp::verb::head;
+    keep_alive_ = msg.keep_alive();
+    version_ = msg.version();
+    head_ = msg.method() == bhttp::verb::head;
     SecureWipe(msg.body().data(), msg.body().size());
     parser_.reset();
 
+    if (server_.options_.blocking && server_.options_.blocking(req.method, req.target)) {
+      asio::post(server_.blocking_, [self = shared_from_this(), req = std::move(req)]() mutable {
+        api::Response resp = self->Handle(req);
+        asio::post(self->stream_.get_executor(),
+                   [self, req = std::move(req), resp = std::move(resp)]() mutable {
+                     self->Respond(req.request_id, std::move(resp));
+                   });
+      });
+      return;
+    }
+    api::Response resp = Handle(req);
+    Respond(req.request_id, std::move(resp));
+  }
+
+  // Runs the handler (on an io thread or the blocking pool) and wipes what may be secret.
+  api::Response Handle(api::Request& req) {
     api::Response resp = server_.handler_(req);
     SecureWipe(req.body.data(), req.body.size());
     for (auto& [k, v] : req.headers)
       if (k == "authorization") SecureWipe(v.data(), v.size());
+    return resp;
+  }
 
+  void Respond(const std::string& request_id, api::Response resp) {
     res_.emplace();
-    res_->version(version);
+    res_->version(version_);
     res_->result(static_cast<unsigned>(resp.status));
     for (auto& [k, v] : resp.headers) res_->set(k, v);
-    res_->set("X-Request-Id", req.request_id);
-    res_->keep_alive(keep_alive && !server_.stopping_.load());
-    if (head) {
+    res_->set("X-Request-Id", request_id);
+    res_->keep_alive(keep_alive_ && !server_.stopping_.load());
+    if (head_) {
       // HEAD: headers only; Content-Length describes what a GET would have returned.
       res_->content_length(resp.body.size());
       SecureWipe(resp.body.data(), resp.body.size());
@@ -149,7 +189,7 @@ class Session : public std::enable_shared_from_this<Session> {
       res_->body() = std::move(resp.body);
       res_->prepare_payload();
     }
-    Write(head);
+    Write(head_);
   }
 
   void Write(bool head) {
@@ -194,9 +234,16 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.close();
   }
 
+  // Unique, not secret: a random per-thread prefix and a counter (no CSPRNG call per request).
   static std::string NewRequestId() {
-    uint8_t b[12];
-    crypto::SecureRandom::Get().Fill(b);
+    thread_local uint8_t b[12] = {};
+    thread_local bool seeded = false;
+    if (!seeded) {
+      crypto::SecureRandom::Get().Fill(std::span<uint8_t>(b, 8));
+      seeded = true;
+    }
+    for (int i = 11; i >= 8 && ++b[i] == 0; --i) {
+    }
     return HexEncode(b);
   }
 
@@ -208,6 +255,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::optional<bhttp::response<bhttp::string_body>> res_;
   bool in_flight_ = false;
+  bool keep_alive_ = false;
+  bool head_ = false;
+  unsigned version_ = 11;
 };
 
 Status HttpServer::Impl::Listen() {
@@ -215,19 +265,22 @@ Status HttpServer::Impl::Listen() {
   auto addr = asio::ip::make_address(options_.host, ec);
   if (ec) return InvalidArgumentError("invalid listen address '" + options_.host + "'");
   tcp::endpoint ep(addr, options_.port);
-  acceptor_.open(ep.protocol(), ec);
-  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(ep, ec);
-  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  acceptor_->open(ep.protocol(), ec);
+  if (!ec) acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_->bind(ep, ec);
+  if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
   if (ec)
     return UnavailableError("cannot listen on " + options_.host + ":" +
                             std::to_string(options_.port) + ": " + ec.message());
-  port_ = acceptor_.local_endpoint().port();
+  port_ = acceptor_->local_endpoint().port();
   return OkStatus();
 }
 
 void HttpServer::Impl::Accept() {
-  acceptor_.async_accept(asio::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
+  // Connections are spread round-robin over the io_contexts.
+  auto& ioc = *iocs_[next_ioc_];
+  next_ioc_ = (next_ioc_ + 1) % iocs_.size();
+  acceptor_->async_accept(ioc, [this](beast::error_code ec, tcp::socket socket) {
     if (stopping_.load()) return;
     if (!ec) {
       socket.set_option(tcp::no_delay(true), ec);
@@ -252,9 +305,9 @@ void HttpServer::Impl::Register(const std::shared_ptr<Session>& s) {
 void HttpServer::Impl::Unregister(Session* s) {
   std::lock_guard lock(sessions_mu_);
   sessions_.erase(s);
-  if (stopping_.load() && sessions_.empty()) {
+  if (stopping_.load() && sessions_.empty() && !finished_.load()) {
     // Last connection gone while draining: no need to wait for the deadline.
-    asio::post(acceptor_.get_executor(), [this] {
+    asio::post(*iocs_[0], [this] {
       if (drain_timer_) drain_timer_->cancel();
     });
   }
@@ -263,20 +316,26 @@ void HttpServer::Impl::Unregister(Session* s) {
 void HttpServer::Impl::Run() {
   Accept();
   std::vector<std::thread> threads;
-  for (int i = 1; i < options_.threads; ++i) threads.emplace_back([this] { ioc_.run(); });
-  ioc_.run();
+  for (size_t i = 1; i < iocs_.size(); ++i) threads.emplace_back([this, i] { iocs_[i]->run(); });
+  iocs_[0]->run();
   for (auto& t : threads) t.join();
+  // Handlers still running on the blocking pool finish before Run() returns.
+  blocking_.join();
+  finished_ = true;
 }
 
 void HttpServer::Impl::Shutdown() {
   if (stopping_.exchange(true)) return;
-  asio::post(acceptor_.get_executor(), [this] {
+  asio::post(*iocs_[0], [this] {
     beast::error_code ec;
-    acceptor_.close(ec);
-    // Hard deadline: whatever has not drained by then is cut off.
-    drain_timer_.emplace(acceptor_.get_executor(), options_.drain_timeout);
+    acceptor_->close(ec);
+    // Hard deadline: whatever has not drained by then is cut off. Either way the io_contexts
+    // may run out of work from then on.
+    drain_timer_.emplace(*iocs_[0], options_.drain_timeout);
     drain_timer_->async_wait([this](beast::error_code ec) {
-      if (!ec) ioc_.stop();
+      if (!ec)
+        for (auto& ioc : iocs_) ioc->stop();
+      StopAll();
     });
     std::lock_guard lock(sessions_mu_);
     if (sessions_.empty()) drain_timer_->cancel();

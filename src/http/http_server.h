@@ -2,8 +2,10 @@
 
 // Asynchronous HTTP/1.1 server on Boost.Beast (the only Beast user in Sirr).
 //
-// * A small pool of threads runs one io_context; each connection is served on its own strand,
-//   with keep-alive.
+// * A small pool of threads, each running its own io_context; each connection lives on one of
+//   them (round-robin), with keep-alive. Requests that `blocking` selects (durable writes,
+//   slow crypto) are handled on a separate pool of `blocking_threads` so that the io threads
+//   keep serving meanwhile; the rest are handled inline on the connection's io thread.
 // * Limits: request header bytes (431), body bytes (413), a deadline for each request to
 //   arrive in full and for idle keep-alive connections, and a connection cap (503, closed).
 // * Every response carries X-Request-Id (generated per request).
@@ -13,13 +15,14 @@
 //   hold secret values.
 //
 // Thread safety: Shutdown() may be called from any thread; the handler is called concurrently
-// from the pool's threads.
+// from the io and blocking threads.
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "api/http_types.h"
 #include "base/status.h"
@@ -36,6 +39,9 @@ struct HttpOptions {
   std::chrono::milliseconds drain_timeout{10'000};    // at shutdown
   int max_connections = 1024;
   int threads = 4;
+  int blocking_threads = 16;
+  // Which requests run on the blocking pool (null: none).
+  std::function<bool(std::string_view method, std::string_view target)> blocking;
 };
 
 using Handler = std::function<api::Response(const api::Request&)>;

@@ -257,7 +257,11 @@ int RunServer(const ServerConfig& config) {
   http_options.host = addr->first;
   http_options.port = addr->second;
   http_options.max_body_bytes = config.max_body_bytes;
-  http_options.threads = config.threads;
+  http_options.threads = config.threads > 0
+                             ? config.threads
+                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  http_options.blocking_threads = config.blocking_threads;
+  http_options.blocking = &api::Api::MayBlock;
   http_options.max_connections = config.max_connections;
   http_options.idle_timeout = std::chrono::seconds(config.idle_timeout_seconds);
   http_options.request_timeout = std::chrono::seconds(config.request_timeout_seconds);

@@ -32,7 +32,8 @@ struct ServerConfig {
   bool rate_limit_admin = false;
   size_t max_body_bytes = 1 << 20;
   size_t max_value_bytes = 1 << 20;
-  int threads = 4;
+  int threads = 0;            // io threads; 0: one per CPU
+  int blocking_threads = 16;  // threads for requests that may block on durable writes
   int max_connections = 1024;
   int idle_timeout_seconds = 30;
   int request_timeout_seconds = 10;

@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <cctype>
+#include <mutex>
 #include <type_traits>
 #include <unordered_map>
 
@@ -260,21 +262,45 @@ SecretRow ReadSecretColumns(const Stmt& s) {
   "id, vault_id, name, type, description, created_at, expires_at, max_reads, reads_remaining, " \
   "state, gone_at"
 
-// The row of a secret by id, else by name (an id match wins).
-constexpr const char* kFindSecret =
-    "SELECT " SECRET_COLS
-    ", value FROM secrets WHERE vault_id = ?1 AND (id = ?2 OR name = ?2) "
-    "ORDER BY (id = ?2) DESC LIMIT 1";
+// Ids are UUIDs (8-4-4-4-12 hex digits): only such a reference needs the by-id lookup.
+bool MaybeId(std::string_view ref) {
+  if (ref.size() != 36) return false;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    const char c = ref[i];
+    const bool hyphen = i == 8 || i == 13 || i == 18 || i == 23;
+    if (hyphen ? c != '-' : !std::isxdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
 
+// Runs `by_id` (when `ref` may be an id) and then `by_name`, both bound to (vault_id, ref),
+// and reads the first row found with `read`: an id match wins over a name match. Two
+// point lookups on the primary key and the (vault_id, name) index; no sort.
+template <typename Row, typename Read>
+StatusOr<std::optional<Row>> FindByIdOrName(Connection& c, const char* by_id, const char* by_name,
+                                            std::string_view vault_id, std::string_view ref,
+                                            Read&& read) {
+  for (const char* sql : {by_id, by_name}) {
+    if (sql == by_id && !MaybeId(ref)) continue;
+    SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare(sql));
+    s->Bind(1, vault_id).Bind(2, ref);
+    SIRR_ASSIGN_OR_RETURN(bool row, s->Step());
+    if (row) return std::optional<Row>(read(*s));
+  }
+  return std::optional<Row>();
+}
+
+// The row of a secret by id, else by name (an id match wins).
 StatusOr<std::optional<SecretRow>> FindSecret(Connection& c, std::string_view vault_id,
                                               std::string_view id_or_name, bool with_value) {
-  SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare(kFindSecret));
-  s->Bind(1, vault_id).Bind(2, id_or_name);
-  SIRR_ASSIGN_OR_RETURN(bool row, s->Step());
-  if (!row) return std::optional<SecretRow>();
-  SecretRow r = ReadSecretColumns(*s);
-  if (with_value) r.value = s->Blob(11);
-  return std::optional<SecretRow>(std::move(r));
+  return FindByIdOrName<SecretRow>(
+      c, "SELECT " SECRET_COLS ", value FROM secrets WHERE vault_id = ?1 AND id = ?2",
+      "SELECT " SECRET_COLS ", value FROM secrets WHERE vault_id = ?1 AND name = ?2", vault_id,
+      id_or_name, [&](const Stmt& s) {
+        SecretRow r = ReadSecretColumns(s);
+        if (with_value) r.value = s.Blob(11);
+        return r;
+      });
 }
 
 Status Migrate(Connection& c) {
@@ -324,6 +350,15 @@ SqliteStorage::SqliteStorage(std::string path) : path_(std::move(path)) {}
 int SqliteStorage::SchemaVersion() { return static_cast<int>(Migrations().size()); }
 
 StatusOr<std::unique_ptr<SqliteStorage>> SqliteStorage::Open(const std::string& path) {
+  // Before SQLite initialises (later calls are refused and harmless): no global memory
+  // statistics (a process-wide mutex on every allocation) and no per-connection mutexes
+  // (each connection is used by one thread at a time: the writer under writer_mu_, readers
+  // checked out of the pool).
+  static std::once_flag configured;
+  std::call_once(configured, [] {
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
+  });
   std::unique_ptr<SqliteStorage> s(new SqliteStorage(path));
   SIRR_ASSIGN_OR_RETURN(s->writer_, Connection::Open(path));
   SIRR_RETURN_IF_ERROR(Migrate(*s->writer_));
@@ -337,18 +372,79 @@ SqliteStorage::~SqliteStorage() {
   writer_.reset();
 }
 
+struct SqliteStorage::WriteOp {
+  std::function<Status(Connection&)> fn;
+  Status result;
+  bool done = false;  // guarded by commit_mu_
+};
+
 template <typename Fn>
 Status SqliteStorage::WithWriteTx(Fn&& fn) {
-  std::lock_guard lock(writer_mu_);
-  SIRR_RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
-  Status st = fn(*writer_);
-  if (!st.ok()) {
-    (void)writer_->Exec("ROLLBACK");
-    return st;
+  WriteOp op{std::ref(fn), OkStatus()};
+  std::unique_lock lock(commit_mu_);
+  commit_queue_.push_back(&op);
+  while (!op.done) {
+    if (committing_) {
+      commit_cv_.wait(lock);
+      continue;
+    }
+    // Leader: take everything queued (our own write included) and commit it together.
+    committing_ = true;
+    std::vector<WriteOp*> batch;
+    batch.swap(commit_queue_);
+    lock.unlock();
+    CommitBatch(batch);
+    lock.lock();
+    for (WriteOp* w : batch) w->done = true;
+    committing_ = false;
+    commit_cv_.notify_all();
   }
-  st = writer_->Exec("COMMIT");
-  if (!st.ok()) (void)writer_->Exec("ROLLBACK");
-  return st;
+  return op.result;
+}
+
+void SqliteStorage::CommitBatch(const std::vector<WriteOp*>& batch) {
+  std::lock_guard lock(writer_mu_);
+  Connection& c = *writer_;
+  auto fail_all = [&](const Status& st) {
+    for (WriteOp* w : batch)
+      if (w->result.ok()) w->result = st;
+  };
+  if (Status st = c.Exec("BEGIN IMMEDIATE"); !st.ok()) return fail_all(st);
+  if (batch.size() == 1) {
+    batch[0]->result = batch[0]->fn(c);
+    if (!batch[0]->result.ok()) {
+      (void)c.Exec("ROLLBACK");
+      return;
+    }
+  } else {
+    for (size_t i = 0; i < batch.size(); ++i) {
+      WriteOp* w = batch[i];
+      w->result = c.Exec("SAVEPOINT w");
+      if (w->result.ok()) w->result = w->fn(c);
+      if (sqlite3_get_autocommit(c.db())) {
+        // SQLite abandoned the whole transaction (I/O error, disk full, …): the writes
+        // before this one are gone too.
+        Status lost = UnavailableError("storage: transaction aborted; retry");
+        for (size_t j = 0; j < i; ++j)
+          if (batch[j]->result.ok()) batch[j]->result = lost;
+        if (w->result.ok()) w->result = lost;
+        for (size_t j = i + 1; j < batch.size(); ++j) batch[j]->result = lost;
+        return;
+      }
+      if (!w->result.ok()) (void)c.Exec("ROLLBACK TO w");
+      (void)c.Exec("RELEASE w");
+    }
+  }
+  if (Status st = c.Exec("COMMIT"); !st.ok()) {
+    (void)c.Exec("ROLLBACK");
+    fail_all(st);
+  }
+}
+
+void SqliteStorage::InvalidateVaults() {
+  std::unique_lock lock(vault_cache_mu_);
+  vault_cache_.clear();
+  ++vault_generation_;
 }
 
 template <typename Fn>
@@ -397,7 +493,7 @@ StatusOr<int64_t> SqliteStorage::CountVaults() {
 }
 
 Status SqliteStorage::InitializeInstance(const KeyringRow& key, const VaultRow& vault) {
-  return WithWriteTx([&](Connection& c) -> Status {
+  Status st = WithWriteTx([&](Connection& c) -> Status {
     {
       SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT count(*) FROM keyring"));
       SIRR_ASSIGN_OR_RETURN(bool row, s->Step());
@@ -419,6 +515,8 @@ Status SqliteStorage::InitializeInstance(const KeyringRow& key, const VaultRow& 
     s->Bind(4, vault.created_at).BindBlob(5, vault.wrapped_key).Bind(6, vault.owner);
     return s->Run();
   });
+  InvalidateVaults();
+  return st;
 }
 
 #define VAULT_COLS "id, name, description, created_at, wrapped_key, owner"
@@ -497,7 +595,15 @@ std::string JsonIds(const std::vector<std::string>& ids) {
 
 StatusOr<VaultRow> SqliteStorage::GetVault(std::string_view id_or_name,
                                            std::string_view name_owner) {
-  return WithReader([&](Connection& c) -> StatusOr<VaultRow> {
+  constexpr size_t kMaxCachedVaults = 4096;
+  uint64_t generation;
+  {
+    std::shared_lock lock(vault_cache_mu_);
+    auto it = vault_cache_.find(std::pair(std::string(id_or_name), std::string(name_owner)));
+    if (it != vault_cache_.end()) return it->second;
+    generation = vault_generation_;
+  }
+  auto row = WithReader([&](Connection& c) -> StatusOr<VaultRow> {
     SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT " VAULT_COLS " FROM vaults WHERE id = ?1 OR "
                                             "(owner = ?2 AND name = ?1) ORDER BY (id = ?1) DESC "
                                             "LIMIT 1"));
@@ -506,10 +612,19 @@ StatusOr<VaultRow> SqliteStorage::GetVault(std::string_view id_or_name,
     if (!row) return NotFoundError("vault not found");
     return ReadVaultColumns(*s, true);
   });
+  if (row.ok()) {
+    std::unique_lock lock(vault_cache_mu_);
+    // A vault write since our read started may have made the row stale: do not cache it.
+    if (generation == vault_generation_) {
+      if (vault_cache_.size() >= kMaxCachedVaults) vault_cache_.clear();
+      vault_cache_.emplace(std::pair(std::string(id_or_name), std::string(name_owner)), *row);
+    }
+  }
+  return row;
 }
 
 Status SqliteStorage::CreateVault(const VaultRow& row, std::string_view grant_token_id) {
-  return WithWriteTx([&](Connection& c) -> Status {
+  Status st = WithWriteTx([&](Connection& c) -> Status {
     {
       SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT 1 FROM vaults WHERE owner = ? AND name = ?"));
       s->Bind(1, row.owner).Bind(2, row.name);
@@ -529,6 +644,8 @@ Status SqliteStorage::CreateVault(const VaultRow& row, std::string_view grant_to
     s->Bind(1, grant_token_id).Bind(2, row.id);
     return s->Run();
   });
+  InvalidateVaults();
+  return st;
 }
 
 StatusOr<VaultPage> SqliteStorage::ListVaults(const VaultScope& scope, int64_t offset,
@@ -579,7 +696,7 @@ StatusOr<int64_t> SqliteStorage::CountLiveSecrets(std::string_view vault_id) {
 }
 
 Status SqliteStorage::ShredVaultKey(std::string_view vault_id) {
-  return WithWriteTx([&](Connection& c) -> Status {
+  Status st = WithWriteTx([&](Connection& c) -> Status {
     // secure_delete zeroes the freed bytes of the old value in the page.
     SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("UPDATE vaults SET wrapped_key = X'' WHERE id = ?"));
     s->Bind(1, vault_id);
@@ -587,6 +704,8 @@ Status SqliteStorage::ShredVaultKey(std::string_view vault_id) {
     if (sqlite3_changes64(c.db()) == 0) return NotFoundError("vault not found");
     return OkStatus();
   });
+  InvalidateVaults();
+  return st;
 }
 
 StatusOr<int64_t> SqliteStorage::DeleteVault(std::string_view vault_id) {
@@ -610,6 +729,7 @@ StatusOr<int64_t> SqliteStorage::DeleteVault(std::string_view vault_id) {
     if (sqlite3_changes64(c.db()) == 0) return NotFoundError("vault not found");
     return OkStatus();
   });
+  InvalidateVaults();
   if (!st.ok()) return st;
   SIRR_RETURN_IF_ERROR(CompactLog());
   return removed;
@@ -905,13 +1025,10 @@ KeyRow ReadKeyColumns(const Stmt& s, bool with_material) {
 // The key by id, else by name (an id match wins).
 StatusOr<std::optional<KeyRow>> FindKey(Connection& c, std::string_view vault_id,
                                         std::string_view id_or_name, bool with_material) {
-  SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT " KEY_COLS " FROM keys WHERE vault_id = ?1 "
-                                          "AND (id = ?2 OR name = ?2) ORDER BY (id = ?2) DESC "
-                                          "LIMIT 1"));
-  s->Bind(1, vault_id).Bind(2, id_or_name);
-  SIRR_ASSIGN_OR_RETURN(bool row, s->Step());
-  if (!row) return std::optional<KeyRow>();
-  return std::optional<KeyRow>(ReadKeyColumns(*s, with_material));
+  return FindByIdOrName<KeyRow>(c, "SELECT " KEY_COLS " FROM keys WHERE vault_id = ?1 AND id = ?2",
+                                "SELECT " KEY_COLS " FROM keys WHERE vault_id = ?1 AND name = ?2",
+                                vault_id, id_or_name,
+                                [&](const Stmt& s) { return ReadKeyColumns(s, with_material); });
 }
 }  // namespace
 

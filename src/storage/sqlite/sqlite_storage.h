@@ -6,13 +6,23 @@
 // secure_delete=ON (freed cells are zeroed), a busy timeout, prepared statements cached per
 // connection, numbered migrations tracked in PRAGMA user_version.
 //
-// Concurrency: one writer connection behind a mutex (so write transactions queue in-process
-// instead of spinning on SQLITE_BUSY) and a pool of reader connections (WAL readers do not
-// block the writer). Thread-safe.
+// Concurrency: one writer connection (so write transactions queue in-process instead of
+// spinning on SQLITE_BUSY) and a pool of reader connections (WAL readers do not block the
+// writer). Group commit: writes that arrive while a commit is being made to disk wait and are
+// then applied together, each in its own savepoint (one write's failure rolls back only that
+// write), in one transaction with one sync. Each caller still returns only after its write is
+// durable. Vault rows are cached in memory (vaults change rarely and are read on every
+// request); every statement that modifies `vaults` must go through a method that calls
+// InvalidateVaults(). Thread-safe.
 
+#include <condition_variable>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "storage/storage.h"
@@ -69,8 +79,12 @@ class SqliteStorage final : public Storage {
  private:
   explicit SqliteStorage(std::string path);
 
+  struct WriteOp;
   template <typename Fn>
   Status WithWriteTx(Fn&& fn);
+  // Applies a batch of writes in one transaction (the group-commit leader; holds writer_mu_).
+  void CommitBatch(const std::vector<WriteOp*>& batch);
+  void InvalidateVaults();
   // Checkpoints the WAL into the database and truncates it to zero bytes.
   Status CompactLog();
   template <typename Fn>
@@ -80,6 +94,16 @@ class SqliteStorage final : public Storage {
 
   std::mutex writer_mu_;
   std::unique_ptr<Connection> writer_;  // guarded by writer_mu_
+
+  std::mutex commit_mu_;
+  std::condition_variable commit_cv_;
+  std::vector<WriteOp*> commit_queue_;  // guarded by commit_mu_
+  bool committing_ = false;             // a leader is applying a batch; guarded by commit_mu_
+
+  std::shared_mutex vault_cache_mu_;
+  // (id or name, owner) → row; cleared on every vault write. guarded by vault_cache_mu_
+  std::map<std::pair<std::string, std::string>, VaultRow, std::less<>> vault_cache_;
+  uint64_t vault_generation_ = 0;  // guarded by vault_cache_mu_
 
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<Connection>> idle_readers_;  // guarded by readers_mu_

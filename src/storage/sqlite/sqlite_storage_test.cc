@@ -56,13 +56,75 @@ TEST_F(SqliteStorageTest, InitializesOnceOnly) {
   EXPECT_EQ(SqliteStorage::SchemaVersion(), 3);
 }
 
+// Secret and key ids are UUIDs; lookups by id only consider UUID-shaped references.
+std::string Uuid(char c) { return "00000000-0000-4000-8000-00000000000" + std::string(1, c); }
+
 TEST_F(SqliteStorageTest, PutConflictsUnlessOverwrite) {
-  ASSERT_TRUE(db_->PutSecret(Secret("a", "db/prod"), false, 200).ok());
-  EXPECT_EQ(db_->PutSecret(Secret("b", "db/prod"), false, 200).code(), StatusCode::kAlreadyExists);
-  ASSERT_TRUE(db_->PutSecret(Secret("c", "db/prod"), true, 200).ok());
-  EXPECT_EQ(db_->GetSecretMeta("vid", "db/prod")->id, "c");
-  EXPECT_EQ(db_->GetSecretMeta("vid", "c")->name, "db/prod");
-  EXPECT_EQ(db_->GetSecretMeta("vid", "a").status().code(), StatusCode::kNotFound);
+  ASSERT_TRUE(db_->PutSecret(Secret(Uuid('a'), "db/prod"), false, 200).ok());
+  EXPECT_EQ(db_->PutSecret(Secret(Uuid('b'), "db/prod"), false, 200).code(),
+            StatusCode::kAlreadyExists);
+  ASSERT_TRUE(db_->PutSecret(Secret(Uuid('c'), "db/prod"), true, 200).ok());
+  EXPECT_EQ(db_->GetSecretMeta("vid", "db/prod")->id, Uuid('c'));
+  EXPECT_EQ(db_->GetSecretMeta("vid", Uuid('c'))->name, "db/prod");
+  EXPECT_EQ(db_->GetSecretMeta("vid", Uuid('a')).status().code(), StatusCode::kNotFound);
+}
+
+// An id match wins over a name match, even when a secret is named like another's id.
+TEST_F(SqliteStorageTest, IdMatchWinsOverNameMatch) {
+  ASSERT_TRUE(db_->PutSecret(Secret(Uuid('a'), "first"), false, 200).ok());
+  ASSERT_TRUE(db_->PutSecret(Secret(Uuid('b'), Uuid('a')), false, 200).ok());
+  EXPECT_EQ(db_->GetSecretMeta("vid", Uuid('a'))->id, Uuid('a'));
+  EXPECT_EQ(db_->GetSecretMeta("vid", Uuid('b'))->name, Uuid('a'));
+  ASSERT_TRUE(db_->DeleteSecret("vid", Uuid('a')).ok());           // deletes "first"
+  EXPECT_EQ(db_->GetSecretMeta("vid", Uuid('a'))->id, Uuid('b'));  // now the name matches
+}
+
+// Group commit: concurrent writers each get their own outcome, and one failing write does
+// not undo the others committed with it.
+TEST_F(SqliteStorageTest, ConcurrentWritesKeepTheirOwnOutcome) {
+  constexpr int kThreads = 16, kPerThread = 40;
+  std::atomic<int> ok{0}, conflicts{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        // Every thread also tries one name another thread owns: exactly one of those wins.
+        std::string name = i == 0 ? "shared" : "t" + std::to_string(t) + "/" + std::to_string(i);
+        char id[37];
+        std::snprintf(id, sizeof id, "00000000-0000-4000-8000-%06d%06d", t, i);
+        Status st = db_->PutSecret(Secret(id, name), false, 200);
+        if (st.ok())
+          ++ok;
+        else if (st.code() == StatusCode::kAlreadyExists)
+          ++conflicts;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(conflicts.load(), kThreads - 1);
+  EXPECT_EQ(ok.load(), kThreads * (kPerThread - 1) + 1);
+  for (int t = 0; t < kThreads; ++t)
+    for (int i = 1; i < kPerThread; ++i)
+      ASSERT_TRUE(
+          db_->GetSecretMeta("vid", "t" + std::to_string(t) + "/" + std::to_string(i)).ok());
+  // Reopening shows the same rows: they were committed, not just visible in-process.
+  db_.reset();
+  auto reopened = SqliteStorage::Open((dir_ / "sirr.db").string());
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_TRUE((*reopened)->GetSecretMeta("vid", "shared").ok());
+  EXPECT_TRUE((*reopened)->GetSecretMeta("vid", "t15/39").ok());
+}
+
+// The vault cache never serves a deleted or renamed-away vault.
+TEST_F(SqliteStorageTest, VaultCacheFollowsWrites) {
+  VaultRow v{"00000000-0000-4000-8000-0000000000f1", "cached", "", 1, Bytes(70, 3), ""};
+  ASSERT_TRUE(db_->CreateVault(v, "").ok());
+  ASSERT_TRUE(db_->GetVault("cached", "").ok());  // now cached
+  ASSERT_TRUE(db_->ShredVaultKey(v.id).ok());
+  EXPECT_TRUE(db_->GetVault("cached", "")->wrapped_key.empty());
+  ASSERT_TRUE(db_->DeleteVault(v.id).ok());
+  EXPECT_EQ(db_->GetVault("cached", "").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(db_->GetVault(v.id, "").status().code(), StatusCode::kNotFound);
 }
 
 TEST_F(SqliteStorageTest, ExpiredOrBurnedNameCanBeReused) {
