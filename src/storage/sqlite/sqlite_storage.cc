@@ -395,6 +395,8 @@ Status SqliteStorage::WithWriteTx(Fn&& fn) {
     lock.unlock();
     CommitBatch(batch);
     lock.lock();
+    // Every write may have changed cached rows: drop them before any writer returns.
+    InvalidateCaches();
     for (WriteOp* w : batch) w->done = true;
     committing_ = false;
     commit_cv_.notify_all();
@@ -441,10 +443,12 @@ void SqliteStorage::CommitBatch(const std::vector<WriteOp*>& batch) {
   }
 }
 
-void SqliteStorage::InvalidateVaults() {
-  std::unique_lock lock(vault_cache_mu_);
+void SqliteStorage::InvalidateCaches() {
+  std::unique_lock lock(cache_mu_);
   vault_cache_.clear();
-  ++vault_generation_;
+  secret_cache_.clear();
+  secret_cache_bytes_ = 0;
+  ++generation_;
 }
 
 template <typename Fn>
@@ -515,7 +519,6 @@ Status SqliteStorage::InitializeInstance(const KeyringRow& key, const VaultRow& 
     s->Bind(4, vault.created_at).BindBlob(5, vault.wrapped_key).Bind(6, vault.owner);
     return s->Run();
   });
-  InvalidateVaults();
   return st;
 }
 
@@ -598,10 +601,10 @@ StatusOr<VaultRow> SqliteStorage::GetVault(std::string_view id_or_name,
   constexpr size_t kMaxCachedVaults = 4096;
   uint64_t generation;
   {
-    std::shared_lock lock(vault_cache_mu_);
+    std::shared_lock lock(cache_mu_);
     auto it = vault_cache_.find(std::pair(std::string(id_or_name), std::string(name_owner)));
     if (it != vault_cache_.end()) return it->second;
-    generation = vault_generation_;
+    generation = generation_;
   }
   auto row = WithReader([&](Connection& c) -> StatusOr<VaultRow> {
     SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT " VAULT_COLS " FROM vaults WHERE id = ?1 OR "
@@ -613,9 +616,9 @@ StatusOr<VaultRow> SqliteStorage::GetVault(std::string_view id_or_name,
     return ReadVaultColumns(*s, true);
   });
   if (row.ok()) {
-    std::unique_lock lock(vault_cache_mu_);
-    // A vault write since our read started may have made the row stale: do not cache it.
-    if (generation == vault_generation_) {
+    std::unique_lock lock(cache_mu_);
+    // A write since our read started may have made the row stale: do not cache it.
+    if (generation == generation_) {
       if (vault_cache_.size() >= kMaxCachedVaults) vault_cache_.clear();
       vault_cache_.emplace(std::pair(std::string(id_or_name), std::string(name_owner)), *row);
     }
@@ -644,7 +647,6 @@ Status SqliteStorage::CreateVault(const VaultRow& row, std::string_view grant_to
     s->Bind(1, grant_token_id).Bind(2, row.id);
     return s->Run();
   });
-  InvalidateVaults();
   return st;
 }
 
@@ -704,7 +706,6 @@ Status SqliteStorage::ShredVaultKey(std::string_view vault_id) {
     if (sqlite3_changes64(c.db()) == 0) return NotFoundError("vault not found");
     return OkStatus();
   });
-  InvalidateVaults();
   return st;
 }
 
@@ -729,7 +730,6 @@ StatusOr<int64_t> SqliteStorage::DeleteVault(std::string_view vault_id) {
     if (sqlite3_changes64(c.db()) == 0) return NotFoundError("vault not found");
     return OkStatus();
   });
-  InvalidateVaults();
   if (!st.ok()) return st;
   SIRR_RETURN_IF_ERROR(CompactLog());
   return removed;
@@ -859,6 +859,19 @@ StatusOr<SecretRow> SqliteStorage::GetSecretMeta(std::string_view vault_id,
 
 StatusOr<SecretRow> SqliteStorage::ReadSecret(std::string_view vault_id,
                                               std::string_view id_or_name, int64_t now) {
+  // Fastest path: a cached live secret without a read limit, not yet expired. Only such rows
+  // are cached (with their sealed value, never plaintext); every write clears the cache.
+  constexpr size_t kMaxCachedSecrets = 16384;
+  constexpr size_t kMaxCachedSecretBytes = 64 << 20;
+  auto key = std::pair(std::string(vault_id), std::string(id_or_name));
+  uint64_t generation;
+  {
+    std::shared_lock lock(cache_mu_);
+    auto it = secret_cache_.find(key);
+    if (it != secret_cache_.end() && !(it->second.expires_at && *it->second.expires_at <= now))
+      return it->second;
+    generation = generation_;
+  }
   // Fast path: a live, unexpired secret without a read limit needs no write.
   auto fast = WithReader([&](Connection& c) -> StatusOr<std::optional<SecretRow>> {
     return FindSecret(c, vault_id, id_or_name, true);
@@ -868,6 +881,17 @@ StatusOr<SecretRow> SqliteStorage::ReadSecret(std::string_view vault_id,
   {
     SecretRow& r = **fast;
     bool expired = r.expires_at && *r.expires_at <= now;
+    if (r.state == SecretState::kLive && !expired && !r.reads_remaining) {
+      std::unique_lock lock(cache_mu_);
+      if (generation == generation_) {
+        if (secret_cache_.size() >= kMaxCachedSecrets ||
+            secret_cache_bytes_ + r.value.size() > kMaxCachedSecretBytes) {
+          secret_cache_.clear();
+          secret_cache_bytes_ = 0;
+        }
+        if (secret_cache_.emplace(std::move(key), r).second) secret_cache_bytes_ += r.value.size();
+      }
+    }
     if (r.state != SecretState::kLive || (!expired && !r.reads_remaining)) {
       r.value = r.state == SecretState::kLive ? std::move(r.value) : Bytes();
       return std::move(r);

@@ -11,9 +11,10 @@
 // writer). Group commit: writes that arrive while a commit is being made to disk wait and are
 // then applied together, each in its own savepoint (one write's failure rolls back only that
 // write), in one transaction with one sync. Each caller still returns only after its write is
-// durable. Vault rows are cached in memory (vaults change rarely and are read on every
-// request); every statement that modifies `vaults` must go through a method that calls
-// InvalidateVaults(). Thread-safe.
+// durable. Read cache: vault rows, and live secrets without a read limit (with their sealed
+// value, never plaintext), are kept in memory after a read; every committed write transaction
+// clears the cache before its callers return, so a cached row is never older than the last
+// write (all writes go through WithWriteTx). Thread-safe.
 
 #include <condition_variable>
 #include <functional>
@@ -84,7 +85,7 @@ class SqliteStorage final : public Storage {
   Status WithWriteTx(Fn&& fn);
   // Applies a batch of writes in one transaction (the group-commit leader; holds writer_mu_).
   void CommitBatch(const std::vector<WriteOp*>& batch);
-  void InvalidateVaults();
+  void InvalidateCaches();
   // Checkpoints the WAL into the database and truncates it to zero bytes.
   Status CompactLog();
   template <typename Fn>
@@ -100,10 +101,12 @@ class SqliteStorage final : public Storage {
   std::vector<WriteOp*> commit_queue_;  // guarded by commit_mu_
   bool committing_ = false;             // a leader is applying a batch; guarded by commit_mu_
 
-  std::shared_mutex vault_cache_mu_;
-  // (id or name, owner) → row; cleared on every vault write. guarded by vault_cache_mu_
-  std::map<std::pair<std::string, std::string>, VaultRow, std::less<>> vault_cache_;
-  uint64_t vault_generation_ = 0;  // guarded by vault_cache_mu_
+  std::shared_mutex cache_mu_;
+  // Read cache, cleared after every write transaction (see above). guarded by cache_mu_
+  std::map<std::pair<std::string, std::string>, VaultRow> vault_cache_;    // (ref, owner)
+  std::map<std::pair<std::string, std::string>, SecretRow> secret_cache_;  // (vault id, ref)
+  size_t secret_cache_bytes_ = 0;
+  uint64_t generation_ = 0;  // bumped by every clear
 
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<Connection>> idle_readers_;  // guarded by readers_mu_

@@ -115,6 +115,27 @@ TEST_F(SqliteStorageTest, ConcurrentWritesKeepTheirOwnOutcome) {
   EXPECT_TRUE((*reopened)->GetSecretMeta("vid", "t15/39").ok());
 }
 
+// Cached secret reads never outlive a write: overwrite, delete and expiry are seen at once.
+TEST_F(SqliteStorageTest, SecretCacheFollowsWritesAndExpiry) {
+  SecretRow a = Secret(Uuid('a'), "cached", std::nullopt, 1000);
+  ASSERT_TRUE(db_->PutSecret(a, false, 100).ok());
+  ASSERT_EQ(db_->ReadSecret("vid", "cached", 200)->value, (Bytes{1, 2, 3}));  // fills the cache
+  ASSERT_EQ(db_->ReadSecret("vid", "cached", 201)->value, (Bytes{1, 2, 3}));  // from the cache
+  SecretRow b = Secret(Uuid('b'), "cached", std::nullopt, 1000);
+  b.value = Bytes{9, 9};
+  ASSERT_TRUE(db_->PutSecret(b, true, 300).ok());
+  EXPECT_EQ(db_->ReadSecret("vid", "cached", 301)->value, (Bytes{9, 9}));
+  EXPECT_EQ(db_->ReadSecret("vid", "cached", 302)->id, Uuid('b'));
+  auto expired = db_->ReadSecret("vid", "cached", 1000);  // the instant of expiry
+  ASSERT_TRUE(expired.ok());
+  EXPECT_EQ(expired->state, SecretState::kExpired);
+  EXPECT_TRUE(expired->value.empty());
+  ASSERT_TRUE(db_->PutSecret(Secret(Uuid('c'), "other"), false, 100).ok());
+  ASSERT_TRUE(db_->ReadSecret("vid", "other", 200).ok());
+  ASSERT_TRUE(db_->DeleteSecret("vid", "other").ok());
+  EXPECT_EQ(db_->ReadSecret("vid", "other", 201).status().code(), StatusCode::kNotFound);
+}
+
 // The vault cache never serves a deleted or renamed-away vault.
 TEST_F(SqliteStorageTest, VaultCacheFollowsWrites) {
   VaultRow v{"00000000-0000-4000-8000-0000000000f1", "cached", "", 1, Bytes(70, 3), ""};
