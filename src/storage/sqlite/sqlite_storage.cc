@@ -448,6 +448,7 @@ void SqliteStorage::InvalidateCaches() {
   vault_cache_.clear();
   secret_cache_.clear();
   secret_cache_bytes_ = 0;
+  key_cache_.clear();
   ++generation_;
 }
 
@@ -596,34 +597,41 @@ std::string JsonIds(const std::vector<std::string>& ids) {
 }
 }  // namespace
 
-StatusOr<VaultRow> SqliteStorage::GetVault(std::string_view id_or_name,
-                                           std::string_view name_owner) {
-  constexpr size_t kMaxCachedVaults = 4096;
+template <typename Row, typename Load>
+StatusOr<Row> SqliteStorage::CachedRead(std::map<CacheKey, Row>& cache, CacheKey key, Load&& load) {
+  constexpr size_t kMaxCachedRows = 4096;
   uint64_t generation;
   {
     std::shared_lock lock(cache_mu_);
-    auto it = vault_cache_.find(std::pair(std::string(id_or_name), std::string(name_owner)));
-    if (it != vault_cache_.end()) return it->second;
+    auto it = cache.find(key);
+    if (it != cache.end()) return it->second;
     generation = generation_;
   }
-  auto row = WithReader([&](Connection& c) -> StatusOr<VaultRow> {
-    SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT " VAULT_COLS " FROM vaults WHERE id = ?1 OR "
-                                            "(owner = ?2 AND name = ?1) ORDER BY (id = ?1) DESC "
-                                            "LIMIT 1"));
-    s->Bind(1, id_or_name).Bind(2, name_owner);
-    SIRR_ASSIGN_OR_RETURN(bool row, s->Step());
-    if (!row) return NotFoundError("vault not found");
-    return ReadVaultColumns(*s, true);
-  });
+  StatusOr<Row> row = WithReader(load);
   if (row.ok()) {
     std::unique_lock lock(cache_mu_);
     // A write since our read started may have made the row stale: do not cache it.
     if (generation == generation_) {
-      if (vault_cache_.size() >= kMaxCachedVaults) vault_cache_.clear();
-      vault_cache_.emplace(std::pair(std::string(id_or_name), std::string(name_owner)), *row);
+      if (cache.size() >= kMaxCachedRows) cache.clear();
+      cache.emplace(std::move(key), *row);
     }
   }
   return row;
+}
+
+StatusOr<VaultRow> SqliteStorage::GetVault(std::string_view id_or_name,
+                                           std::string_view name_owner) {
+  return CachedRead(vault_cache_, CacheKey{std::string(id_or_name), std::string(name_owner), false},
+                    [&](Connection& c) -> StatusOr<VaultRow> {
+                      SIRR_ASSIGN_OR_RETURN(
+                          auto s, c.Prepare("SELECT " VAULT_COLS " FROM vaults WHERE id = ?1 OR "
+                                            "(owner = ?2 AND name = ?1) ORDER BY (id = ?1) DESC "
+                                            "LIMIT 1"));
+                      s->Bind(1, id_or_name).Bind(2, name_owner);
+                      SIRR_ASSIGN_OR_RETURN(bool row, s->Step());
+                      if (!row) return NotFoundError("vault not found");
+                      return ReadVaultColumns(*s, true);
+                    });
 }
 
 Status SqliteStorage::CreateVault(const VaultRow& row, std::string_view grant_token_id) {
@@ -863,7 +871,7 @@ StatusOr<SecretRow> SqliteStorage::ReadSecret(std::string_view vault_id,
   // are cached (with their sealed value, never plaintext); every write clears the cache.
   constexpr size_t kMaxCachedSecrets = 16384;
   constexpr size_t kMaxCachedSecretBytes = 64 << 20;
-  auto key = std::pair(std::string(vault_id), std::string(id_or_name));
+  CacheKey key{std::string(vault_id), std::string(id_or_name), true};
   uint64_t generation;
   {
     std::shared_lock lock(cache_mu_);
@@ -1076,11 +1084,13 @@ Status SqliteStorage::CreateKey(const KeyRow& k) {
 
 StatusOr<KeyRow> SqliteStorage::GetKey(std::string_view vault_id, std::string_view id_or_name,
                                        bool with_material) {
-  return WithReader([&](Connection& c) -> StatusOr<KeyRow> {
-    SIRR_ASSIGN_OR_RETURN(auto found, FindKey(c, vault_id, id_or_name, with_material));
-    if (!found) return NotFoundError("key not found");
-    return std::move(*found);
-  });
+  return CachedRead(
+      key_cache_, CacheKey{std::string(vault_id), std::string(id_or_name), with_material},
+      [&](Connection& c) -> StatusOr<KeyRow> {
+        SIRR_ASSIGN_OR_RETURN(auto found, FindKey(c, vault_id, id_or_name, with_material));
+        if (!found) return NotFoundError("key not found");
+        return std::move(*found);
+      });
 }
 
 StatusOr<KeyPage> SqliteStorage::ListKeys(std::string_view vault_id, const KeyFilter& filter) {

@@ -11,10 +11,10 @@
 // writer). Group commit: writes that arrive while a commit is being made to disk wait and are
 // then applied together, each in its own savepoint (one write's failure rolls back only that
 // write), in one transaction with one sync. Each caller still returns only after its write is
-// durable. Read cache: vault rows, and live secrets without a read limit (with their sealed
-// value, never plaintext), are kept in memory after a read; every committed write transaction
-// clears the cache before its callers return, so a cached row is never older than the last
-// write (all writes go through WithWriteTx). Thread-safe.
+// durable. Read cache: vault rows, key rows and live secrets without a read limit (with their
+// sealed material, never plaintext), are kept in memory after a read; every committed write
+// transaction clears the cache before its callers return, so a cached row is never older than the
+// last write (all writes go through WithWriteTx). Thread-safe.
 
 #include <condition_variable>
 #include <functional>
@@ -23,6 +23,7 @@
 #include <mutex>
 #include <shared_mutex>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -86,6 +87,11 @@ class SqliteStorage final : public Storage {
   // Applies a batch of writes in one transaction (the group-commit leader; holds writer_mu_).
   void CommitBatch(const std::vector<WriteOp*>& batch);
   void InvalidateCaches();
+  // (reference, scope: owner or vault id, with secret material)
+  using CacheKey = std::tuple<std::string, std::string, bool>;
+  // The row for `key` from `cache`, else from `load` on a reader (then cached).
+  template <typename Row, typename Load>
+  StatusOr<Row> CachedRead(std::map<CacheKey, Row>& cache, CacheKey key, Load&& load);
   // Checkpoints the WAL into the database and truncates it to zero bytes.
   Status CompactLog();
   template <typename Fn>
@@ -103,8 +109,9 @@ class SqliteStorage final : public Storage {
 
   std::shared_mutex cache_mu_;
   // Read cache, cleared after every write transaction (see above). guarded by cache_mu_
-  std::map<std::pair<std::string, std::string>, VaultRow> vault_cache_;    // (ref, owner)
-  std::map<std::pair<std::string, std::string>, SecretRow> secret_cache_;  // (vault id, ref)
+  std::map<CacheKey, VaultRow> vault_cache_;
+  std::map<CacheKey, SecretRow> secret_cache_;
+  std::map<CacheKey, KeyRow> key_cache_;
   size_t secret_cache_bytes_ = 0;
   uint64_t generation_ = 0;  // bumped by every clear
 

@@ -136,6 +136,17 @@ TEST_F(SqliteStorageTest, SecretCacheFollowsWritesAndExpiry) {
   EXPECT_EQ(db_->ReadSecret("vid", "other", 201).status().code(), StatusCode::kNotFound);
 }
 
+// A cached key row disappears with the key.
+TEST_F(SqliteStorageTest, KeyCacheFollowsWrites) {
+  KeyRow k{Uuid('e'),    "vid",         "signer", "",           "Ed25519",
+           "asymmetric", "sign/verify", 1,        Bytes(32, 4), Bytes(80, 5)};
+  ASSERT_TRUE(db_->CreateKey(k).ok());
+  ASSERT_EQ(db_->GetKey("vid", "signer", true)->material, Bytes(80, 5));  // now cached
+  EXPECT_TRUE(db_->GetKey("vid", "signer", false)->material.empty());
+  ASSERT_TRUE(db_->DeleteKey("vid", Uuid('e')).ok());
+  EXPECT_EQ(db_->GetKey("vid", "signer", true).status().code(), StatusCode::kNotFound);
+}
+
 // The vault cache never serves a deleted or renamed-away vault.
 TEST_F(SqliteStorageTest, VaultCacheFollowsWrites) {
   VaultRow v{"00000000-0000-4000-8000-0000000000f1", "cached", "", 1, Bytes(70, 3), ""};
