@@ -21,10 +21,24 @@ NGINX
 nginx -c "$W/nginx.conf"
 
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -r); sirrd threads=${SIRR_THREADS:-2}"
+# Push is bound by the disk's sync latency (one fdatasync per group commit): show it.
+python3 - "$W" <<'PY'
+import os, sys, time
+fd = os.open(os.path.join(sys.argv[1], "fsync-probe"), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+t = time.time()
+for _ in range(200):
+    os.write(fd, b"x" * 512); os.fdatasync(fd)
+print("disk: fdatasync of a 512-byte append %.2f ms on average (200 runs)" % ((time.time() - t) / 200 * 1000))
+PY
 echo "--- baseline: nginx, GET small file, $C connections, ${D}s"
 wrk -t2 -c"$C" -d"${D}s" --latency -s bench/pull.lua http://127.0.0.1:18081/index.html | grep -E 'Requests/sec|requests='
 echo "--- sirrd pull (GET secret, unlimited reads), $C connections, ${D}s"
-wrk -t2 -c"$C" -d"${D}s" --latency -s bench/pull.lua "$URL/bench%2Fpull" | grep -E 'Requests/sec|requests='
+cpu() { awk '{print $14 + $15}' "/proc/$(cat "$W/sirrd.pid")/stat"; }  # user+system ticks
+T0=$(cpu)
+OUT=$(wrk -t2 -c"$C" -d"${D}s" --latency -s bench/pull.lua "$URL/bench%2Fpull" | grep -E 'Requests/sec|requests=')
+T1=$(cpu); echo "$OUT"
+N=$(echo "$OUT" | sed -n 's/^requests=\([0-9]*\).*/\1/p')
+echo "sirrd CPU per pull: $(( (T1 - T0) * 1000000 / $(getconf CLK_TCK) / N )) us"
 API_TOKEN=$(curl -fsS -X POST -H "Authorization: Bearer $SIRR_TOKEN" -H 'Content-Type: application/json' \
   -d '{"name":"bench","capabilities":["secrets:read"],"vaults":["default"]}' \
   "http://127.0.0.1:$PORT/api/v1/tokens" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
