@@ -5,7 +5,7 @@ export DEBIAN_FRONTEND=noninteractive
 PKGS=(
   # build
   build-essential cmake ninja-build ccache pkg-config
-  libboost-dev libssl-dev libsqlite3-dev libsodium-dev libsecp256k1-dev libp11-kit-dev nlohmann-json3-dev libcli11-dev
+  libboost-dev libssl-dev libsqlite3-dev libsodium-dev libsecp256k1-dev libunistring-dev libp11-kit-dev nlohmann-json3-dev libcli11-dev
   libcurl4-openssl-dev
   # tests and their independent oracles
   libgtest-dev libgmock-dev libbenchmark-dev python3 python3-cryptography python3-mnemonic

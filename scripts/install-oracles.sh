@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the npm test oracles (tests/oracles/node/package.json: @noble/curves, @noble/hashes)
+# Installs the npm test oracles (tests/oracles/node/package.json: @noble/curves, @noble/hashes,
+# @scure/bip32, @scure/bip39)
 # into .oracles/node, where the tests look for them. Idempotent. Tests that need them skip
 # with a printed reason when they are missing (for example with no npm registry).
 set -euo pipefail
@@ -7,7 +8,8 @@ cd "$(dirname "$0")/.."
 DIR=.oracles/node
 mkdir -p "$DIR"
 cp tests/oracles/node/package.json "$DIR/package.json"
-if [ -d "$DIR/node_modules/@noble/curves" ] && [ -d "$DIR/node_modules/@noble/hashes" ]; then
+if [ -d "$DIR/node_modules/@noble/curves" ] && [ -d "$DIR/node_modules/@noble/hashes" ] &&
+  [ -d "$DIR/node_modules/@scure/bip32" ] && [ -d "$DIR/node_modules/@scure/bip39" ]; then
   exit 0
 fi
 if ! command -v npm >/dev/null; then

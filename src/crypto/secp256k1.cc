@@ -28,12 +28,15 @@ bool ParsePublic(std::span<const uint8_t> bytes, secp256k1_pubkey* out) {
   return secp256k1_ec_pubkey_parse(Context(), out, bytes.data(), bytes.size()) == 1;
 }
 
-Bytes SerializeUncompressed(const secp256k1_pubkey& key) {
-  Bytes out(65);
+Bytes Serialize(const secp256k1_pubkey& key, bool compressed) {
+  Bytes out(compressed ? 33 : 65);
   size_t len = out.size();
-  secp256k1_ec_pubkey_serialize(Context(), out.data(), &len, &key, SECP256K1_EC_UNCOMPRESSED);
+  secp256k1_ec_pubkey_serialize(Context(), out.data(), &len, &key,
+                                compressed ? SECP256K1_EC_COMPRESSED : SECP256K1_EC_UNCOMPRESSED);
   return out;
 }
+
+Bytes SerializeUncompressed(const secp256k1_pubkey& key) { return Serialize(key, false); }
 
 }  // namespace
 
@@ -48,6 +51,36 @@ SecretBytes GeneratePrivateKey(Random& random) {
     SecretBytes key = random.RandomSecret(32);
     if (CheckPrivateKey(key).ok()) return key;
   }
+}
+
+StatusOr<Bytes> CompressedPublicKey(const SecretBytes& key) {
+  SIRR_RETURN_IF_ERROR(CheckPrivateKey(key));
+  secp256k1_pubkey pub;
+  if (secp256k1_ec_pubkey_create(Context(), &pub, key.reveal().data()) != 1)
+    return InternalError("secp256k1 public key derivation failed");
+  return Serialize(pub, true);
+}
+
+StatusOr<Bytes> ConvertPublicKey(std::span<const uint8_t> public_key, bool compressed) {
+  secp256k1_pubkey pub;
+  if (!ParsePublic(public_key, &pub)) return InvalidArgumentError("not a secp256k1 public key");
+  return Serialize(pub, compressed);
+}
+
+StatusOr<SecretBytes> AddPrivate(const SecretBytes& key, std::span<const uint8_t, 32> tweak) {
+  SIRR_RETURN_IF_ERROR(CheckPrivateKey(key));
+  SecretBytes out = key.Clone();
+  if (secp256k1_ec_seckey_tweak_add(Context(), out.reveal_mut().data(), tweak.data()) != 1)
+    return InvalidArgumentError("tweak out of range or zero result");
+  return out;
+}
+
+StatusOr<Bytes> AddPublic(std::span<const uint8_t> public_key, std::span<const uint8_t, 32> tweak) {
+  secp256k1_pubkey pub;
+  if (!ParsePublic(public_key, &pub)) return InvalidArgumentError("not a secp256k1 public key");
+  if (secp256k1_ec_pubkey_tweak_add(Context(), &pub, tweak.data()) != 1)
+    return InvalidArgumentError("tweak out of range or point at infinity");
+  return Serialize(pub, true);
 }
 
 StatusOr<Bytes> PublicKey(const SecretBytes& key) {

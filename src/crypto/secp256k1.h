@@ -26,6 +26,16 @@ Status CheckPrivateKey(const SecretBytes& private_key);
 // Uncompressed public key, 0x04 | X | Y.
 StatusOr<Bytes> PublicKey(const SecretBytes& private_key);
 
+// Compressed public key, 0x02/0x03 | X.
+StatusOr<Bytes> CompressedPublicKey(const SecretBytes& private_key);
+// A 33- or 65-byte public key in compressed (33) or uncompressed (65) form.
+StatusOr<Bytes> ConvertPublicKey(std::span<const uint8_t> public_key, bool compressed);
+// (key + tweak) mod n, in constant time. InvalidArgument when the tweak is not below n or the
+// sum is zero (BIP32's "invalid child" cases).
+StatusOr<SecretBytes> AddPrivate(const SecretBytes& key, std::span<const uint8_t, 32> tweak);
+// public_key + tweak·G, compressed; InvalidArgument as for AddPrivate or for a bad key.
+StatusOr<Bytes> AddPublic(std::span<const uint8_t> public_key, std::span<const uint8_t, 32> tweak);
+
 // 65 bytes r | s | v: RFC 6979 nonce, low-S, v = recovery id (0 or 1).
 StatusOr<Bytes> Sign(const SecretBytes& private_key, std::span<const uint8_t> digest);
 
