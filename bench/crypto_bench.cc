@@ -6,7 +6,9 @@
 #include <benchmark/benchmark.h>
 
 #include "crypto/crypto.h"
+#include "crypto/hd/bip32.h"
 #include "crypto/key_ops.h"
+#include "crypto/secp256k1.h"
 
 namespace {
 
@@ -64,8 +66,40 @@ void BM_Rsa2048Ps256SignSharedKey(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
+// HD wallet: from the cached BIP39 seed, derive m/44'/60'/0'/0/i (five CKDpriv steps, i
+// changing every iteration) and sign a digest with the child key. The BIP39 seed itself
+// (PBKDF2, 2048 rounds of HMAC-SHA512) is measured separately.
+void BM_HdDeriveAndSign(benchmark::State& state) {
+  auto seed = sirr::crypto::hd::Bip39Seed(
+      "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon "
+      "about",
+      "");
+  auto root = sirr::crypto::hd::MasterKey(*seed).value();
+  using sirr::crypto::hd::kHardened;
+  sirr::Bytes digest(32, 9);
+  uint32_t i = 0;
+  for (auto _ : state) {
+    const uint32_t path[] = {44 | kHardened, 60 | kHardened, kHardened, 0, i++ % kHardened};
+    auto key = sirr::crypto::hd::DerivePath(root, path).value();
+    auto sig = sirr::crypto::secp256k1::Sign(key.private_key, digest);
+    benchmark::DoNotOptimize(sig);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_Bip39Seed(benchmark::State& state) {
+  for (auto _ : state) {
+    auto seed = sirr::crypto::hd::Bip39Seed(
+        "legal winner thank year wave sausage worth useful legal winner thank yellow", "");
+    benchmark::DoNotOptimize(seed);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
 }  // namespace
 
+BENCHMARK(BM_HdDeriveAndSign)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(BM_Bip39Seed)->Threads(1)->UseRealTime();
 BENCHMARK(BM_Aes256GcmEncrypt64)->Threads(1)->Threads(2)->UseRealTime();
 BENCHMARK(BM_Ed25519Sign)->Threads(1)->Threads(2)->UseRealTime();
 BENCHMARK(BM_Secp256k1Sign)->Threads(1)->Threads(2)->UseRealTime();

@@ -26,21 +26,20 @@ using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree>;
   std::abort();
 }
 
+template <typename T>
+const T* FetchOrDie(T* (*fetch)(OSSL_LIB_CTX*, const char*, const char*), const char* name) {
+  T* algorithm = fetch(nullptr, name, nullptr);
+  if (algorithm == nullptr) Unavailable(name);
+  return algorithm;
+}
+
 const EVP_CIPHER* Aes256Gcm() {
-  static const EVP_CIPHER* cipher = [] {
-    EVP_CIPHER* c = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
-    if (c == nullptr) Unavailable("AES-256-GCM");
-    return c;
-  }();
+  static const EVP_CIPHER* cipher = FetchOrDie(EVP_CIPHER_fetch, "AES-256-GCM");
   return cipher;
 }
 
 const EVP_MD* Sha256Md() {
-  static const EVP_MD* md = [] {
-    EVP_MD* m = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-    if (m == nullptr) Unavailable("SHA256");
-    return m;
-  }();
+  static const EVP_MD* md = FetchOrDie(EVP_MD_fetch, "SHA256");
   return md;
 }
 
