@@ -86,6 +86,29 @@ StatusOr<std::optional<crypto::SignatureAlgorithm>> AlgorithmOf(const json& j) {
   return std::optional<crypto::SignatureAlgorithm>(alg);
 }
 
+// options.hdwallet (BIP39 keys), when given.
+StatusOr<std::optional<core::HdOptions>> HdOptionsOf(const json& j) {
+  SIRR_ASSIGN_OR_RETURN(const json* options, OptionalObject(j, "options"));
+  if (!options) return std::optional<core::HdOptions>();
+  SIRR_ASSIGN_OR_RETURN(const json* hd, OptionalObject(*options, "hdwallet"));
+  if (!hd) return std::optional<core::HdOptions>();
+  core::HdOptions o;
+  SIRR_ASSIGN_OR_RETURN(o.path, OptionalString(*hd, "hd_derivation_path"));
+  SIRR_ASSIGN_OR_RETURN(o.coin, OptionalInt(*hd, "coin"));
+  SIRR_ASSIGN_OR_RETURN(o.coin_abbr, OptionalString(*hd, "coin_abbr"));
+  SIRR_ASSIGN_OR_RETURN(o.account, OptionalInt(*hd, "account"));
+  SIRR_ASSIGN_OR_RETURN(o.change, OptionalInt(*hd, "change"));
+  SIRR_ASSIGN_OR_RETURN(o.index, OptionalInt(*hd, "index"));
+  return std::optional<core::HdOptions>(std::move(o));
+}
+
+// The BIP39 members of a sign/verify/derive response.
+void AddHd(json& j, const core::HdResult& hd) {
+  j["hd_derivation_path"] = hd.path;
+  if (!hd.address.empty()) j["address"] = hd.address;
+  j["public_key"] = hd.public_key;
+}
+
 bool IsOperation(std::string_view s) {
   return s == "encrypt" || s == "decrypt" || s == "sign" || s == "verify" || s == "derive";
 }
@@ -134,6 +157,11 @@ Response Api::HandleKeys(const Request& req, const ParsedTarget& target,
       r.usage = usage->value_or("");
       r.description = description->value_or("");
       r.ephemeral = ephemeral->value_or(false);
+      auto mnemonic = SecretField(*parsed, "mnemonic", Encoding::kText);
+      auto passphrase = SecretField(*parsed, "passphrase", Encoding::kText);
+      for (const Status& st : {mnemonic.status(), passphrase.status()}) SIRR_RESPOND_IF_ERROR(st);
+      r.mnemonic = std::move(*mnemonic);
+      if (*passphrase) r.passphrase = std::move(**passphrase);
       auto created = keys_.Create(ctx, vault, std::move(r));
       if (!created.ok()) return ErrorResponse(created.status());
       json j = KeyJson(created->row);
@@ -239,16 +267,24 @@ Response Api::HandleKeys(const Request& req, const ParsedTarget& target,
     if (!message.ok()) return ErrorResponse(message.status());
     auto alg = AlgorithmOf(j);
     if (!alg.ok()) return ErrorResponse(alg.status());
+    auto hd = HdOptionsOf(j);
+    if (!hd.ok()) return ErrorResponse(hd.status());
+    const core::HdOptions* hd_options = *hd ? &**hd : nullptr;
+    core::HdResult used;
     if (op == "sign") {
-      auto sig = keys_.Sign(ctx, vault, key, *message, *alg);
+      auto sig = keys_.Sign(ctx, vault, key, *message, *alg, hd_options, &used);
       if (!sig.ok()) return ErrorResponse(sig.status());
-      return JsonResponse(201, Dump(json{{"signature", HexEncode(*sig)}}));
+      json out{{"signature", HexEncode(*sig)}};
+      if (!used.path.empty()) AddHd(out, used);
+      return JsonResponse(201, Dump(out));
     }
     auto signature = RequiredHex(j, "signature");
     if (!signature.ok()) return ErrorResponse(signature.status());
-    auto verified = keys_.Verify(ctx, vault, key, *message, *signature, *alg);
+    auto verified = keys_.Verify(ctx, vault, key, *message, *signature, *alg, hd_options, &used);
     if (!verified.ok()) return ErrorResponse(verified.status());
-    return JsonResponse(200, Dump(json{{"verified", *verified}}));
+    json out{{"verified", *verified}};
+    if (!used.path.empty()) AddHd(out, used);
+    return JsonResponse(200, Dump(out));
   }
   // derive
   core::DeriveRequest d;
@@ -257,11 +293,12 @@ Response Api::HandleKeys(const Request& req, const ParsedTarget& target,
   auto context = OptionalString(j, "context");
   auto public_key = OptionalString(j, "public_key");
   auto spec = OptionalString(j, "spec");
-  for (const Status& st :
-       {name.status(), description.status(), context.status(), public_key.status(), spec.status()})
+  auto hd_path = OptionalString(j, "hd_derivation_path");
+  for (const Status& st : {name.status(), description.status(), context.status(),
+                           public_key.status(), spec.status(), hd_path.status()})
     SIRR_RESPOND_IF_ERROR(st);
-  if (!*name) return ErrorResponse(InvalidArgumentError("name is required"));
-  d.name = std::move(**name);
+  d.name = name->value_or("");  // required for keys that store a derived key (checked in core)
+  d.hd.path = std::move(*hd_path);
   d.description = description->value_or("");
   d.context = std::move(*context);
   d.spec = spec->value_or("");
@@ -270,8 +307,14 @@ Response Api::HandleKeys(const Request& req, const ParsedTarget& target,
     if (!peer.ok()) return ErrorResponse(peer.status());
     d.peer_public_key = std::move(peer).value();
   }
-  auto row = keys_.Derive(ctx, vault, key, std::move(d));
+  core::HdResult hd;
+  auto row = keys_.Derive(ctx, vault, key, std::move(d), &hd);
   if (!row.ok()) return ErrorResponse(row.status());
+  if (!hd.path.empty()) {
+    json out{{"key_id", row->id}, {"xpub", hd.xpub}};
+    AddHd(out, hd);
+    return JsonResponse(201, Dump(out));
+  }
   return JsonResponse(201, Dump(KeyJson(*row)));
 }
 

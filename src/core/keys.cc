@@ -1,8 +1,11 @@
 #include "core/keys.h"
 
+#include "base/encoding.h"
 #include "core/audited.h"
 #include "crypto/crypto.h"
 #include "crypto/envelope.h"
+#include "crypto/hd/bip39.h"
+#include "crypto/secp256k1.h"
 
 namespace sirr::core {
 namespace {
@@ -184,7 +187,24 @@ StatusOr<CreatedKey> Keys::Create(const RequestContext& ctx, std::string_view va
   if (req.description.size() > 1024)
     return InvalidArgumentError("description must be at most 1024 characters");
 
-  SIRR_ASSIGN_OR_RETURN(crypto::GeneratedKey key, crypto::GenerateKey(spec, random_));
+  if (spec != crypto::KeySpec::kBip39 && (req.mnemonic || !req.passphrase.empty()))
+    return InvalidArgumentError("mnemonic and passphrase apply to BIP39 keys only");
+  crypto::GeneratedKey key;
+  if (req.mnemonic) {
+    auto material =
+        crypto::hd::EncodeMaterial(req.mnemonic->reveal_string(), req.passphrase.reveal_string());
+    if (!material.ok()) return InvalidArgumentError("mnemonic: " + material.status().message());
+    SIRR_ASSIGN_OR_RETURN(key, crypto::Bip39KeyFrom(std::move(material).value()));
+  } else if (spec == crypto::KeySpec::kBip39 && !req.passphrase.empty()) {
+    SecretBytes entropy = random_.RandomSecret(32);
+    SIRR_ASSIGN_OR_RETURN(SecretBytes words, crypto::hd::EntropyToMnemonic(entropy.reveal()));
+    SIRR_ASSIGN_OR_RETURN(
+        SecretBytes material,
+        crypto::hd::EncodeMaterial(words.reveal_string(), req.passphrase.reveal_string()));
+    SIRR_ASSIGN_OR_RETURN(key, crypto::Bip39KeyFrom(std::move(material)));
+  } else {
+    SIRR_ASSIGN_OR_RETURN(key, crypto::GenerateKey(spec, random_));
+  }
   storage::KeyRow row;
   row.id = random_.Uuid();
   row.vault_id = vault.id;
@@ -314,16 +334,71 @@ StatusOr<SecretBytes> Keys::Decrypt(const RequestContext& ctx, std::string_view 
   return Audited<SecretBytes>(ctx, "key.decrypt", k, run(), k.row.spec);
 }
 
+StatusOr<std::pair<crypto::hd::WalletKey, HdResult>> Keys::HdKey(const RequestContext& ctx,
+                                                                 std::string_view action, Loaded& k,
+                                                                 const HdOptions* o, bool advance) {
+  namespace hd = crypto::hd;
+  const bool parts = o && (o->coin || o->coin_abbr || o->account || o->change || o->index);
+  if (o && o->path && parts)
+    return InvalidArgumentError(
+        "options.hdwallet takes either hd_derivation_path or coin/account/change/index, not both");
+  hd::Bip44Path path;
+  if (o && o->path) {
+    SIRR_ASSIGN_OR_RETURN(path, hd::ParseBip44Path(*o->path));
+  } else {
+    hd::Coin coin = hd::Coin::kEthereum;
+    if (o && o->coin) {
+      SIRR_ASSIGN_OR_RETURN(coin, hd::CoinFromNumber(*o->coin));
+    }
+    if (o && o->coin_abbr) {
+      SIRR_ASSIGN_OR_RETURN(hd::Coin named, hd::CoinFromAbbreviation(*o->coin_abbr));
+      if (o->coin && named != coin) return InvalidArgumentError("coin and coin_abbr disagree");
+      coin = named;
+    }
+    int64_t index = 0;
+    if (o && o->index) {
+      index = *o->index;
+    } else if (advance) {
+      SIRR_ASSIGN_OR_RETURN(index, storage_.NextHdIndex(k.vault.id, k.row.id));
+    } else if (k.row.hd_last_index) {
+      index = *k.row.hd_last_index;
+    } else {
+      return InvalidArgumentError(
+          "this wallet has not signed yet; give options.hdwallet to say which key to use");
+    }
+    SIRR_ASSIGN_OR_RETURN(path, hd::MakeBip44Path(coin, o && o->account ? *o->account : 0,
+                                                  o && o->change ? *o->change : 0, index));
+  }
+  SIRR_RETURN_IF_ERROR(OpenMaterial(ctx, action, k));
+  SIRR_ASSIGN_OR_RETURN(hd::Wallet wallet, hd::Wallet::FromMaterial(k.material));
+  SIRR_ASSIGN_OR_RETURN(hd::WalletKey key, wallet.Derive(path));
+  HdResult result{path.ToString(), key.address, "0x" + HexEncode(key.public_key), key.xpub};
+  return std::make_pair(std::move(key), std::move(result));
+}
+
 StatusOr<Bytes> Keys::Sign(const RequestContext& ctx, std::string_view vault, std::string_view key,
                            const Bytes& message,
-                           std::optional<crypto::SignatureAlgorithm> rsa_algorithm) {
+                           std::optional<crypto::SignatureAlgorithm> rsa_algorithm,
+                           const HdOptions* hd, HdResult* hd_out) {
   SIRR_ASSIGN_OR_RETURN(Loaded k, Load(ctx, "key.sign", Capability::kKeysUse, vault, key,
                                        /*with_material=*/false));
+  std::string hd_path;
   auto run = [&]() -> StatusOr<Bytes> {
     SIRR_RETURN_IF_ERROR(CheckUsage(k.row, crypto::KeyUsage::kSignVerify));
     if (message.size() > limits_.max_data_bytes)
       return InvalidArgumentError("message is larger than the maximum of " +
                                   std::to_string(limits_.max_data_bytes) + " bytes");
+    if (k.spec == crypto::KeySpec::kBip39) {
+      if (message.size() != crypto::secp256k1::kDigestSize)
+        return InvalidArgumentError("a BIP39 wallet signs a 32-byte digest; the message is " +
+                                    std::to_string(message.size()) + " bytes");
+      SIRR_ASSIGN_OR_RETURN(auto derived, HdKey(ctx, "key.sign", k, hd, /*advance=*/true));
+      SIRR_ASSIGN_OR_RETURN(Bytes sig, crypto::secp256k1::Sign(derived.first.private_key, message));
+      hd_path = derived.second.path;
+      if (hd_out) *hd_out = std::move(derived.second);
+      return sig;
+    }
+    if (hd) return InvalidArgumentError("options.hdwallet applies to BIP39 keys only");
     if (!crypto::ParsedPrivateKey::Worthwhile(k.spec)) {
       SIRR_RETURN_IF_ERROR(OpenMaterial(ctx, "key.sign", k));
       return crypto::Sign(k.spec, k.material, message, rsa_algorithm);
@@ -337,14 +412,17 @@ StatusOr<Bytes> Keys::Sign(const RequestContext& ctx, std::string_view vault, st
     }
     return crypto::Sign(*parsed, message, rsa_algorithm);
   };
+  auto result = run();
   std::string detail = k.row.spec;
   if (rsa_algorithm && crypto::IsRsa(k.spec)) detail += " " + std::string(JwsName(*rsa_algorithm));
-  return Audited<Bytes>(ctx, "key.sign", k, run(), detail);
+  if (!hd_path.empty()) detail += " " + hd_path;
+  return Audited<Bytes>(ctx, "key.sign", k, std::move(result), detail);
 }
 
 StatusOr<bool> Keys::Verify(const RequestContext& ctx, std::string_view vault, std::string_view key,
                             const Bytes& message, const Bytes& signature,
-                            std::optional<crypto::SignatureAlgorithm> rsa_algorithm) {
+                            std::optional<crypto::SignatureAlgorithm> rsa_algorithm,
+                            const HdOptions* hd, HdResult* hd_out) {
   SIRR_ASSIGN_OR_RETURN(Loaded k, Load(ctx, "key.verify", Capability::kKeysUse, vault, key,
                                        /*with_material=*/false));
   auto run = [&]() -> StatusOr<bool> {
@@ -352,6 +430,16 @@ StatusOr<bool> Keys::Verify(const RequestContext& ctx, std::string_view vault, s
     if (message.size() > limits_.max_data_bytes)
       return InvalidArgumentError("message is larger than the maximum of " +
                                   std::to_string(limits_.max_data_bytes) + " bytes");
+    if (k.spec == crypto::KeySpec::kBip39) {
+      if (message.size() != crypto::secp256k1::kDigestSize)
+        return InvalidArgumentError("a BIP39 wallet verifies a 32-byte digest; the message is " +
+                                    std::to_string(message.size()) + " bytes");
+      SIRR_ASSIGN_OR_RETURN(auto derived, HdKey(ctx, "key.verify", k, hd, /*advance=*/false));
+      bool ok = crypto::secp256k1::Verify(derived.first.public_key, message, signature);
+      if (hd_out) *hd_out = std::move(derived.second);
+      return ok;
+    }
+    if (hd) return InvalidArgumentError("options.hdwallet applies to BIP39 keys only");
     return crypto::Verify(k.spec, k.row.public_key, message, signature, rsa_algorithm);
   };
   auto result = run();
@@ -380,11 +468,22 @@ StatusOr<bool> Keys::VerifyDetached(const RequestContext& ctx, crypto::KeySpec s
 }
 
 StatusOr<storage::KeyRow> Keys::Derive(const RequestContext& ctx, std::string_view vault,
-                                       std::string_view key, DeriveRequest req) {
+                                       std::string_view key, DeriveRequest req, HdResult* hd_out) {
   SIRR_ASSIGN_OR_RETURN(Loaded k, Load(ctx, "key.derive", Capability::kKeysUse, vault, key,
-                                       /*with_material=*/true));
+                                       /*with_material=*/false));
+  if (k.spec == crypto::KeySpec::kBip39) {
+    // A public view of one wallet key; nothing new is stored, so keys:use is enough.
+    auto derived = HdKey(ctx, "key.derive", k, &req.hd, /*advance=*/true);
+    if (!derived.ok()) return Audited<storage::KeyRow>(ctx, "key.derive", k, derived.status());
+    const std::string detail = k.row.spec + " " + derived->second.path;
+    if (hd_out) *hd_out = std::move(derived->second);
+    k.row.material.clear();
+    return Audited<storage::KeyRow>(ctx, "key.derive", k, k.row, detail);
+  }
+  SIRR_RETURN_IF_ERROR(OpenMaterial(ctx, "key.derive", k));
   SIRR_RETURN_IF_ERROR(vaults_.Authorize(ctx, "key.derive", Capability::kKeysCreate, &k.vault));
   auto derive = [&]() -> StatusOr<crypto::GeneratedKey> {
+    if (req.name.empty()) return InvalidArgumentError("name is required");
     SIRR_RETURN_IF_ERROR(ValidateKeyName(req.name));
     if (req.description.size() > 1024)
       return InvalidArgumentError("description must be at most 1024 characters");

@@ -25,6 +25,7 @@
 #include "core/principal.h"
 #include "core/seal_keeper.h"
 #include "core/vaults.h"
+#include "crypto/hd/wallet.h"
 #include "crypto/key_ops.h"
 #include "storage/storage.h"
 
@@ -43,6 +44,27 @@ struct CreateKeyRequest {
   std::string usage;  // optional; must fit the spec
   std::string description;
   bool ephemeral = false;
+  // BIP39 only: import this mnemonic (else a new 24-word one) with this passphrase.
+  std::optional<SecretBytes> mnemonic;
+  SecretBytes passphrase;
+};
+
+// BIP39 (HD wallet) key operations: options.hdwallet. Either `path` or the BIP44 parts; with
+// neither, sign and derive take the key's next index (m/44'/60'/0'/0/i, advanced atomically)
+// and verify uses the last index taken.
+struct HdOptions {
+  std::optional<std::string> path;  // hd_derivation_path
+  std::optional<int64_t> coin;
+  std::optional<std::string> coin_abbr;
+  std::optional<int64_t> account, change, index;
+};
+
+// What a BIP39 operation used and produced, for the response.
+struct HdResult {
+  std::string path;        // hd_derivation_path
+  std::string address;     // Ethereum (EIP-55); empty for Bitcoin
+  std::string public_key;  // 0x + compressed secp256k1 key
+  std::string xpub;        // extended public key at `path`
 };
 
 struct CreatedKey {
@@ -58,6 +80,7 @@ struct DeriveRequest {
   std::optional<std::string> context;    // symmetric keys
   std::optional<Bytes> peer_public_key;  // C25519 keys
   std::string spec;                      // C25519: the derived key's spec (AES-256-GCM default)
+  HdOptions hd;                          // BIP39: which key to derive (nothing is stored)
 };
 
 // Checks a key name: 1..128 of [A-Za-z0-9._-], not "master" (reserved).
@@ -94,14 +117,20 @@ class Keys {
                           const Bytes& aad);
   StatusOr<SecretBytes> Decrypt(const RequestContext& ctx, std::string_view vault,
                                 std::string_view key, const Bytes& data, const Bytes& aad);
+  // BIP39 keys use `hd` (null: no options) and report the key used in `hd_out`.
   StatusOr<Bytes> Sign(const RequestContext& ctx, std::string_view vault, std::string_view key,
                        const Bytes& message,
-                       std::optional<crypto::SignatureAlgorithm> rsa_algorithm);
+                       std::optional<crypto::SignatureAlgorithm> rsa_algorithm,
+                       const HdOptions* hd = nullptr, HdResult* hd_out = nullptr);
   StatusOr<bool> Verify(const RequestContext& ctx, std::string_view vault, std::string_view key,
                         const Bytes& message, const Bytes& signature,
-                        std::optional<crypto::SignatureAlgorithm> rsa_algorithm);
+                        std::optional<crypto::SignatureAlgorithm> rsa_algorithm,
+                        const HdOptions* hd = nullptr, HdResult* hd_out = nullptr);
+  // Symmetric and C25519 keys: a new stored key. BIP39 keys: nothing is stored; `hd_out` gets
+  // the derived key and the wallet's own row is returned.
   StatusOr<storage::KeyRow> Derive(const RequestContext& ctx, std::string_view vault,
-                                   std::string_view key, DeriveRequest request);
+                                   std::string_view key, DeriveRequest request,
+                                   HdResult* hd_out = nullptr);
   // Detached verification with a public key given by the caller (no vault involved).
   StatusOr<bool> VerifyDetached(const RequestContext& ctx, crypto::KeySpec spec,
                                 const Bytes& public_key, const Bytes& message,
@@ -120,6 +149,12 @@ class Keys {
   // The error for a failed key lookup: NotFound (audited under `action`), else `lookup`.
   Status Missing(const RequestContext& ctx, std::string_view action, const storage::VaultRow& vault,
                  const Status& lookup, std::string_view key_ref);
+  // BIP39: the BIP44 path for `options` (see HdOptions; `advance`: sign/derive, else verify)
+  // and the wallet key at it.
+  StatusOr<std::pair<crypto::hd::WalletKey, HdResult>> HdKey(const RequestContext& ctx,
+                                                             std::string_view action, Loaded& k,
+                                                             const HdOptions* options,
+                                                             bool advance);
   // Decrypts the loaded key's material into `k.material`.
   Status OpenMaterial(const RequestContext& ctx, std::string_view action, Loaded& k);
   Status Audit(const RequestContext& ctx, std::string_view action, std::string_view outcome,

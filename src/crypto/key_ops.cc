@@ -16,6 +16,7 @@
 #include "base/encoding.h"
 #include "crypto/crypto.h"
 #include "crypto/hd/keccak.h"
+#include "crypto/hd/wallet.h"
 #include "crypto/secp256k1.h"
 
 namespace sirr::crypto {
@@ -180,9 +181,10 @@ StatusOr<KeySpec> ParseKeySpec(std::string_view name) {
   if (n == "rsa-3072") return KeySpec::kRsa3072;
   if (n == "rsa-4096") return KeySpec::kRsa4096;
   if (n == "c25519" || n == "x25519") return KeySpec::kX25519;
+  if (n == "bip39") return KeySpec::kBip39;
   return InvalidArgumentError(
       "unknown spec; one of AES-256-GCM, ChaCha20-Poly1305, Ed25519, secp256k1, P-256, "
-      "RSA-2048, RSA-3072, RSA-4096, C25519");
+      "RSA-2048, RSA-3072, RSA-4096, C25519, BIP39");
 }
 
 std::string_view SpecName(KeySpec spec) {
@@ -205,6 +207,8 @@ std::string_view SpecName(KeySpec spec) {
       return "RSA-4096";
     case KeySpec::kX25519:
       return "C25519";
+    case KeySpec::kBip39:
+      return "BIP39";
   }
   return "?";
 }
@@ -256,6 +260,12 @@ StatusOr<GeneratedKey> SymmetricKeyFrom(KeySpec spec, SecretBytes key) {
   return GeneratedKey{std::move(key), Bytes()};
 }
 
+StatusOr<GeneratedKey> Bip39KeyFrom(SecretBytes material) {
+  SIRR_ASSIGN_OR_RETURN(hd::Wallet wallet, hd::Wallet::FromMaterial(material));
+  std::string xpub = wallet.RootXpub();
+  return GeneratedKey{std::move(material), Bytes(xpub.begin(), xpub.end())};
+}
+
 StatusOr<GeneratedKey> GenerateKey(KeySpec spec, Random& random) {
   EnsureSodium();
   GeneratedKey out;
@@ -305,6 +315,8 @@ StatusOr<GeneratedKey> GenerateKey(KeySpec spec, Random& random) {
       SIRR_ASSIGN_OR_RETURN(out.public_key, PublicDer(key.get()));
       return out;
     }
+    case KeySpec::kBip39:
+      return Bip39KeyFrom(hd::GenerateMaterial(random));
   }
   return InvalidArgumentError("unknown spec");
 }
@@ -312,6 +324,10 @@ StatusOr<GeneratedKey> GenerateKey(KeySpec spec, Random& random) {
 StatusOr<PublicParts> DescribePublicKey(KeySpec spec, std::span<const uint8_t> public_key) {
   PublicParts parts;
   if (IsSymmetric(spec)) return parts;
+  if (spec == KeySpec::kBip39) {
+    parts.public_key.assign(public_key.begin(), public_key.end());  // the root xpub
+    return parts;
+  }
   if (IsRsa(spec)) {
     SIRR_ASSIGN_OR_RETURN(auto key, PublicKey::FromDer(public_key));
     SIRR_ASSIGN_OR_RETURN(parts.public_key, key->ToPem());
@@ -328,6 +344,10 @@ StatusOr<PublicParts> DescribePublicKey(KeySpec spec, std::span<const uint8_t> p
 StatusOr<std::pair<std::string, SecretBytes>> ExportPrivate(KeySpec spec,
                                                             const SecretBytes& material) {
   switch (spec) {
+    case KeySpec::kBip39: {
+      SIRR_ASSIGN_OR_RETURN(SecretBytes mnemonic, hd::MaterialMnemonic(material));
+      return std::make_pair(std::string("mnemonic"), std::move(mnemonic));
+    }
     case KeySpec::kEd25519:
       return std::make_pair(std::string("seed"),
                             HexEncodeSecret(material.reveal().first(crypto_sign_SEEDBYTES), "0x"));
@@ -564,6 +584,9 @@ StatusOr<bool> Verify(KeySpec spec, std::span<const uint8_t> public_key,
 
 StatusOr<Bytes> ParsePublicKey(KeySpec spec, std::string_view text) {
   if (IsSymmetric(spec)) return InvalidArgumentError("a symmetric key has no public key");
+  if (spec == KeySpec::kBip39)
+    return InvalidArgumentError(
+        "verify BIP39 wallet signatures with spec secp256k1 and the derived public key");
   if (IsRsa(spec)) {
     if (text.find("-----BEGIN") != std::string_view::npos) {
       auto keys = PublicKey::ParsePem(text);

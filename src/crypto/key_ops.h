@@ -6,6 +6,8 @@
 //   P-256 (ECDSA-SHA-256, r|s), RSA-2048/3072/4096               asymmetric, sign/verify
 //   RSA also encrypt/decrypt (OAEP, SHA-256, MGF1-SHA-256); C25519 (X25519) key agreement.
 //
+// BIP39 (HD wallet): material as hd::EncodeMaterial (mnemonic, 0x00, passphrase), public key
+// the root xpub's text; signing and derivation go through hd::Wallet with a BIP44 path.
 // Key material in its stored form ("material", always SecretBytes):
 //   symmetric: the 32-byte key; Ed25519: seed(32) | public key(32) (the libsodium secret key, so
 //   the public half used in signing is authenticated with the seed); secp256k1 / X25519: the
@@ -40,6 +42,7 @@ enum class KeySpec {
   kRsa3072,
   kRsa4096,
   kX25519,
+  kBip39,  // HD wallet (BIP39 mnemonic, BIP32/BIP44 secp256k1 keys): crypto/hd/wallet.h
 };
 enum class KeyType { kSymmetric, kAsymmetric };
 enum class KeyUsage { kEncryptDecrypt, kSignVerify };
@@ -63,6 +66,8 @@ struct GeneratedKey {
   Bytes public_key;  // empty for symmetric keys
 };
 StatusOr<GeneratedKey> GenerateKey(KeySpec spec, Random& random);
+// A BIP39 wallet key from its material (hd::EncodeMaterial): public key = root xpub text.
+StatusOr<GeneratedKey> Bip39KeyFrom(SecretBytes material);
 
 // A symmetric key of `spec` from 32 bytes of key material (derive).
 StatusOr<GeneratedKey> SymmetricKeyFrom(KeySpec spec, SecretBytes key);
@@ -77,7 +82,8 @@ struct PublicParts {
 StatusOr<PublicParts> DescribePublicKey(KeySpec spec, std::span<const uint8_t> public_key);
 
 // The private part of an ephemeral key as shown once: ("seed", 0x + 32-byte seed) for Ed25519,
-// ("private_key", 0x + hex) otherwise: the key or scalar, PKCS#8 DER for RSA.
+// ("mnemonic", the words) for BIP39, ("private_key", 0x + hex) otherwise: the key or scalar,
+// PKCS#8 DER for RSA.
 StatusOr<std::pair<std::string, SecretBytes>> ExportPrivate(KeySpec spec,
                                                             const SecretBytes& material);
 

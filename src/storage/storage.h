@@ -77,8 +77,9 @@ struct KeyRow {
   std::string type;   // "symmetric" / "asymmetric"
   std::string usage;  // "encrypt/decrypt" / "sign/verify"
   int64_t created_at = 0;
-  Bytes public_key;  // empty for symmetric keys
-  Bytes material;    // envelope v1; filled only where asked for
+  Bytes public_key;                      // empty for symmetric keys
+  Bytes material;                        // envelope v1; filled only where asked for
+  std::optional<int64_t> hd_last_index;  // BIP39 keys: the last BIP44 index used, if any
 };
 
 struct KeyFilter {
@@ -200,6 +201,9 @@ class Storage {
   virtual StatusOr<int64_t> CountKeys(std::string_view vault_id) = 0;
   // Removes the key; returns its metadata. NotFound.
   virtual StatusOr<KeyRow> DeleteKey(std::string_view vault_id, std::string_view id_or_name) = 0;
+  // BIP39 keys: takes the key's next BIP44 index (0, 1, 2, …) and records it as the last used,
+  // atomically and durably: concurrent callers never get the same index.
+  virtual StatusOr<int64_t> NextHdIndex(std::string_view vault_id, std::string_view key_id) = 0;
 
   // --- audit chain head (to detect truncation of the audit log)
   virtual Status SaveAuditHead(int64_t seq, const Bytes& mac) = 0;

@@ -2,6 +2,10 @@
 // implementations: python3-cryptography (tests/oracles/keys_oracle.py) and @noble/curves
 // (tests/oracles/keys_noble.mjs).
 
+#include <algorithm>
+#include <mutex>
+#include <set>
+
 #include "sirrd_fixture.h"
 
 namespace sirr_it {
@@ -309,6 +313,113 @@ TEST_F(KeysIt, CliCoversEveryKeyCommand) {
   EXPECT_EQ(Cli({"key", "show", "ed"}).code, 1);
   EXPECT_EQ(Cli({"key", "create", "x", "--spec", "nope"}).code, 1);
   EXPECT_EQ(Cli({"key", "create", "x"}).code, 2);  // --spec is required
+}
+
+// BIP39 HD wallets through HTTP: import, xpub, atomic index advance, hdwallet options,
+// identical signatures from two imports of one mnemonic, derive, and the refusals.
+TEST_F(KeysIt, Bip39WalletsSignWithBip44Keys) {
+  const std::string abandon =
+      "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon "
+      "about";
+  const std::string digest = "a0dc65ffca799873cbea0ac274015b9526505daaaed385155425f7337704883e";
+  json a = CreateKey("wallet-a", "bip39", {{"mnemonic", abandon}});
+  json b = CreateKey("wallet-b", "BIP39", {{"mnemonic", abandon}});
+  EXPECT_EQ(a["spec"], "BIP39");
+  EXPECT_EQ(a["public_key"],
+            "xpub661MyMwAqRbcFkPHucMnrGNzDwb6teAX1RbKQmqtEF8kK3Z7LZ59qafCjB9eCRLiTVG3uxBxgKvRgbubRh"
+            "qSKXnGGb1aoaqLrpMBDrVxga8");
+  EXPECT_FALSE(a.contains("mnemonic"));
+  EXPECT_EQ(Http("GET", kKeys + "/wallet-a").body.find("abandon"), std::string::npos);
+
+  // No options: index 0, then 1 (ETH by default); verify without options uses the last one.
+  json s0 = Post(kKeys + "/wallet-a/sign", {{"message", digest}}, 201);
+  EXPECT_EQ(s0["hd_derivation_path"], "m/44'/60'/0'/0/0");
+  EXPECT_EQ(s0["address"], "0x9858EfFD232B4033E47d90003D41EC34EcaEda94");
+  json s1 = Post(kKeys + "/wallet-a/sign", {{"message", digest}}, 201);
+  EXPECT_EQ(s1["hd_derivation_path"], "m/44'/60'/0'/0/1");
+  json v =
+      Post(kKeys + "/wallet-a/verify", {{"message", digest}, {"signature", s1["signature"]}}, 200);
+  EXPECT_EQ(v["verified"], true);
+  EXPECT_EQ(v["hd_derivation_path"], "m/44'/60'/0'/0/1");
+  EXPECT_EQ(Post(kKeys + "/wallet-a/verify", {{"message", digest}, {"signature", s0["signature"]}},
+                 200)["verified"],
+            false);  // index 0's signature, checked against index 1's key
+
+  // The same path on both imports: identical signatures (RFC 6979) and addresses.
+  json path_opts = {{"hdwallet", {{"hd_derivation_path", "m/44'/60'/2'/0/0"}}}};
+  json sa = Post(kKeys + "/wallet-a/sign", {{"message", digest}, {"options", path_opts}}, 201);
+  json sb = Post(kKeys + "/wallet-b/sign", {{"message", digest}, {"options", path_opts}}, 201);
+  EXPECT_EQ(sa["signature"], sb["signature"]);
+  EXPECT_EQ(sa["address"], sb["address"]);
+  json parts_opts = {
+      {"hdwallet", {{"coin_abbr", "ETH"}, {"account", 2}, {"change", 0}, {"index", 0}}}};
+  EXPECT_EQ(Post(kKeys + "/wallet-b/sign", {{"message", digest}, {"options", parts_opts}},
+                 201)["signature"],
+            sa["signature"]);
+  // Bitcoin: compressed public key, no Ethereum address.
+  json btc =
+      Post(kKeys + "/wallet-a/sign",
+           {{"message", digest}, {"options", {{"hdwallet", {{"coin", 0}, {"index", 3}}}}}}, 201);
+  EXPECT_EQ(btc["hd_derivation_path"], "m/44'/0'/0'/0/3");
+  EXPECT_FALSE(btc.contains("address"));
+  EXPECT_EQ(btc["public_key"].get<std::string>().size(), 2u + 66u);
+
+  // noble verifies the wallet's signature with the derived key and recovers its address.
+  json d = Post(kKeys + "/wallet-a/derive", {{"hd_derivation_path", "m/44'/60'/2'/0/0"}}, 201);
+  EXPECT_EQ(d["address"], sa["address"]);
+  EXPECT_EQ(d["xpub"].get<std::string>().substr(0, 4), "xpub");
+  auto noble = Noble("check", json::array({{{"public_key", d["public_key"]},
+                                            {"digest", digest},
+                                            {"signature", sa["signature"]},
+                                            {"address", d["address"]}}}));
+  if (noble) {
+    EXPECT_EQ((*noble)[0], json({{"verified", true}, {"recovered", true}, {"address", true}}));
+  }
+
+  // Refusals: both option forms, unsupported coin, a bad path, a non-digest message, a bad
+  // mnemonic (named problem), mnemonic on another spec, detached verify with spec BIP39.
+  json both = {{"hdwallet", {{"hd_derivation_path", "m/44'/60'/0'/0/0"}, {"coin", 60}}}};
+  Post(kKeys + "/wallet-a/sign", {{"message", digest}, {"options", both}}, 422);
+  Post(kKeys + "/wallet-a/sign", {{"message", digest}, {"options", {{"hdwallet", {{"coin", 2}}}}}},
+       422);
+  Post(kKeys + "/wallet-a/sign",
+       {{"message", digest}, {"options", {{"hdwallet", {{"hd_derivation_path", "m/0/1"}}}}}}, 422);
+  Post(kKeys + "/wallet-a/sign", {{"message", "00"}}, 422);
+  json bad =
+      Post(kKeys, {{"name", "w3"}, {"spec", "BIP39"}, {"mnemonic", abandon + " abandon"}}, 422);
+  EXPECT_NE(bad.dump().find("mnemonic"), std::string::npos) << bad.dump();
+  Post(kKeys, {{"name", "w4"}, {"spec", "Ed25519"}, {"mnemonic", abandon}}, 422);
+  Post("/api/v1/verify",
+       {{"spec", "BIP39"}, {"message", digest}, {"signature", "00"}, {"public_key", "xpub"}}, 422);
+  // A fresh wallet has no last index to verify with.
+  CreateKey("fresh", "BIP39");
+  Post(kKeys + "/fresh/verify", {{"message", digest}, {"signature", s0["signature"]}}, 422);
+  // An ephemeral wallet shows its mnemonic once and is not stored.
+  json eph = CreateKey("eph", "BIP39", {{"ephemeral", true}});
+  const std::string words = eph.value("mnemonic", "");
+  EXPECT_EQ(std::count(words.begin(), words.end(), ' '), 23);
+  EXPECT_EQ(Http("GET", kKeys + "/eph").status, 404);
+}
+
+// Concurrent signers without options never share an index.
+TEST_F(KeysIt, Bip39ConcurrentSignersGetDistinctIndices) {
+  CreateKey("w", "BIP39");
+  const std::string digest(64, 'a');
+  std::mutex mu;
+  std::set<std::string> paths;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 5; ++i) {
+        auto r = Http("POST", kKeys + "/w/sign", json{{"message", digest}}.dump());
+        auto j = json::parse(r.body, nullptr, false);
+        std::lock_guard lock(mu);
+        if (r.status == 201) paths.insert(j["hd_derivation_path"].get<std::string>());
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(paths.size(), 20u);
+  EXPECT_TRUE(paths.count("m/44'/60'/0'/0/19"));
 }
 
 }  // namespace

@@ -107,6 +107,11 @@ CREATE TABLE keys (
 );
 CREATE INDEX keys_vault_created ON keys(vault_id, created_at);
 )SQL",
+      // 4: HD wallet keys (BIP39): the next BIP44 index to use and the last one used.
+      R"SQL(
+ALTER TABLE keys ADD COLUMN hd_next_index INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE keys ADD COLUMN hd_last_index INTEGER;
+)SQL",
   };
   return kMigrations;
 }
@@ -1037,6 +1042,7 @@ StatusOr<int64_t> SqliteStorage::PurgeTombstones(int64_t gone_before) {
 
 #define KEY_COLS \
   "id, vault_id, name, description, spec, type, usage, created_at, public_key, material"
+#define KEY_READ_COLS KEY_COLS ", hd_last_index"
 
 namespace {
 KeyRow ReadKeyColumns(const Stmt& s, bool with_material) {
@@ -1051,16 +1057,17 @@ KeyRow ReadKeyColumns(const Stmt& s, bool with_material) {
   k.created_at = s.Int(7);
   k.public_key = s.Blob(8);
   if (with_material) k.material = s.Blob(9);
+  k.hd_last_index = s.OptInt(10);
   return k;
 }
 
 // The key by id, else by name (an id match wins).
 StatusOr<std::optional<KeyRow>> FindKey(Connection& c, std::string_view vault_id,
                                         std::string_view id_or_name, bool with_material) {
-  return FindByIdOrName<KeyRow>(c, "SELECT " KEY_COLS " FROM keys WHERE vault_id = ?1 AND id = ?2",
-                                "SELECT " KEY_COLS " FROM keys WHERE vault_id = ?1 AND name = ?2",
-                                vault_id, id_or_name,
-                                [&](const Stmt& s) { return ReadKeyColumns(s, with_material); });
+  return FindByIdOrName<KeyRow>(
+      c, "SELECT " KEY_READ_COLS " FROM keys WHERE vault_id = ?1 AND id = ?2",
+      "SELECT " KEY_READ_COLS " FROM keys WHERE vault_id = ?1 AND name = ?2", vault_id, id_or_name,
+      [&](const Stmt& s) { return ReadKeyColumns(s, with_material); });
 }
 }  // namespace
 
@@ -1103,9 +1110,10 @@ StatusOr<KeyPage> SqliteStorage::ListKeys(std::string_view vault_id, const KeyFi
       SIRR_ASSIGN_OR_RETURN(bool row, s->Step());
       page.total = row ? s->Int(0) : 0;
     }
-    SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT " KEY_COLS " FROM keys WHERE vault_id = ?1 "
-                                            "AND (?2 = '' OR spec = ?2) AND (?3 = '' OR type = "
-                                            "?3) ORDER BY created_at, id LIMIT ?4 OFFSET ?5"));
+    SIRR_ASSIGN_OR_RETURN(auto s,
+                          c.Prepare("SELECT " KEY_READ_COLS " FROM keys WHERE vault_id = ?1 "
+                                    "AND (?2 = '' OR spec = ?2) AND (?3 = '' OR type = "
+                                    "?3) ORDER BY created_at, id LIMIT ?4 OFFSET ?5"));
     s->Bind(1, vault_id).Bind(2, filter.spec).Bind(3, filter.type);
     s->Bind(4, filter.limit).Bind(5, filter.offset);
     while (true) {
@@ -1124,6 +1132,22 @@ StatusOr<int64_t> SqliteStorage::CountKeys(std::string_view vault_id) {
     SIRR_ASSIGN_OR_RETURN(bool row, s->Step());
     return row ? s->Int(0) : 0;
   });
+}
+
+StatusOr<int64_t> SqliteStorage::NextHdIndex(std::string_view vault_id, std::string_view key_id) {
+  int64_t index = 0;
+  Status st = WithWriteTx([&](Connection& c) -> Status {
+    SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("UPDATE keys SET hd_last_index = hd_next_index, "
+                                            "hd_next_index = hd_next_index + 1 WHERE vault_id "
+                                            "= ? AND id = ? RETURNING hd_last_index"));
+    s->Bind(1, vault_id).Bind(2, key_id);
+    SIRR_ASSIGN_OR_RETURN(bool row, s->Step());
+    if (!row) return NotFoundError("key not found");
+    index = s->Int(0);
+    return OkStatus();
+  });
+  if (!st.ok()) return st;
+  return index;
 }
 
 StatusOr<KeyRow> SqliteStorage::DeleteKey(std::string_view vault_id, std::string_view id_or_name) {

@@ -75,6 +75,7 @@ class SqliteStorage final : public Storage {
   StatusOr<KeyPage> ListKeys(std::string_view vault_id, const KeyFilter& filter) override;
   StatusOr<int64_t> CountKeys(std::string_view vault_id) override;
   StatusOr<KeyRow> DeleteKey(std::string_view vault_id, std::string_view id_or_name) override;
+  StatusOr<int64_t> NextHdIndex(std::string_view vault_id, std::string_view key_id) override;
   Status SaveAuditHead(int64_t seq, const Bytes& mac) override;
   StatusOr<std::optional<std::pair<int64_t, Bytes>>> LoadAuditHead() override;
 

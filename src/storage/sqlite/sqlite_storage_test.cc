@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -53,7 +55,7 @@ TEST_F(SqliteStorageTest, InitializesOnceOnly) {
   EXPECT_EQ(db_->GetVault("default", "")->id, "vid");
   EXPECT_EQ(db_->GetVault("vid", "")->name, "default");
   EXPECT_EQ(db_->GetVault("nope", "").status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(SqliteStorage::SchemaVersion(), 3);
+  EXPECT_EQ(SqliteStorage::SchemaVersion(), 4);
 }
 
 // Secret and key ids are UUIDs; lookups by id only consider UUID-shaped references.
@@ -138,13 +140,39 @@ TEST_F(SqliteStorageTest, SecretCacheFollowsWritesAndExpiry) {
 
 // A cached key row disappears with the key.
 TEST_F(SqliteStorageTest, KeyCacheFollowsWrites) {
-  KeyRow k{Uuid('e'),    "vid",         "signer", "",           "Ed25519",
-           "asymmetric", "sign/verify", 1,        Bytes(32, 4), Bytes(80, 5)};
+  KeyRow k{Uuid('e'),     "vid", "signer",     "",           "Ed25519",   "asymmetric",
+           "sign/verify", 1,     Bytes(32, 4), Bytes(80, 5), std::nullopt};
   ASSERT_TRUE(db_->CreateKey(k).ok());
   ASSERT_EQ(db_->GetKey("vid", "signer", true)->material, Bytes(80, 5));  // now cached
   EXPECT_TRUE(db_->GetKey("vid", "signer", false)->material.empty());
   ASSERT_TRUE(db_->DeleteKey("vid", Uuid('e')).ok());
   EXPECT_EQ(db_->GetKey("vid", "signer", true).status().code(), StatusCode::kNotFound);
+}
+
+// BIP39 index allocation: concurrent callers get distinct, consecutive indices, and the last
+// one handed out is what a fresh read reports.
+TEST_F(SqliteStorageTest, HdIndicesAreUniqueUnderConcurrency) {
+  KeyRow k{Uuid('d'),     "vid", "wallet",    "",           "BIP39",     "asymmetric",
+           "sign/verify", 1,     Bytes(4, 4), Bytes(80, 5), std::nullopt};
+  ASSERT_TRUE(db_->CreateKey(k).ok());
+  EXPECT_FALSE(db_->GetKey("vid", "wallet", false)->hd_last_index.has_value());
+  std::mutex mu;
+  std::vector<int64_t> got;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 25; ++i) {
+        auto index = db_->NextHdIndex("vid", Uuid('d'));
+        ASSERT_TRUE(index.ok());
+        std::lock_guard lock(mu);
+        got.push_back(*index);
+      }
+    });
+  for (auto& th : threads) th.join();
+  std::sort(got.begin(), got.end());
+  for (size_t i = 0; i < got.size(); ++i) ASSERT_EQ(got[i], static_cast<int64_t>(i));
+  EXPECT_EQ(*db_->GetKey("vid", "wallet", false)->hd_last_index, 199);
+  EXPECT_EQ(db_->NextHdIndex("vid", Uuid('f')).status().code(), StatusCode::kNotFound);
 }
 
 // The vault cache never serves a deleted or renamed-away vault.
