@@ -11,7 +11,7 @@ struct KeyArgs {
   CLI::App *encrypt = nullptr, *decrypt = nullptr, *sign = nullptr, *verify = nullptr,
            *derive = nullptr;
   std::string name, spec, type, usage, description, data, file, aad, nonce, algorithm, signature,
-      context, public_key, new_name;
+      context, public_key, new_name, mnemonic_file, hd_path;
   bool ephemeral = false, hex = false, json_out = false;
 };
 
@@ -75,8 +75,11 @@ KeyCommands::KeyCommands(CLI::App& app) : a_(std::make_unique<KeyArgs>()) {
   a.create
       ->add_option("--spec", a.spec,
                    "AES-256-GCM, ChaCha20-Poly1305, Ed25519, secp256k1, P-256, RSA-2048, "
-                   "RSA-3072, RSA-4096 or C25519")
+                   "RSA-3072, RSA-4096, C25519 or BIP39 (HD wallet)")
       ->required();
+  a.create->add_option("--mnemonic-file", a.mnemonic_file,
+                       "BIP39: import the mnemonic in this file (- for stdin) instead of "
+                       "generating one");
   a.create->add_option("--usage", a.usage, "encrypt/decrypt or sign/verify (default: the spec's)");
   a.create->add_option("--description", a.description, "Description (not secret)");
   a.create->add_flag("--ephemeral", a.ephemeral,
@@ -107,6 +110,8 @@ KeyCommands::KeyCommands(CLI::App& app) : a_(std::make_unique<KeyArgs>()) {
   AddDataInput(a.sign, a, "message");
   a.sign->add_flag("--hex", a.hex, "The message is hex (e.g. a secp256k1 32-byte digest)");
   a.sign->add_option("--algorithm", a.algorithm, "RSA: PS256, PS384, PS512, RS256, RS384, RS512");
+  a.sign->add_option("--hd-path", a.hd_path,
+                     "BIP39: BIP44 path m/44'/coin'/account'/change/index (default: next index)");
   a.verify = a.key->add_subcommand(
       "verify", "Verify a signature; prints verified / not verified (exit 0 / 1)");
   a.verify->add_option("KEY", a.name, "Key id or name")->required();
@@ -114,12 +119,15 @@ KeyCommands::KeyCommands(CLI::App& app) : a_(std::make_unique<KeyArgs>()) {
   a.verify->add_option("--signature", a.signature, "Hex signature")->required();
   a.verify->add_flag("--hex", a.hex, "The message is hex");
   a.verify->add_option("--algorithm", a.algorithm, "RSA: PS256, ..., RS512");
+  a.verify->add_option("--hd-path", a.hd_path, "BIP39: BIP44 path (default: the last index used)");
   a.derive = a.key->add_subcommand(
       "derive",
       "Derive a new stored key: from a symmetric key and --context, or from a C25519 "
       "key and a peer's --public-key");
   a.derive->add_option("KEY", a.name, "Key id or name")->required();
-  a.derive->add_option("--name", a.new_name, "Name of the new key")->required();
+  a.derive->add_option("--name", a.new_name, "Name of the new key (symmetric and C25519 keys)");
+  a.derive->add_option("--hd-path", a.hd_path,
+                       "BIP39: show the key at this BIP44 path (default: next index)");
   a.derive->add_option("--context", a.context, "Context (symmetric keys)");
   a.derive->add_option("--public-key", a.public_key, "Peer X25519 public key, hex (C25519 keys)");
   a.derive->add_option("--spec", a.spec, "C25519: AES-256-GCM (default) or ChaCha20-Poly1305");
@@ -138,10 +146,29 @@ int KeyCommands::Run(const std::string& vault, const Expect& expect, const Fetch
     if (!a.usage.empty()) body["usage"] = a.usage;
     if (!a.description.empty()) body["description"] = a.description;
     if (a.ephemeral) body["ephemeral"] = true;
-    if (auto rc = expect("POST", KeyPath(vault), 201, &r, body.dump())) return *rc;
+    if (!a.mnemonic_file.empty()) {
+      std::ifstream file;
+      if (a.mnemonic_file != "-") {
+        file.open(a.mnemonic_file, std::ios::binary);
+        if (!file) return Usage("cannot read " + a.mnemonic_file);
+      }
+      auto words = ReadAll(a.mnemonic_file == "-" ? std::cin : file);
+      if (!words.ok()) return Usage(words.status().message());
+      body["mnemonic"] = std::string(words->reveal_string());
+    }
+    std::string payload = body.dump();
+    if (body.contains("mnemonic")) {
+      auto& v = body["mnemonic"].get_ref<std::string&>();
+      sirr::SecureWipe(v.data(), v.size());
+    }
+    auto rc = expect("POST", KeyPath(vault), 201, &r, payload);
+    sirr::SecureWipe(payload.data(), payload.size());
+    if (rc) return *rc;
     json j = json::parse(r.body, nullptr, false);
     sirr::SecureWipe(r.body.data(), r.body.size());
-    std::string field = j.contains("seed") ? "seed" : "private_key";
+    std::string field = j.contains("seed")       ? "seed"
+                        : j.contains("mnemonic") ? "mnemonic"
+                                                 : "private_key";
     if (a.json_out) {
       std::string text = j.dump(2);
       std::printf("%s\n", text.c_str());
@@ -190,14 +217,25 @@ int KeyCommands::Run(const std::string& vault, const Expect& expect, const Fetch
     return 0;
   }
   if (a.derive->parsed()) {
-    json body{{"name", a.new_name}};
+    json body = json::object();
+    if (!a.new_name.empty()) body["name"] = a.new_name;
+    if (!a.hd_path.empty()) body["hd_derivation_path"] = a.hd_path;
     if (!a.context.empty()) body["context"] = a.context;
     if (!a.public_key.empty()) body["public_key"] = a.public_key;
     if (!a.spec.empty()) body["spec"] = a.spec;
     if (!a.description.empty()) body["description"] = a.description;
     if (auto rc = expect("POST", KeyPath(vault, a.name, "derive"), 201, &r, body.dump()))
       return *rc;
-    PrintKey(json::parse(r.body, nullptr, false));
+    json j = json::parse(r.body, nullptr, false);
+    if (j.contains("hd_derivation_path")) {  // BIP39: the derived key's public parts
+      std::printf("path:        %s\n", OrDash(j["hd_derivation_path"]).c_str());
+      if (j.contains("address")) std::printf("address:     %s\n", OrDash(j["address"]).c_str());
+      std::printf("public key:  %s\nxpub:        %s\n",
+                  OrDash(j.value("public_key", json())).c_str(),
+                  OrDash(j.value("xpub", json())).c_str());
+      return 0;
+    }
+    PrintKey(j);
     return 0;
   }
 
@@ -223,6 +261,7 @@ int KeyCommands::Run(const std::string& vault, const Expect& expect, const Fetch
   } else {
     body["message"] = a.hex ? Trim(input->reveal_string()) : sirr::HexEncode(input->reveal());
     if (!a.algorithm.empty()) body["options"] = {{"algorithm", a.algorithm}};
+    if (!a.hd_path.empty()) body["options"]["hdwallet"] = {{"hd_derivation_path", a.hd_path}};
     if (a.verify->parsed()) body["signature"] = a.signature;
   }
   const std::string op = cmd->get_name();
@@ -237,6 +276,10 @@ int KeyCommands::Run(const std::string& vault, const Expect& expect, const Fetch
   json j = json::parse(r.body, nullptr, false);
   if (!j.is_object()) return std::fprintf(stderr, "sirr: unexpected response\n"), kExitServer;
   if (op == "encrypt") return std::printf("%s\n", OrDash(j.value("data", json())).c_str()), 0;
+  if (j.contains("hd_derivation_path"))  // BIP39: which wallet key, on stderr
+    std::fprintf(stderr, "path %s%s%s\n", OrDash(j["hd_derivation_path"]).c_str(),
+                 j.contains("address") ? " address " : "",
+                 j.contains("address") ? OrDash(j["address"]).c_str() : "");
   if (op == "sign") return std::printf("%s\n", OrDash(j.value("signature", json())).c_str()), 0;
   if (op == "verify") {
     const bool ok = j.value("verified", false);

@@ -401,6 +401,37 @@ TEST_F(KeysIt, Bip39WalletsSignWithBip44Keys) {
   EXPECT_EQ(Http("GET", kKeys + "/eph").status, 404);
 }
 
+// The CLI side of HD wallets: import from stdin, sign with and without a path, verify, derive.
+TEST_F(KeysIt, CliHdWallet) {
+  auto ok = [&](std::vector<std::string> args, const std::string& input = "") {
+    auto r = Cli(std::move(args), input);
+    EXPECT_EQ(r.code, 0) << r.err;
+    return r;
+  };
+  const std::string abandon =
+      "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon "
+      "about\n";
+  auto created = ok({"key", "create", "w", "--spec", "BIP39", "--mnemonic-file", "-"}, abandon);
+  EXPECT_NE(created.out.find("public key:  xpub661MyMwAqRbcFkPHucMn"), std::string::npos);
+  EXPECT_EQ(created.out.find("abandon"), std::string::npos);
+  const std::string digest(64, 'b');
+  auto sig = ok({"key", "sign", "w", "--hex", digest});
+  EXPECT_NE(
+      sig.err.find("path m/44'/60'/0'/0/0 address 0x9858EfFD232B4033E47d90003D41EC34EcaEda94"),
+      std::string::npos)
+      << sig.err;
+  std::string signature = sig.out.substr(0, sig.out.size() - 1);
+  ok({"key", "verify", "w", "--hex", digest, "--signature", signature});
+  auto other = Cli({"key", "verify", "w", "--hex", digest, "--signature", signature, "--hd-path",
+                    "m/44'/60'/0'/0/5"});
+  EXPECT_EQ(other.code, 1);
+  auto derived = ok({"key", "derive", "w", "--hd-path", "m/44'/60'/0'/0/0"});
+  EXPECT_NE(derived.out.find("address:     0x9858EfFD232B4033E47d90003D41EC34EcaEda94"),
+            std::string::npos);
+  auto bad = Cli({"key", "create", "w2", "--spec", "BIP39", "--mnemonic-file", "-"}, "abandon\n");
+  EXPECT_EQ(bad.code, 1) << bad.err;
+}
+
 // Concurrent signers without options never share an index.
 TEST_F(KeysIt, Bip39ConcurrentSignersGetDistinctIndices) {
   CreateKey("w", "BIP39");
