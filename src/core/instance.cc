@@ -96,7 +96,20 @@ void Instance::CacheParsedKey(const std::string& key_id, const std::string& vaul
                               std::shared_ptr<const crypto::ParsedPrivateKey> key) {
   std::unique_lock lock(mu_);
   if (parsed_keys_.size() >= kMaxParsedKeys) parsed_keys_.clear();
-  parsed_keys_[key_id] = ParsedEntry{vault_id, std::move(key)};
+  parsed_keys_[key_id] = ParsedEntry{vault_id, std::move(key), nullptr};
+}
+
+std::shared_ptr<const crypto::hd::Wallet> Instance::Wallet(std::string_view key_id) {
+  std::shared_lock lock(mu_);
+  auto it = parsed_keys_.find(key_id);
+  return it == parsed_keys_.end() ? nullptr : it->second.wallet;
+}
+
+void Instance::CacheWallet(const std::string& key_id, const std::string& vault_id,
+                           std::shared_ptr<const crypto::hd::Wallet> wallet) {
+  std::unique_lock lock(mu_);
+  if (parsed_keys_.size() >= kMaxParsedKeys) parsed_keys_.clear();
+  parsed_keys_[key_id] = ParsedEntry{vault_id, nullptr, std::move(wallet)};
 }
 
 void Instance::ForgetParsedKey(std::string_view key_id) {

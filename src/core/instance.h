@@ -15,6 +15,7 @@
 #include "base/clock.h"
 #include "base/random.h"
 #include "crypto/envelope.h"
+#include "crypto/hd/wallet.h"
 #include "crypto/key_ops.h"
 #include "seal/master_key.h"
 #include "storage/storage.h"
@@ -57,6 +58,11 @@ class Instance {
   void CacheParsedKey(const std::string& key_id, const std::string& vault_id,
                       std::shared_ptr<const crypto::ParsedPrivateKey> key);
   void ForgetParsedKey(std::string_view key_id);
+  // BIP39 wallets (root key computed from the mnemonic: PBKDF2 + HMAC), cached the same way and
+  // in the same entries (ForgetParsedKey drops them too).
+  std::shared_ptr<const crypto::hd::Wallet> Wallet(std::string_view key_id);
+  void CacheWallet(const std::string& key_id, const std::string& vault_id,
+                   std::shared_ptr<const crypto::hd::Wallet> wallet);
 
  private:
   Instance(seal::MasterKey master, int version)
@@ -69,6 +75,7 @@ class Instance {
   struct ParsedEntry {
     std::string vault_id;
     std::shared_ptr<const crypto::ParsedPrivateKey> key;
+    std::shared_ptr<const crypto::hd::Wallet> wallet;
   };
   std::map<std::string, ParsedEntry, std::less<>> parsed_keys_;  // guarded by mu_
 };
