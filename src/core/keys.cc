@@ -190,18 +190,14 @@ StatusOr<CreatedKey> Keys::Create(const RequestContext& ctx, std::string_view va
   if (spec != crypto::KeySpec::kBip39 && (req.mnemonic || !req.passphrase.empty()))
     return InvalidArgumentError("mnemonic and passphrase apply to BIP39 keys only");
   crypto::GeneratedKey key;
-  if (req.mnemonic) {
-    auto material =
-        crypto::hd::EncodeMaterial(req.mnemonic->reveal_string(), req.passphrase.reveal_string());
-    if (!material.ok()) return InvalidArgumentError("mnemonic: " + material.status().message());
+  if (spec == crypto::KeySpec::kBip39) {
+    // An imported mnemonic, else a new one; with the passphrase either way.
+    auto material = req.mnemonic
+                        ? crypto::hd::EncodeMaterial(req.mnemonic->reveal_string(),
+                                                     req.passphrase.reveal_string())
+                        : crypto::hd::GenerateMaterial(random_, req.passphrase.reveal_string());
+    if (!material.ok()) return material.status();
     SIRR_ASSIGN_OR_RETURN(key, crypto::Bip39KeyFrom(std::move(material).value()));
-  } else if (spec == crypto::KeySpec::kBip39 && !req.passphrase.empty()) {
-    SecretBytes entropy = random_.RandomSecret(32);
-    SIRR_ASSIGN_OR_RETURN(SecretBytes words, crypto::hd::EntropyToMnemonic(entropy.reveal()));
-    SIRR_ASSIGN_OR_RETURN(
-        SecretBytes material,
-        crypto::hd::EncodeMaterial(words.reveal_string(), req.passphrase.reveal_string()));
-    SIRR_ASSIGN_OR_RETURN(key, crypto::Bip39KeyFrom(std::move(material)));
   } else {
     SIRR_ASSIGN_OR_RETURN(key, crypto::GenerateKey(spec, random_));
   }
@@ -378,7 +374,7 @@ StatusOr<std::pair<crypto::hd::WalletKey, HdResult>> Keys::HdKey(const RequestCo
     k.instance->CacheWallet(k.row.id, k.vault.id, wallet);
   }
   SIRR_ASSIGN_OR_RETURN(hd::WalletKey key, wallet->Derive(path));
-  HdResult result{path.ToString(), key.address, "0x" + HexEncode(key.public_key), key.xpub};
+  HdResult result{path.ToString(), key.address, "0x" + HexEncode(key.key.public_key), ""};
   return std::make_pair(std::move(key), std::move(result));
 }
 
@@ -399,7 +395,8 @@ StatusOr<Bytes> Keys::Sign(const RequestContext& ctx, std::string_view vault, st
         return InvalidArgumentError("a BIP39 wallet signs a 32-byte digest; the message is " +
                                     std::to_string(message.size()) + " bytes");
       SIRR_ASSIGN_OR_RETURN(auto derived, HdKey(ctx, "key.sign", k, hd, /*advance=*/true));
-      SIRR_ASSIGN_OR_RETURN(Bytes sig, crypto::secp256k1::Sign(derived.first.private_key, message));
+      SIRR_ASSIGN_OR_RETURN(Bytes sig,
+                            crypto::secp256k1::Sign(derived.first.key.private_key, message));
       hd_path = derived.second.path;
       if (hd_out) *hd_out = std::move(derived.second);
       return sig;
@@ -441,7 +438,7 @@ StatusOr<bool> Keys::Verify(const RequestContext& ctx, std::string_view vault, s
         return InvalidArgumentError("a BIP39 wallet verifies a 32-byte digest; the message is " +
                                     std::to_string(message.size()) + " bytes");
       SIRR_ASSIGN_OR_RETURN(auto derived, HdKey(ctx, "key.verify", k, hd, /*advance=*/false));
-      bool ok = crypto::secp256k1::Verify(derived.first.public_key, message, signature);
+      bool ok = crypto::secp256k1::Verify(derived.first.key.public_key, message, signature);
       if (hd_out) *hd_out = std::move(derived.second);
       return ok;
     }
@@ -482,6 +479,7 @@ StatusOr<storage::KeyRow> Keys::Derive(const RequestContext& ctx, std::string_vi
     auto derived = HdKey(ctx, "key.derive", k, &req.hd, /*advance=*/true);
     if (!derived.ok()) return Audited<storage::KeyRow>(ctx, "key.derive", k, derived.status());
     const std::string detail = k.row.spec + " " + derived->second.path;
+    derived->second.xpub = crypto::hd::SerializePublic(derived->first.key);
     if (hd_out) *hd_out = std::move(derived->second);
     k.row.material.clear();
     return Audited<storage::KeyRow>(ctx, "key.derive", k, k.row, detail);

@@ -64,7 +64,7 @@ struct HdResult {
   std::string path;        // hd_derivation_path
   std::string address;     // Ethereum (EIP-55); empty for Bitcoin
   std::string public_key;  // 0x + compressed secp256k1 key
-  std::string xpub;        // extended public key at `path`
+  std::string xpub;        // extended public key at `path` (derive only)
 };
 
 struct CreatedKey {

@@ -43,20 +43,33 @@ const EVP_MD* Sha256Md() {
   return md;
 }
 
-// An HMAC-SHA256 context with the digest set and no key, duplicated for each use.
-const EVP_MAC_CTX* HmacTemplate() {
-  static const EVP_MAC_CTX* tmpl = [] {
-    EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-    if (mac == nullptr) Unavailable("HMAC");
-    EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(mac);
-    EVP_MAC_free(mac);  // the context keeps its own reference
-    char digest[] = "SHA256";
-    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-                           OSSL_PARAM_construct_end()};
-    if (ctx == nullptr || EVP_MAC_CTX_set_params(ctx, params) != 1) Unavailable("HMAC-SHA256");
-    return ctx;
-  }();
-  return tmpl;
+// An HMAC context with the digest set and no key, made once and duplicated for each use.
+const EVP_MAC_CTX* NewHmacTemplate(const char* digest_name) {
+  EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  if (mac == nullptr) Unavailable("HMAC");
+  EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(mac);
+  EVP_MAC_free(mac);  // the context keeps its own reference
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>(digest_name), 0),
+      OSSL_PARAM_construct_end()};
+  if (ctx == nullptr || EVP_MAC_CTX_set_params(ctx, params) != 1) Unavailable(digest_name);
+  return ctx;
+}
+
+// HMAC(key, data) into `out` (the digest's size) with a duplicate of `tmpl`; aborts on failure.
+void Hmac(const EVP_MAC_CTX* tmpl, std::span<const uint8_t> key, std::span<const uint8_t> data,
+          std::span<uint8_t> out) {
+  static const uint8_t kEmpty = 0;
+  std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> ctx(EVP_MAC_CTX_dup(tmpl),
+                                                                EVP_MAC_CTX_free);
+  size_t len = 0;
+  if (!ctx ||
+      EVP_MAC_init(ctx.get(), key.empty() ? &kEmpty : key.data(), key.size(), nullptr) != 1 ||
+      EVP_MAC_update(ctx.get(), data.data(), data.size()) != 1 ||
+      EVP_MAC_final(ctx.get(), out.data(), &len, out.size()) != 1 || len != out.size()) {
+    std::fputs("sirr: HMAC failed\n", stderr);
+    std::abort();
+  }
 }
 
 Status CheckKeyAndNonce(const SecretBytes& key, std::span<const uint8_t> nonce) {
@@ -153,18 +166,16 @@ std::array<uint8_t, 32> Sha256(std::span<const uint8_t> data) {
 }
 
 std::array<uint8_t, 32> HmacSha256(const SecretBytes& key, std::span<const uint8_t> data) {
+  static const EVP_MAC_CTX* tmpl = NewHmacTemplate("SHA256");
   std::array<uint8_t, 32> out;
-  static const uint8_t kEmpty = 0;
-  const uint8_t* k = key.empty() ? &kEmpty : key.reveal().data();
-  std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> ctx(EVP_MAC_CTX_dup(HmacTemplate()),
-                                                                EVP_MAC_CTX_free);
-  size_t len = 0;
-  if (!ctx || EVP_MAC_init(ctx.get(), k, key.size(), nullptr) != 1 ||
-      EVP_MAC_update(ctx.get(), data.data(), data.size()) != 1 ||
-      EVP_MAC_final(ctx.get(), out.data(), &len, out.size()) != 1 || len != out.size()) {
-    std::fputs("sirr: HMAC-SHA256 failed\n", stderr);
-    std::abort();
-  }
+  Hmac(tmpl, key.reveal(), data, out);
+  return out;
+}
+
+SecretBytes HmacSha512(std::span<const uint8_t> key, std::span<const uint8_t> data) {
+  static const EVP_MAC_CTX* tmpl = NewHmacTemplate("SHA512");
+  SecretBytes out(64);
+  Hmac(tmpl, key, data, out.reveal_mut());
   return out;
 }
 

@@ -36,6 +36,8 @@ StatusOr<SecretBytes> HkdfSha256(const SecretBytes& ikm, std::span<const uint8_t
 
 std::array<uint8_t, 32> Sha256(std::span<const uint8_t> data);
 std::array<uint8_t, 32> HmacSha256(const SecretBytes& key, std::span<const uint8_t> data);
+// HMAC-SHA512 (BIP32); the output is secret (key material and chain codes).
+SecretBytes HmacSha512(std::span<const uint8_t> key, std::span<const uint8_t> data);
 
 // OpenSSL's CSPRNG (RAND_bytes). Aborts on failure: no weak bytes are ever returned.
 class SecureRandom final : public Random {

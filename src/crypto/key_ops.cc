@@ -315,8 +315,10 @@ StatusOr<GeneratedKey> GenerateKey(KeySpec spec, Random& random) {
       SIRR_ASSIGN_OR_RETURN(out.public_key, PublicDer(key.get()));
       return out;
     }
-    case KeySpec::kBip39:
-      return Bip39KeyFrom(hd::GenerateMaterial(random));
+    case KeySpec::kBip39: {
+      SIRR_ASSIGN_OR_RETURN(SecretBytes material, hd::GenerateMaterial(random));
+      return Bip39KeyFrom(std::move(material));
+    }
   }
   return InvalidArgumentError("unknown spec");
 }

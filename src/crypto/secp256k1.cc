@@ -38,6 +38,14 @@ Bytes Serialize(const secp256k1_pubkey& key, bool compressed) {
 
 Bytes SerializeUncompressed(const secp256k1_pubkey& key) { return Serialize(key, false); }
 
+StatusOr<Bytes> PublicKeyOf(const SecretBytes& key, bool compressed) {
+  SIRR_RETURN_IF_ERROR(CheckPrivateKey(key));
+  secp256k1_pubkey pub;
+  if (secp256k1_ec_pubkey_create(Context(), &pub, key.reveal().data()) != 1)
+    return InternalError("secp256k1 public key derivation failed");
+  return Serialize(pub, compressed);
+}
+
 }  // namespace
 
 Status CheckPrivateKey(const SecretBytes& key) {
@@ -53,13 +61,7 @@ SecretBytes GeneratePrivateKey(Random& random) {
   }
 }
 
-StatusOr<Bytes> CompressedPublicKey(const SecretBytes& key) {
-  SIRR_RETURN_IF_ERROR(CheckPrivateKey(key));
-  secp256k1_pubkey pub;
-  if (secp256k1_ec_pubkey_create(Context(), &pub, key.reveal().data()) != 1)
-    return InternalError("secp256k1 public key derivation failed");
-  return Serialize(pub, true);
-}
+StatusOr<Bytes> CompressedPublicKey(const SecretBytes& key) { return PublicKeyOf(key, true); }
 
 StatusOr<Bytes> ConvertPublicKey(std::span<const uint8_t> public_key, bool compressed) {
   secp256k1_pubkey pub;
@@ -83,13 +85,7 @@ StatusOr<Bytes> AddPublic(std::span<const uint8_t> public_key, std::span<const u
   return Serialize(pub, true);
 }
 
-StatusOr<Bytes> PublicKey(const SecretBytes& key) {
-  SIRR_RETURN_IF_ERROR(CheckPrivateKey(key));
-  secp256k1_pubkey pub;
-  if (secp256k1_ec_pubkey_create(Context(), &pub, key.reveal().data()) != 1)
-    return InternalError("secp256k1 public key derivation failed");
-  return SerializeUncompressed(pub);
-}
+StatusOr<Bytes> PublicKey(const SecretBytes& key) { return PublicKeyOf(key, false); }
 
 StatusOr<Bytes> Sign(const SecretBytes& key, std::span<const uint8_t> digest) {
   if (digest.size() != kDigestSize)

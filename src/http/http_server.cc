@@ -68,7 +68,8 @@ class HttpServer::Impl {
   std::optional<asio::steady_timer> drain_timer_;  // used on iocs_[0] only
   uint16_t port_ = 0;
 
-  void StopAll() {
+  // Lets each io_context return from run() once it has no more work.
+  void ReleaseWorkGuards() {
     for (auto& g : guards_) g.reset();
   }
 };
@@ -153,10 +154,15 @@ class Session : public std::enable_shared_from_this<Session> {
 
     if (server_.options_.blocking && server_.options_.blocking(req.method, req.target)) {
       asio::post(server_.blocking_, [self = shared_from_this(), req = std::move(req)]() mutable {
-        api::Response resp = self->Handle(req);
+        // Held until the io thread writes it; wiped even if that never happens (shutdown).
+        std::shared_ptr<api::Response> resp(new api::Response(self->Handle(req)),
+                                            [](api::Response* r) {
+                                              SecureWipe(r->body.data(), r->body.size());
+                                              delete r;
+                                            });
         asio::post(self->stream_.get_executor(),
-                   [self, req = std::move(req), resp = std::move(resp)]() mutable {
-                     self->Respond(req.request_id, std::move(resp));
+                   [self, id = std::move(req.request_id), resp = std::move(resp)] {
+                     self->Respond(id, std::move(*resp));
                    });
       });
       return;
@@ -335,7 +341,7 @@ void HttpServer::Impl::Shutdown() {
     drain_timer_->async_wait([this](beast::error_code ec) {
       if (!ec)
         for (auto& ioc : iocs_) ioc->stop();
-      StopAll();
+      ReleaseWorkGuards();
     });
     std::lock_guard lock(sessions_mu_);
     if (sessions_.empty()) drain_timer_->cancel();

@@ -1,7 +1,6 @@
 #include "crypto/hd/bip32.h"
 
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <uninorm.h>
 #include <unistr.h>
 
@@ -21,12 +20,7 @@ constexpr char kAlphabet[] = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqr
 // HMAC-SHA512(key, data) as (left 32 bytes, right 32 bytes).
 std::pair<SecretBytes, SecretBytes> HmacSha512Split(std::span<const uint8_t> key,
                                                     std::span<const uint8_t> data) {
-  SecretBytes out(64);
-  unsigned int len = 0;
-  if (HMAC(EVP_sha512(), key.data(), static_cast<int>(key.size()), data.data(), data.size(),
-           out.reveal_mut().data(), &len) == nullptr ||
-      len != 64)
-    std::abort();
+  SecretBytes out = HmacSha512(key, data);
   return {SecretBytes(out.reveal().first(32)), SecretBytes(out.reveal().subspan(32))};
 }
 
@@ -232,11 +226,13 @@ StatusOr<ExtendedKey> ParseExtendedKey(std::string_view text) {
 }
 
 std::array<uint8_t, 20> Hash160(std::span<const uint8_t> data) {
+  // Fetched once (this runs for every derivation step's parent fingerprint).
+  static const EVP_MD* ripemd160 = EVP_MD_fetch(nullptr, "RIPEMD160", nullptr);
   auto sha = Sha256(data);
   std::array<uint8_t, 20> out;
   unsigned int len = 0;
-  if (EVP_Digest(sha.data(), sha.size(), out.data(), &len, EVP_ripemd160(), nullptr) != 1 ||
-      len != 20)
+  if (ripemd160 == nullptr ||
+      EVP_Digest(sha.data(), sha.size(), out.data(), &len, ripemd160, nullptr) != 1 || len != 20)
     std::abort();
   return out;
 }

@@ -64,8 +64,9 @@ StatusOr<Bip44Path> ParseBip44Path(std::string_view text) {
 }
 
 StatusOr<SecretBytes> EncodeMaterial(std::string_view mnemonic, std::string_view passphrase) {
-  SIRR_ASSIGN_OR_RETURN(SecretBytes entropy, MnemonicToEntropy(mnemonic));
-  SIRR_ASSIGN_OR_RETURN(SecretBytes canonical, EntropyToMnemonic(entropy.reveal()));
+  auto entropy = MnemonicToEntropy(mnemonic);
+  if (!entropy.ok()) return InvalidArgumentError("mnemonic: " + entropy.status().message());
+  SIRR_ASSIGN_OR_RETURN(SecretBytes canonical, EntropyToMnemonic(entropy->reveal()));
   if (passphrase.find('\0') != std::string_view::npos)
     return InvalidArgumentError("passphrase must not contain NUL characters");
   SecretBytes material(canonical.size() + 1 + passphrase.size());
@@ -76,10 +77,10 @@ StatusOr<SecretBytes> EncodeMaterial(std::string_view mnemonic, std::string_view
   return material;
 }
 
-SecretBytes GenerateMaterial(Random& random) {
+StatusOr<SecretBytes> GenerateMaterial(Random& random, std::string_view passphrase) {
   SecretBytes entropy = random.RandomSecret(32);
-  return std::move(EncodeMaterial(EntropyToMnemonic(entropy.reveal())->reveal_string(), ""))
-      .value();
+  SIRR_ASSIGN_OR_RETURN(SecretBytes mnemonic, EntropyToMnemonic(entropy.reveal()));
+  return EncodeMaterial(mnemonic.reveal_string(), passphrase);
 }
 
 StatusOr<SecretBytes> MaterialMnemonic(const SecretBytes& material) {
@@ -100,16 +101,14 @@ StatusOr<Wallet> Wallet::FromMaterial(const SecretBytes& material) {
 
 StatusOr<WalletKey> Wallet::Derive(const Bip44Path& path) const {
   auto indices = path.Indices();
-  SIRR_ASSIGN_OR_RETURN(ExtendedKey key, DerivePath(root_, indices));
   WalletKey out;
   out.path = path;
-  out.xpub = SerializePublic(key);
-  out.public_key = key.public_key;
+  SIRR_ASSIGN_OR_RETURN(out.key, DerivePath(root_, indices));
   if (path.coin == Coin::kEthereum) {
-    SIRR_ASSIGN_OR_RETURN(Bytes uncompressed, secp256k1::ConvertPublicKey(key.public_key, false));
+    SIRR_ASSIGN_OR_RETURN(Bytes uncompressed,
+                          secp256k1::ConvertPublicKey(out.key.public_key, false));
     SIRR_ASSIGN_OR_RETURN(out.address, EthereumAddress(uncompressed));
   }
-  out.private_key = std::move(key.private_key);
   return out;
 }
 

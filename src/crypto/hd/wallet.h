@@ -47,19 +47,17 @@ StatusOr<Bip44Path> MakeBip44Path(Coin coin, int64_t account, int64_t change, in
 StatusOr<Bip44Path> ParseBip44Path(std::string_view text);
 
 // Material <-> (mnemonic, passphrase). EncodeMaterial verifies the mnemonic (word list and
-// checksum; the error names the problem, never a word) and canonicalises it.
+// checksum; InvalidArgument "mnemonic: <problem>", never naming a word) and canonicalises it.
 StatusOr<SecretBytes> EncodeMaterial(std::string_view mnemonic, std::string_view passphrase);
-// A new wallet: a 24-word (256-bit) mnemonic and no passphrase.
-SecretBytes GenerateMaterial(Random& random);
+// A new wallet: a 24-word (256-bit) mnemonic and `passphrase` (InvalidArgument if it holds NUL).
+StatusOr<SecretBytes> GenerateMaterial(Random& random, std::string_view passphrase = "");
 // The mnemonic part, e.g. to show an ephemeral wallet once.
 StatusOr<SecretBytes> MaterialMnemonic(const SecretBytes& material);
 
 struct WalletKey {
   Bip44Path path;
-  SecretBytes private_key;  // 32 bytes
-  Bytes public_key;         // 33 bytes, compressed
-  std::string xpub;         // of the key at `path`
-  std::string address;      // Ethereum (EIP-55); empty for Bitcoin
+  ExtendedKey key;      // private_key (32 bytes), public_key (33, compressed); xpub on demand
+  std::string address;  // Ethereum (EIP-55); empty for Bitcoin
 };
 
 class Wallet {

@@ -59,7 +59,7 @@ TEST(WalletTest, MaterialIsCanonicalAndChecked) {
   EXPECT_EQ(unknown.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(unknown.status().message().find("zzzz"), std::string::npos);
   DeterministicRandom random;
-  auto generated = GenerateMaterial(random);
+  auto generated = *GenerateMaterial(random);
   auto mnemonic = MaterialMnemonic(generated);
   ASSERT_TRUE(mnemonic.ok());
   auto words = mnemonic->reveal_string();
@@ -77,13 +77,13 @@ TEST(WalletTest, DerivesEthereumAndBitcoinKeys) {
   auto eth = wallet->Derive(*ParseBip44Path("m/44'/60'/0'/0/0"));
   ASSERT_TRUE(eth.ok());
   EXPECT_EQ(eth->address, "0x9858EfFD232B4033E47d90003D41EC34EcaEda94");
-  EXPECT_EQ(HexEncode(eth->public_key),
+  EXPECT_EQ(HexEncode(eth->key.public_key),
             "0237b0bb7a8288d38ed49a524b5dc98cff3eb5ca824c9f9dc0dfdb3d9cd600f299");
   auto btc = wallet->Derive(*MakeBip44Path(Coin::kBitcoin, 0, 0, 0));
   ASSERT_TRUE(btc.ok());
   EXPECT_TRUE(btc->address.empty());
-  EXPECT_EQ(btc->public_key.size(), 33u);
-  EXPECT_EQ(*secp256k1::CompressedPublicKey(btc->private_key), btc->public_key);
+  EXPECT_EQ(btc->key.public_key.size(), 33u);
+  EXPECT_EQ(*secp256k1::CompressedPublicKey(btc->key.private_key), btc->key.public_key);
   // The passphrase changes everything.
   auto other = Wallet::FromMaterial(*EncodeMaterial(kAbandon, "TREZOR"));
   EXPECT_NE(other->RootXpub(), wallet->RootXpub());

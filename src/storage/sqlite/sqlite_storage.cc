@@ -503,7 +503,7 @@ StatusOr<int64_t> SqliteStorage::CountVaults() {
 }
 
 Status SqliteStorage::InitializeInstance(const KeyringRow& key, const VaultRow& vault) {
-  Status st = WithWriteTx([&](Connection& c) -> Status {
+  return WithWriteTx([&](Connection& c) -> Status {
     {
       SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT count(*) FROM keyring"));
       SIRR_ASSIGN_OR_RETURN(bool row, s->Step());
@@ -525,7 +525,6 @@ Status SqliteStorage::InitializeInstance(const KeyringRow& key, const VaultRow& 
     s->Bind(4, vault.created_at).BindBlob(5, vault.wrapped_key).Bind(6, vault.owner);
     return s->Run();
   });
-  return st;
 }
 
 #define VAULT_COLS "id, name, description, created_at, wrapped_key, owner"
@@ -640,7 +639,7 @@ StatusOr<VaultRow> SqliteStorage::GetVault(std::string_view id_or_name,
 }
 
 Status SqliteStorage::CreateVault(const VaultRow& row, std::string_view grant_token_id) {
-  Status st = WithWriteTx([&](Connection& c) -> Status {
+  return WithWriteTx([&](Connection& c) -> Status {
     {
       SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT 1 FROM vaults WHERE owner = ? AND name = ?"));
       s->Bind(1, row.owner).Bind(2, row.name);
@@ -660,7 +659,6 @@ Status SqliteStorage::CreateVault(const VaultRow& row, std::string_view grant_to
     s->Bind(1, grant_token_id).Bind(2, row.id);
     return s->Run();
   });
-  return st;
 }
 
 StatusOr<VaultPage> SqliteStorage::ListVaults(const VaultScope& scope, int64_t offset,
@@ -711,7 +709,7 @@ StatusOr<int64_t> SqliteStorage::CountLiveSecrets(std::string_view vault_id) {
 }
 
 Status SqliteStorage::ShredVaultKey(std::string_view vault_id) {
-  Status st = WithWriteTx([&](Connection& c) -> Status {
+  return WithWriteTx([&](Connection& c) -> Status {
     // secure_delete zeroes the freed bytes of the old value in the page.
     SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("UPDATE vaults SET wrapped_key = X'' WHERE id = ?"));
     s->Bind(1, vault_id);
@@ -719,7 +717,6 @@ Status SqliteStorage::ShredVaultKey(std::string_view vault_id) {
     if (sqlite3_changes64(c.db()) == 0) return NotFoundError("vault not found");
     return OkStatus();
   });
-  return st;
 }
 
 StatusOr<int64_t> SqliteStorage::DeleteVault(std::string_view vault_id) {
