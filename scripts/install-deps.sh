@@ -8,7 +8,7 @@ PKGS=(
   libboost-dev libssl-dev libsqlite3-dev libsodium-dev libsecp256k1-dev libunistring-dev libp11-kit-dev nlohmann-json3-dev libcli11-dev
   libcurl4-openssl-dev
   # tests and their independent oracles
-  libgtest-dev libgmock-dev libbenchmark-dev python3 python3-cryptography python3-mnemonic
+  libgtest-dev libgmock-dev libbenchmark-dev libgmp-dev python3 python3-cryptography python3-mnemonic
   openssl curl sqlite3 softhsm2 python3-pykcs11
 )
 if [ "${1:-}" = "--bench" ]; then PKGS+=(wrk nginx-light); fi
