@@ -75,7 +75,7 @@ KeyCommands::KeyCommands(CLI::App& app) : a_(std::make_unique<KeyArgs>()) {
   a.create
       ->add_option("--spec", a.spec,
                    "AES-256-GCM, ChaCha20-Poly1305, Ed25519, secp256k1, P-256, RSA-2048, "
-                   "RSA-3072, RSA-4096, C25519 or BIP39 (HD wallet)")
+                   "RSA-3072, RSA-4096, C25519, BIP39 (HD wallet) or babyJubJub (EdDSA-Poseidon)")
       ->required();
   a.create->add_option("--mnemonic-file", a.mnemonic_file,
                        "BIP39: import the mnemonic in this file (- for stdin) instead of "
@@ -108,7 +108,9 @@ KeyCommands::KeyCommands(CLI::App& app) : a_(std::make_unique<KeyArgs>()) {
   a.sign = a.key->add_subcommand("sign", "Sign a message; prints the hex signature");
   a.sign->add_option("KEY", a.name, "Key id or name")->required();
   AddDataInput(a.sign, a, "message");
-  a.sign->add_flag("--hex", a.hex, "The message is hex (e.g. a secp256k1 32-byte digest)");
+  a.sign->add_flag(
+      "--hex", a.hex,
+      "The message is hex (a secp256k1 32-byte digest; a babyJubJub field element, big-endian)");
   a.sign->add_option("--algorithm", a.algorithm, "RSA: PS256, PS384, PS512, RS256, RS384, RS512");
   a.sign->add_option("--hd-path", a.hd_path,
                      "BIP39: BIP44 path m/44'/coin'/account'/change/index (default: next index)");

@@ -9,6 +9,7 @@
 #include "crypto/hd/bip32.h"
 #include "crypto/key_ops.h"
 #include "crypto/secp256k1.h"
+#include "crypto/zk/poseidon.h"
 
 namespace {
 
@@ -48,6 +49,25 @@ void Sign(benchmark::State& state, KeySpec spec,
 
 void BM_Ed25519Sign(benchmark::State& s) { Sign(s, KeySpec::kEd25519, std::nullopt); }
 void BM_Secp256k1Sign(benchmark::State& s) { Sign(s, KeySpec::kSecp256k1, std::nullopt); }
+// Baby Jubjub EdDSA-Poseidon: two constant-time fixed-base multiplications (A and R8), two
+// BLAKE-512 and one Poseidon of 5 inputs per signature.
+void BM_BabyJubJubSign(benchmark::State& s) { Sign(s, KeySpec::kBabyJubJub, std::nullopt); }
+void BM_BabyJubJubVerify(benchmark::State& state) {
+  auto key = sirr::crypto::GenerateKey(KeySpec::kBabyJubJub, sirr::crypto::SecureRandom::Get());
+  sirr::Bytes message(32, 9);
+  auto sig = sirr::crypto::Sign(KeySpec::kBabyJubJub, key->material, message, std::nullopt);
+  for (auto _ : state) {
+    auto ok =
+        sirr::crypto::Verify(KeySpec::kBabyJubJub, key->public_key, message, *sig, std::nullopt);
+    if (!ok.ok() || !*ok) state.SkipWithError("verification failed");
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+void BM_Poseidon5(benchmark::State& state) {
+  const sirr::crypto::zk::U256 in[5] = {{1}, {2}, {3}, {4}, {5}};
+  for (auto _ : state) benchmark::DoNotOptimize(sirr::crypto::zk::Poseidon(in));
+  state.SetItemsProcessed(state.iterations());
+}
 void BM_Rsa2048Ps256Sign(benchmark::State& s) {
   Sign(s, KeySpec::kRsa2048, sirr::crypto::SignatureAlgorithm::kPs256);
 }
@@ -105,4 +125,7 @@ BENCHMARK(BM_Ed25519Sign)->Threads(1)->Threads(2)->UseRealTime();
 BENCHMARK(BM_Secp256k1Sign)->Threads(1)->Threads(2)->UseRealTime();
 BENCHMARK(BM_Rsa2048Ps256Sign)->Threads(1)->Threads(2)->UseRealTime();
 BENCHMARK(BM_Rsa2048Ps256SignSharedKey)->Threads(2)->UseRealTime();
+BENCHMARK(BM_BabyJubJubSign)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(BM_BabyJubJubVerify)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(BM_Poseidon5)->Threads(1)->UseRealTime();
 BENCHMARK_MAIN();

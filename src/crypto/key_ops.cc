@@ -18,6 +18,7 @@
 #include "crypto/hd/keccak.h"
 #include "crypto/hd/wallet.h"
 #include "crypto/secp256k1.h"
+#include "crypto/zk/babyjub.h"
 
 namespace sirr::crypto {
 namespace {
@@ -182,9 +183,10 @@ StatusOr<KeySpec> ParseKeySpec(std::string_view name) {
   if (n == "rsa-4096") return KeySpec::kRsa4096;
   if (n == "c25519" || n == "x25519") return KeySpec::kX25519;
   if (n == "bip39") return KeySpec::kBip39;
+  if (n == "babyjubjub") return KeySpec::kBabyJubJub;
   return InvalidArgumentError(
       "unknown spec; one of AES-256-GCM, ChaCha20-Poly1305, Ed25519, secp256k1, P-256, "
-      "RSA-2048, RSA-3072, RSA-4096, C25519, BIP39");
+      "RSA-2048, RSA-3072, RSA-4096, C25519, BIP39, babyJubJub");
 }
 
 std::string_view SpecName(KeySpec spec) {
@@ -209,6 +211,8 @@ std::string_view SpecName(KeySpec spec) {
       return "C25519";
     case KeySpec::kBip39:
       return "BIP39";
+    case KeySpec::kBabyJubJub:
+      return "babyJubJub";
   }
   return "?";
 }
@@ -318,6 +322,12 @@ StatusOr<GeneratedKey> GenerateKey(KeySpec spec, Random& random) {
     case KeySpec::kBip39: {
       SIRR_ASSIGN_OR_RETURN(SecretBytes material, hd::GenerateMaterial(random));
       return Bip39KeyFrom(std::move(material));
+    }
+    case KeySpec::kBabyJubJub: {
+      out.material = random.RandomSecret(zk::kBabyJubPrivateKeySize);
+      SIRR_ASSIGN_OR_RETURN(auto packed, zk::BabyJubPublicKey(out.material));
+      out.public_key.assign(packed.begin(), packed.end());
+      return out;
     }
   }
   return InvalidArgumentError("unknown spec");
@@ -510,6 +520,11 @@ StatusOr<Bytes> Sign(KeySpec spec, const SecretBytes& material, std::span<const 
     }
     case KeySpec::kSecp256k1:
       return secp256k1::Sign(material, message);
+    case KeySpec::kBabyJubJub: {
+      SIRR_ASSIGN_OR_RETURN(zk::U256 element, zk::BabyJubMessage(message));
+      SIRR_ASSIGN_OR_RETURN(auto sig, zk::BabyJubSign(material, element));
+      return Bytes(sig.begin(), sig.end());
+    }
     case KeySpec::kP256:
     case KeySpec::kRsa2048:
     case KeySpec::kRsa3072:
@@ -561,6 +576,10 @@ StatusOr<bool> Verify(KeySpec spec, std::span<const uint8_t> public_key,
         return InvalidArgumentError("secp256k1 verifies a 32-byte digest; the message is " +
                                     std::to_string(message.size()) + " bytes");
       return secp256k1::Verify(public_key, message, signature);
+    case KeySpec::kBabyJubJub: {
+      SIRR_ASSIGN_OR_RETURN(zk::U256 element, zk::BabyJubMessage(message));
+      return zk::BabyJubVerify(public_key, element, signature);
+    }
     case KeySpec::kP256: {
       if (public_key.size() != 65 || public_key[0] != 0x04) return false;
       Bytes der(std::begin(kP256SpkiPrefix), std::end(kP256SpkiPrefix));
@@ -596,6 +615,13 @@ StatusOr<Bytes> ParsePublicKey(KeySpec spec, std::string_view text) {
       return (*keys)[0]->ToDer();
     }
     return HexKey(text);  // hex of DER SubjectPublicKeyInfo
+  }
+  if (spec == KeySpec::kBabyJubJub) {
+    SIRR_ASSIGN_OR_RETURN(Bytes packed, HexKey(text));
+    if (!zk::BabyJubIsPoint(packed))
+      return InvalidArgumentError(
+          "public_key must be a packed Baby Jubjub point (32 bytes: y little-endian, sign of x)");
+    return packed;
   }
   return HexKey(text);
 }

@@ -8,6 +8,8 @@
 //
 // BIP39 (HD wallet): material as hd::EncodeMaterial (mnemonic, 0x00, passphrase), public key
 // the root xpub's text; signing and derivation go through hd::Wallet with a BIP44 path.
+// Baby Jubjub: material the 32-byte private key, public key the packed point (32 bytes); sign
+// takes a field element (big-endian bytes, < p) and returns packed R8 | S (64 bytes).
 // Key material in its stored form ("material", always SecretBytes):
 //   symmetric: the 32-byte key; Ed25519: seed(32) | public key(32) (the libsodium secret key, so
 //   the public half used in signing is authenticated with the seed); secp256k1 / X25519: the
@@ -42,7 +44,8 @@ enum class KeySpec {
   kRsa3072,
   kRsa4096,
   kX25519,
-  kBip39,  // HD wallet (BIP39 mnemonic, BIP32/BIP44 secp256k1 keys): crypto/hd/wallet.h
+  kBip39,       // HD wallet (BIP39 mnemonic, BIP32/BIP44 secp256k1 keys): crypto/hd/wallet.h
+  kBabyJubJub,  // EdDSA-Poseidon on Baby Jubjub (circomlib/iden3): crypto/zk/babyjub.h
 };
 enum class KeyType { kSymmetric, kAsymmetric };
 enum class KeyUsage { kEncryptDecrypt, kSignVerify };

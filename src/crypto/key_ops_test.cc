@@ -222,6 +222,40 @@ TEST(Rsa, OaepRoundTripsAndRefusesPlaintextOverTheLimit) {
   EXPECT_EQ(RsaOaepDecrypt(key.material, *ct).status().message(), "decryption failed");
 }
 
+// The spec through key_ops: iden3's key (given as the "random" bytes) gives iden3's packed public
+// key and signature; messages are big-endian field elements; detached keys must be points.
+TEST(BabyJubJub, GeneratesSignsAndVerifiesThroughKeyOps) {
+  EXPECT_EQ(SpecName(ParseKeySpec("BABYJUBJUB").value()), "babyJubJub");
+  EXPECT_EQ(DefaultUsage(KeySpec::kBabyJubJub), KeyUsage::kSignVerify);
+  EXPECT_EQ(TypeOf(KeySpec::kBabyJubJub), KeyType::kAsymmetric);
+  FixedRandom fixed(Hex("0001020304050607080900010203040506070809000102030405060708090001"));
+  auto key = GenerateKey(KeySpec::kBabyJubJub, fixed).value();
+  ASSERT_EQ(key.public_key.size(), 32u);
+  const Bytes message = Hex("09080706050403020100");  // 42649378395939397566720
+  auto sig = Sign(KeySpec::kBabyJubJub, key.material, message, std::nullopt).value();
+  EXPECT_EQ(HexEncode(sig),
+            "dfedb4315d3f2eb4de2d3c510d7a987dcab67089c8ace06308827bf5bcbe02a2"
+            "9d043ece562a8f82bfc0adb640c0107a7d3a27c1c7c1a6179a0da73de5c1b203");
+  EXPECT_TRUE(Verify(KeySpec::kBabyJubJub, key.public_key, message, sig, std::nullopt).value());
+  // Leading zero bytes do not change the element.
+  EXPECT_TRUE(Verify(KeySpec::kBabyJubJub, key.public_key, Hex("0000000009080706050403020100"), sig,
+                     std::nullopt)
+                  .value());
+  EXPECT_FALSE(Verify(KeySpec::kBabyJubJub, key.public_key, Hex("01"), sig, std::nullopt).value());
+  const Bytes p = Hex("30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001");
+  EXPECT_FALSE(Sign(KeySpec::kBabyJubJub, key.material, p, std::nullopt).ok());
+  EXPECT_FALSE(Verify(KeySpec::kBabyJubJub, key.public_key, p, sig, std::nullopt).ok());
+  auto parsed = ParsePublicKey(KeySpec::kBabyJubJub, "0x" + HexEncode(key.public_key));
+  EXPECT_EQ(parsed.value(), key.public_key);
+  EXPECT_FALSE(ParsePublicKey(KeySpec::kBabyJubJub, "0x" + std::string(62, '1')).ok());
+  auto exported = ExportPrivate(KeySpec::kBabyJubJub, key.material).value();
+  EXPECT_EQ(exported.first, "private_key");
+  EXPECT_EQ(exported.second.reveal_string(),
+            "0x0001020304050607080900010203040506070809000102030405060708090001");
+  EXPECT_EQ(DescribePublicKey(KeySpec::kBabyJubJub, key.public_key)->public_key,
+            "0x" + HexEncode(key.public_key));
+}
+
 TEST(PublicKeys, ParseHexAndPem) {
   EXPECT_EQ(ParsePublicKey(KeySpec::kEd25519, "0xZZ").status().code(),
             StatusCode::kInvalidArgument);

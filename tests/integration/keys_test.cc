@@ -453,5 +453,96 @@ TEST_F(KeysIt, Bip39ConcurrentSignersGetDistinctIndices) {
   EXPECT_TRUE(paths.count("m/44'/60'/0'/0/19"));
 }
 
+// Baby Jubjub EdDSA-Poseidon through sirrd, checked with circomlibjs (iden3's implementation):
+// an ephemeral key's private key signed by circomlibjs gives the same public key and signature
+// (the scheme is deterministic); sirrd's signatures verify there; circomlibjs's verify here.
+TEST_F(KeysIt, BabyJubJubAgreesWithCircomlibjs) {
+  // iden3's message (bytes 00 01 .. 09 00 00 little-endian) as a big-endian field element.
+  const std::string message = "0x" + std::string(44, '0') + "09080706050403020100";
+  json eph = CreateKey("bj-e", "babyJubJub", {{"ephemeral", true}});
+  ASSERT_TRUE(eph.contains("private_key")) << eph.dump();
+  EXPECT_EQ(eph["spec"], "babyJubJub");
+  json key = CreateKey("bj", "babyJubJub");
+  const std::string pub = key["public_key"];
+  ASSERT_EQ(pub.size(), 66u) << key.dump();
+  json sig = Post(kKeys + "/bj/sign", {{"message", message}}, 201);
+  const std::string signature = sig["signature"];
+  ASSERT_EQ(signature.size(), 128u);
+  EXPECT_EQ(
+      Post(kKeys + "/bj/verify", {{"message", message}, {"signature", signature}}, 200)["verified"],
+      true);
+  EXPECT_EQ(
+      Post(kKeys + "/bj/verify", {{"message", "0x01"}, {"signature", signature}}, 200)["verified"],
+      false);
+  json detached{
+      {"spec", "babyJubJub"}, {"message", message}, {"signature", signature}, {"public_key", pub}};
+  EXPECT_EQ(Post("/api/v1/verify", detached, 200)["verified"], true);
+  // Not a field element (p itself; 33 bytes) → 422; a public key that is not a point → 422.
+  const std::string p = "0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001";
+  json err = Post(kKeys + "/bj/sign", {{"message", p}}, 422);
+  EXPECT_NE(err.dump().find("below p"), std::string::npos) << err.dump();
+  Post(kKeys + "/bj/sign", {{"message", "00" + p.substr(2)}}, 422);
+  Post(kKeys + "/bj/verify", {{"message", p}, {"signature", signature}}, 422);
+  detached["public_key"] =
+      "0x010000f093f5e1439170b97948e833285d588181b64550b829a031e1724e6430";  // y = p
+  Post("/api/v1/verify", detached, 422);
+
+  fs::path dir = SIRR_NODE_ORACLE_DIR;
+  if (access("/usr/bin/node", X_OK) != 0 || !fs::exists(dir / "node_modules/circomlibjs"))
+    GTEST_SKIP() << "circomlibjs is not installed (scripts/install-oracles.sh)";
+  fs::copy_file(SIRR_ORACLE_DIR "/babyjub_circom.mjs", dir / "babyjub_circom.mjs",
+                fs::copy_options::overwrite_existing);
+  auto node = [&](const std::string& op, const json& items) {
+    auto r =
+        Exec({"/usr/bin/node", (dir / "babyjub_circom.mjs").string(), op}, {}, items.dump(), dir_);
+    EXPECT_EQ(r.code, 0) << r.err;
+    return json::parse(r.out, nullptr, false);
+  };
+  // circomlibjs verifies sirrd's signature and refuses it for another message.
+  json verdicts =
+      node("verify",
+           json::array(
+               {{{"public_key", pub.substr(2)}, {"message", message}, {"signature", signature}},
+                {{"public_key", pub.substr(2)}, {"message", "0x01"}, {"signature", signature}}}));
+  EXPECT_EQ(verdicts, json::array({true, false}));
+  // The ephemeral key: sirrd signs (detached verify needs no stored key) the same as circomlibjs.
+  const std::string prv = eph["private_key"].get<std::string>().substr(2);
+  json theirs = node("sign", json::array({{{"private_key", prv}, {"message", message}}}));
+  EXPECT_EQ("0x" + theirs[0]["public_key"].get<std::string>(), eph["public_key"]);
+  json by_them{{"spec", "babyJubJub"},
+               {"message", message},
+               {"signature", theirs[0]["signature"]},
+               {"public_key", eph["public_key"]}};
+  EXPECT_EQ(Post("/api/v1/verify", by_them, 200)["verified"], true);
+  // And iden3's published signature for its key verifies through sirrd.
+  json iden3{
+      {"spec", "babyJubJub"},
+      {"message", message},
+      {"signature",
+       "dfedb4315d3f2eb4de2d3c510d7a987dcab67089c8ace06308827bf5bcbe02a2"
+       "9d043ece562a8f82bfc0adb640c0107a7d3a27c1c7c1a6179a0da73de5c1b203"},
+      {"public_key", "0x" + node("sign", json::array({{{"private_key",
+                                                        "000102030405060708090001020304050"
+                                                        "6070809000102030405060708090001"},
+                                                       {"message", message}}}))[0]["public_key"]
+                                .get<std::string>()}};
+  EXPECT_EQ(Post("/api/v1/verify", iden3, 200)["verified"], true);
+}
+
+TEST_F(KeysIt, CliBabyJubJub) {
+  auto created = Cli({"key", "create", "bj", "--spec", "babyJubJub"});
+  ASSERT_EQ(created.code, 0) << created.err;
+  auto sig = Cli({"key", "sign", "bj", "--hex", "0x2a"});
+  ASSERT_EQ(sig.code, 0) << sig.err;
+  std::string signature = sig.out.substr(0, sig.out.size() - 1);
+  EXPECT_EQ(signature.size(), 128u);
+  EXPECT_EQ(Cli({"key", "verify", "bj", "--hex", "0x2a", "--signature", signature}).code, 0);
+  EXPECT_EQ(Cli({"key", "verify", "bj", "--hex", "0x2b", "--signature", signature}).code, 1);
+  auto bad = Cli({"key", "sign", "bj", "--hex",
+                  "0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001"});
+  EXPECT_NE(bad.code, 0);
+  EXPECT_NE(bad.err.find("below p"), std::string::npos) << bad.err;
+}
+
 }  // namespace
 }  // namespace sirr_it

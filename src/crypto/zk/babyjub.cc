@@ -19,11 +19,15 @@ const Modulus& Fl() {
   return l;
 }
 
+// Fixed-base multiplication by 4-bit windows: table[j][v] = v * 16^j * Base8.
+constexpr int kWindows = 64;
+constexpr int kWindowSize = 16;
+
 struct Curve {
-  U256 a, d;                  // Montgomery form
-  Point base8;                // Montgomery form
-  std::array<Point, 256> b8;  // 2^i * Base8, for fixed-base multiplication
-  U256 half_p;                // (p - 1) / 2, plain
+  U256 a, d;    // Montgomery form
+  Point base8;  // Montgomery form
+  std::array<std::array<Point, kWindowSize>, kWindows> table;
+  U256 half_p;  // (p - 1) / 2, plain
 };
 
 Point Identity() {
@@ -51,8 +55,6 @@ Point SelectPoint(uint64_t mask, const Point& p, const Point& q) {
   return Point{Select(mask, p.x, q.x), Select(mask, p.y, q.y), Select(mask, p.z, q.z)};
 }
 
-inline uint64_t BitMask(const U256& k, int i) { return 0 - ((k[i / 64] >> (i % 64)) & 1); }
-
 const Curve& TheCurve() {
   static const Curve* curve = [] {
     const Modulus& f = Fp();
@@ -64,8 +66,12 @@ const Curve& TheCurve() {
                      f.ToMont(U256{0x4b3c257a872d7d8b, 0xfce0051fb9e13377, 0x25572e1cd16bf9ed,
                                    0x25797203f7a0b249}),
                      f.one()};
-    c->b8[0] = c->base8;
-    for (size_t i = 1; i < c->b8.size(); ++i) c->b8[i] = Add(*c, c->b8[i - 1], c->b8[i - 1]);
+    Point base = c->base8;  // 16^j * Base8
+    for (auto& row : c->table) {
+      row[0] = Identity();
+      for (int v = 1; v < kWindowSize; ++v) row[v] = Add(*c, row[v - 1], base);
+      base = Add(*c, row[kWindowSize - 1], base);
+    }
     U256 pm1 = f.m();
     pm1[0] -= 1;  // p is odd
     c->half_p = ShiftRight(pm1, 1);
@@ -74,25 +80,48 @@ const Curve& TheCurve() {
   return *curve;
 }
 
-// k * Base8 over all 256 bits of k, adding every table entry and keeping it by mask.
+// k * Base8: one addition per 4-bit window of k, the table entry read by scanning the whole
+// row and keeping the wanted one by mask (no secret-dependent index or branch).
 Point MulBase(const Curve& c, const U256& k) {
   Point r = Identity();
-  for (int i = 0; i < 256; ++i) r = SelectPoint(BitMask(k, i), Add(c, r, c.b8[i]), r);
+  for (int j = 0; j < kWindows; ++j) {
+    const uint64_t digit = (k[j / 16] >> (4 * (j % 16))) & 0xf;
+    Point entry = c.table[j][0];
+    for (uint64_t v = 1; v < kWindowSize; ++v) {
+      const uint64_t diff = digit ^ v;
+      const uint64_t equal = ((diff | (0 - diff)) >> 63) - 1;  // all ones when digit == v
+      entry = SelectPoint(equal, c.table[j][v], entry);
+    }
+    r = Add(c, r, entry);
+  }
   return r;
 }
 
-// k * p by a Montgomery ladder over all 256 bits (constant-time conditional swaps).
-Point Mul(const Curve& c, const Point& p, const U256& k) {
-  Point r0 = Identity(), r1 = p;
-  for (int i = 255; i >= 0; --i) {
-    const uint64_t m = BitMask(k, i);
-    Point s0 = SelectPoint(m, r1, r0), s1 = SelectPoint(m, r0, r1);
-    s1 = Add(c, s0, s1);
-    s0 = Add(c, s0, s0);
-    r0 = SelectPoint(m, s1, s0);
-    r1 = SelectPoint(m, s0, s1);
+// 2p, "dbl-2008-bbjlp" (valid for every curve point).
+Point Double(const Curve& c, const Point& p) {
+  const Modulus& f = Fp();
+  const U256 b = f.Square(f.Add(p.x, p.y));
+  const U256 cc = f.Square(p.x);
+  const U256 d = f.Square(p.y);
+  const U256 e = f.Mul(c.a, cc);
+  const U256 ff = f.Add(e, d);
+  const U256 h = f.Square(p.z);
+  const U256 j = f.Sub(ff, f.Add(h, h));
+  return Point{f.Mul(f.Sub(f.Sub(b, cc), d), j), f.Mul(ff, f.Sub(e, d)), f.Mul(ff, j)};
+}
+
+// k * p for a PUBLIC scalar and point (verification only): 4-bit fixed windows, variable time.
+Point MulPublic(const Curve& c, const Point& p, const U256& k) {
+  std::array<Point, kWindowSize> multiples;
+  multiples[0] = Identity();
+  for (int v = 1; v < kWindowSize; ++v) multiples[v] = Add(c, multiples[v - 1], p);
+  Point r = Identity();
+  for (int j = kWindows - 1; j >= 0; --j) {
+    for (int i = 0; i < 4; ++i) r = Double(c, r);
+    const uint64_t digit = (k[j / 16] >> (4 * (j % 16))) & 0xf;
+    if (digit != 0) r = Add(c, r, multiples[digit]);
   }
-  return r0;
+  return r;
 }
 
 // Plain affine coordinates.
@@ -230,9 +259,9 @@ bool BabyJubVerify(std::span<const uint8_t> public_key, const U256& message,
   const U256 inputs[] = {ra.x, ra.y, aa.x, aa.y, message};
   const auto hm = Poseidon(inputs);
   if (!hm) return false;
-  const Point left = MulBase(c, s);
-  Point right = Mul(c, *a, *hm);
-  for (int i = 0; i < 3; ++i) right = Add(c, right, right);  // (8 * hm) * A
+  const Point left = MulBase(c, s);  // constant time, though S is public
+  Point right = MulPublic(c, *a, *hm);
+  for (int i = 0; i < 3; ++i) right = Double(c, right);  // (8 * hm) * A
   right = Add(c, *r8, right);
   return SameProjective(left, right);
 }

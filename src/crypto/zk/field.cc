@@ -1,20 +1,13 @@
 #include "crypto/zk/field.h"
 
+#include <cstdlib>
+
 namespace sirr::crypto::zk {
 namespace {
 
-using u128 = unsigned __int128;
+using field_internal::AddCarry;
+using field_internal::SubBorrow;
 
-inline uint64_t AddCarry(uint64_t a, uint64_t b, uint64_t& carry) {
-  const u128 s = static_cast<u128>(a) + b + carry;
-  carry = static_cast<uint64_t>(s >> 64);
-  return static_cast<uint64_t>(s);
-}
-inline uint64_t SubBorrow(uint64_t a, uint64_t b, uint64_t& borrow) {
-  const u128 d = static_cast<u128>(a) - b - borrow;
-  borrow = static_cast<uint64_t>(d >> 64) & 1;
-  return static_cast<uint64_t>(d);
-}
 int BitLength(const U256& v) {
   for (int i = 3; i >= 0; --i)
     if (v[i] != 0) return 64 * i + 64 - __builtin_clzll(v[i]);
@@ -73,6 +66,7 @@ U256 ShiftRight(const U256& a, int bits) {
 }
 
 Modulus::Modulus(const U256& m) : m_(m), bits_(BitLength(m)) {
+  if ((m[0] & 1) == 0 || bits_ > 254) std::abort();  // Mul's no-carry bound; a program error
   // -m^-1 mod 2^64 by Newton iteration (each step doubles the correct low bits).
   uint64_t x = 1;
   for (int i = 0; i < 6; ++i) x *= 2 - m[0] * x;
@@ -82,32 +76,18 @@ Modulus::Modulus(const U256& m) : m_(m), bits_(BitLength(m)) {
   one_ = Add(r, U256{1, 0, 0, 0});
   r2_ = one_;
   for (int i = 0; i < 256; ++i) r2_ = Add(r2_, r2_);
-}
-
-U256 Modulus::CondSubtract(const U256& t, uint64_t hi) const {
-  U256 d;
-  uint64_t borrow = 0;
-  for (int i = 0; i < 4; ++i) d[i] = SubBorrow(t[i], m_[i], borrow);
-  // (hi:t) < m exactly when the subtraction borrowed out of a zero high word.
-  const uint64_t keep = 0 - (borrow & (hi ^ 1));
-  return Select(keep, t, d);
-}
-
-U256 Modulus::Add(const U256& a, const U256& b) const {
-  U256 s;
-  uint64_t carry = 0;
-  for (int i = 0; i < 4; ++i) s[i] = AddCarry(a[i], b[i], carry);
-  return CondSubtract(s, carry);
-}
-
-U256 Modulus::Sub(const U256& a, const U256& b) const {
-  U256 d;
-  uint64_t borrow = 0;
-  for (int i = 0; i < 4; ++i) d[i] = SubBorrow(a[i], b[i], borrow);
-  const uint64_t mask = 0 - borrow;
-  uint64_t carry = 0;
-  for (int i = 0; i < 4; ++i) d[i] = AddCarry(d[i], m_[i] & mask, carry);
-  return d;
+  // Square-root constants (meaningful for prime m): (m-1)/2, m - 1 = q * 2^s, c = z^q.
+  half_ = ShiftRight(U256{m[0] - 1, m[1], m[2], m[3]}, 1);
+  q_ = m;
+  q_[0] -= 1;
+  s_ = 0;
+  while (!IsZero(q_) && (q_[0] & 1) == 0) {
+    q_ = ShiftRight(q_, 1);
+    ++s_;
+  }
+  U256 z = Add(one_, one_);  // 2, in Montgomery form
+  for (int tries = 0; tries < 64 && Equal(Pow(z, half_), one_); ++tries) z = Add(z, one_);
+  c_ = Pow(z, q_);
 }
 
 U256 Modulus::Neg(const U256& a) const { return Sub(U256{}, a); }
@@ -134,34 +114,6 @@ U256 Modulus::MulPlain(const U256& a, const U256& b) const { return Mul(Mul(a, b
 
 U256 Modulus::FromMont(const U256& a) const { return Mul(a, U256{1, 0, 0, 0}); }
 
-U256 Modulus::Mul(const U256& a, const U256& b) const {
-  // CIOS Montgomery multiplication.
-  uint64_t t[6] = {};
-  for (int i = 0; i < 4; ++i) {
-    uint64_t carry = 0;
-    for (int j = 0; j < 4; ++j) {
-      const u128 p = static_cast<u128>(a[j]) * b[i] + t[j] + carry;
-      t[j] = static_cast<uint64_t>(p);
-      carry = static_cast<uint64_t>(p >> 64);
-    }
-    u128 s = static_cast<u128>(t[4]) + carry;
-    t[4] = static_cast<uint64_t>(s);
-    t[5] = static_cast<uint64_t>(s >> 64);
-    const uint64_t mm = t[0] * inv_;
-    u128 p = static_cast<u128>(mm) * m_[0] + t[0];
-    carry = static_cast<uint64_t>(p >> 64);
-    for (int j = 1; j < 4; ++j) {
-      p = static_cast<u128>(mm) * m_[j] + t[j] + carry;
-      t[j - 1] = static_cast<uint64_t>(p);
-      carry = static_cast<uint64_t>(p >> 64);
-    }
-    s = static_cast<u128>(t[4]) + carry;
-    t[3] = static_cast<uint64_t>(s);
-    t[4] = t[5] + static_cast<uint64_t>(s >> 64);
-  }
-  return CondSubtract(U256{t[0], t[1], t[2], t[3]}, t[4]);
-}
-
 U256 Modulus::Pow(const U256& a, const U256& e) const {
   U256 r = one_;
   for (int i = BitLength(e) - 1; i >= 0; --i) {
@@ -181,26 +133,15 @@ U256 Modulus::Inverse(const U256& a) const {
 
 std::optional<U256> Modulus::Sqrt(const U256& a) const {
   if (IsZero(a)) return a;
-  // m - 1 = q * 2^s with q odd.
-  U256 q = m_;
-  q[0] -= 1;
-  int s = 0;
-  while ((q[0] & 1) == 0) {
-    q = ShiftRight(q, 1);
-    ++s;
-  }
-  const U256 half = ShiftRight(U256{m_[0] - 1, m_[1], m_[2], m_[3]}, 1);  // (m-1)/2
-  if (!Equal(Pow(a, half), one_)) return std::nullopt;
-  // The smallest non-residue z.
-  U256 z = ToMont(U256{2, 0, 0, 0});
-  while (Equal(Pow(z, half), one_)) z = Add(z, one_);
-  U256 c = Pow(z, q);
-  U256 qp1h = ShiftRight(q, 1);  // (q+1)/2 = floor(q/2) + 1 for odd q
+  if (!Equal(Pow(a, half_), one_)) return std::nullopt;  // Euler's criterion
+  // Tonelli-Shanks with m - 1 = q * 2^s and c = z^q for the smallest non-residue z.
+  U256 qp1h = ShiftRight(q_, 1);  // (q+1)/2 = floor(q/2) + 1 for odd q
   for (int i = 0; i < 4 && ++qp1h[i] == 0; ++i) {
   }
+  U256 c = c_;
   U256 x = Pow(a, qp1h);
-  U256 t = Pow(a, q);
-  int mcur = s;
+  U256 t = Pow(a, q_);
+  int mcur = s_;
   while (!Equal(t, one_)) {
     int i = 0;
     U256 t2 = t;
