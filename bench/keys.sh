@@ -10,13 +10,16 @@ bash scripts/install-deps.sh --bench
 source bench/start_sirrd.sh
 BASE=http://127.0.0.1:$PORT
 K=/api/v1/vaults/default/keys
-for spec in AES-256-GCM Ed25519 secp256k1 RSA-2048; do
+for spec in AES-256-GCM Ed25519 secp256k1 RSA-2048 babyJubJub; do
   curl -fsS -o /dev/null -X POST -H "Authorization: Bearer $SIRR_TOKEN" -H 'Content-Type: application/json' \
     -d "{\"name\":\"bench-$spec\",\"spec\":\"$spec\"}" "$BASE$K"
 done
 curl -fsS -o /dev/null -X POST -H "Authorization: Bearer $SIRR_TOKEN" -H 'Content-Type: application/json' \
   -d '{"name":"bench-BIP39","spec":"BIP39"}' "$BASE$K"
 DIGEST=a0dc65ffca799873cbea0ac274015b9526505daaaed385155425f7337704883e
+FIELD=0a0dc65ffca799873cbea0ac274015b9526505daaaed385155425f7337704883  # < p: a Baby Jubjub message
+BJSIG=$(curl -fsS -X POST -H "Authorization: Bearer $SIRR_TOKEN" -H 'Content-Type: application/json' \
+  -d "{\"message\":\"$FIELD\"}" "$BASE$K/bench-babyJubJub/sign" | sed 's/.*"signature":"\([0-9a-f]*\)".*/\1/')
 
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); sirrd threads=${SIRR_THREADS:-2}"
 run() {  # name path body
@@ -29,6 +32,8 @@ run "secp256k1 sign (32-byte digest)" "$K/bench-secp256k1/sign" "{\"message\":\"
 run "RSA-2048 PS256 sign (32 bytes)" "$K/bench-RSA-2048/sign" "{\"message\":\"$DIGEST\",\"options\":{\"algorithm\":\"PS256\"}}"
 run "HD wallet (BIP39) derive-and-sign, given path" "$K/bench-BIP39/sign" "{\"message\":\"$DIGEST\",\"options\":{\"hdwallet\":{\"hd_derivation_path\":\"m/44'/60'/0'/0/7\"}}}"
 run "HD wallet (BIP39) derive-and-sign, next index (durable index advance)" "$K/bench-BIP39/sign" "{\"message\":\"$DIGEST\"}"
+run "Baby Jubjub EdDSA-Poseidon sign (field element)" "$K/bench-babyJubJub/sign" "{\"message\":\"$FIELD\"}"
+run "Baby Jubjub EdDSA-Poseidon verify" "$K/bench-babyJubJub/verify" "{\"message\":\"$FIELD\",\"signature\":\"$BJSIG\"}"
 kill "$(cat "$W/sirrd.pid")"; rm -f "$W/sirrd.pid"
 
 echo "--- raw primitives (crypto layer, Google Benchmark; items_per_second)"
