@@ -24,6 +24,7 @@
 #include "crypto/hd/bip39.h"
 #include "seal/master_key.h"
 #include "sirr_keys.h"
+#include "sirr_operator.h"
 
 namespace {
 
@@ -130,19 +131,8 @@ int Keygen(const std::string& out) {
   if (!mnemonic.ok()) return Usage(mnemonic.status().message());
   const std::string hash = sirr::seal::ValidationHash(key);
   if (!out.empty()) {
-    int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0400);
-    if (fd < 0)
-      return Usage("cannot create " + out + ": " + std::strerror(errno) +
-                   " (an existing key file is never overwritten)");
-    std::string text = sirr::Base64Encode(key.reveal()) + "\n";
-    bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-              ::fsync(fd) == 0;
-    sirr::SecureWipe(text.data(), text.size());
-    ::close(fd);
-    if (!ok) {
-      ::unlink(out.c_str());
-      return Usage("cannot write " + out);
-    }
+    std::string err = sirr_cli::WriteKeyFile(out, key);
+    if (!err.empty()) return Usage(err);
     std::printf(
         "Wrote the master key to %s (mode 0400). Keep it OUTSIDE the data directory\n"
         "and its backups; point SIRR_KEY_FILE at it.\n\n",
@@ -261,7 +251,8 @@ int main(int argc, char** argv) {
   // operator, status
   sirr_cli::KeyCommands keys(app);
 
-  auto* op = app.add_subcommand("operator", "Seal operations: keygen, unseal, seal");
+  auto* op = app.add_subcommand("operator",
+                                "Operator commands: keygen, unseal, seal, shamir, rotate, backup");
   op->require_subcommand(1);
   std::string keygen_out;
   auto* keygen = op->add_subcommand(
@@ -278,6 +269,26 @@ int main(int argc, char** argv) {
   unseal->add_option("--key-file", unseal_key_file,
                      "Read the key from this file (base64, hex or 24 words)");
   auto* seal = op->add_subcommand("seal", "Seal the server now (admin token): wipes every key");
+  auto* shamir =
+      op->add_subcommand("shamir",
+                         "Split the master key into shares for custodians, or rebuild it (local; "
+                         "share-compatible with Debian's ssss-split/ssss-combine in hex mode)");
+  shamir->require_subcommand(1);
+  int shamir_t = 0, shamir_n = 0;
+  std::string shamir_in, shamir_out;
+  auto* shamir_split =
+      shamir->add_subcommand("split", "Print N shares of the key, any T of which rebuild it");
+  shamir_split->add_option("-t,--threshold", shamir_t, "Shares needed to rebuild (2-255)")
+      ->required();
+  shamir_split->add_option("-n,--shares", shamir_n, "Shares to make (T-255)")->required();
+  shamir_split->add_option("--in", shamir_in,
+                           "Key file (base64, hex or 24 words); default: the key on stdin");
+  auto* shamir_combine = shamir->add_subcommand(
+      "combine", "Read T or more shares from stdin (one per line) and write the key file");
+  shamir_combine->add_option("-t,--threshold", shamir_t, "The split's threshold")->required();
+  shamir_combine->add_option("--out", shamir_out,
+                             "Write the key file here (mode 0400, never overwrites); default "
+                             "stdout");
   auto* status = app.add_subcommand("status", "Show the server's seal status and key versions");
   status->add_flag("--json", json_out, "Print JSON");
 
@@ -287,6 +298,9 @@ int main(int argc, char** argv) {
     int code = app.exit(e);
     return code == 0 ? 0 : kExitUsage;
   }
+
+  if (shamir_split->parsed()) return sirr_cli::ShamirSplitCommand(shamir_t, shamir_n, shamir_in);
+  if (shamir_combine->parsed()) return sirr_cli::ShamirCombineCommand(shamir_t, shamir_out);
 
   auto token = LoadToken(g);
   if (!token.ok()) return Usage(token.status().message());

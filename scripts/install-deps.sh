@@ -9,7 +9,7 @@ PKGS=(
   libcurl4-openssl-dev
   # tests and their independent oracles
   libgtest-dev libgmock-dev libbenchmark-dev libgmp-dev python3 python3-cryptography python3-mnemonic
-  openssl curl sqlite3 softhsm2 python3-pykcs11
+  openssl curl sqlite3 softhsm2 python3-pykcs11 ssss
 )
 if [ "${1:-}" = "--bench" ]; then PKGS+=(wrk nginx-light); fi
 if [ "${1:-}" = "--fuzz" ]; then PKGS+=(clang libclang-rt-14-dev); fi
