@@ -15,6 +15,7 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "base/clock.h"
 #include "base/encoding.h"
@@ -269,6 +270,19 @@ int main(int argc, char** argv) {
   unseal->add_option("--key-file", unseal_key_file,
                      "Read the key from this file (base64, hex or 24 words)");
   auto* seal = op->add_subcommand("seal", "Seal the server now (admin token): wipes every key");
+  bool rotate_no_wait = false;
+  auto* rotate = op->add_subcommand(
+      "rotate",
+      "Rewrap every vault key under the new master key (sirrd started with SIRR_KEY_FILE and "
+      "SIRR_KEY_FILE_NEW; admin token); shows progress until done");
+  rotate->add_flag("--no-wait", rotate_no_wait, "Start the rotation and return at once");
+  std::string backup_file;
+  auto* backup = op->add_subcommand(
+      "backup",
+      "Take a consistent online snapshot of the server's database (admin token) into FILE "
+      "(mode 0600, never overwritten); prints its SHA-256. It holds no plaintext secrets; the "
+      "master key is NOT in it: back the key up separately and store it apart.");
+  backup->add_option("FILE", backup_file, "Where to write the backup")->required();
   auto* shamir =
       op->add_subcommand("shamir",
                          "Split the master key into shares for custodians, or rebuild it (local; "
@@ -341,6 +355,70 @@ int main(int argc, char** argv) {
   };
 
   if (keygen->parsed()) return Keygen(keygen_out);
+  if (rotate->parsed()) {
+    sirr::client::HttpResponse r;
+    if (auto rc = expect("POST", "/api/v1/admin/rotate-keys", 202, &r, "{}")) return *rc;
+    auto started = json::parse(r.body, nullptr, false);
+    const std::string job = started.value("job_id", std::string());
+    std::fprintf(stderr, "rotation job %s: %lld vault key(s) to rewrap\n", job.c_str(),
+                 static_cast<long long>(started.value("total", 0)));
+    if (rotate_no_wait) return std::printf("%s\n", job.c_str()), 0;
+    const bool tty = ::isatty(STDERR_FILENO);
+    for (;;) {
+      if (auto rc = expect("GET", "/api/v1/admin/rotate-keys", 200, &r)) return *rc;
+      auto st = json::parse(r.body, nullptr, false);
+      const long long total = st.value("total", 0), done = st.value("done", 0);
+      const std::string state = st.value("state", std::string());
+      const int width = 40;
+      const int filled = total > 0 ? static_cast<int>(width * done / total) : width;
+      std::string bar(static_cast<size_t>(filled), '#');
+      bar.resize(width, '.');
+      if (tty || state != "running")
+        std::fprintf(stderr, "%s[%s] %lld/%lld rewrapped, %lld failed%s", tty ? "\r" : "",
+                     bar.c_str(), done, total, static_cast<long long>(st.value("failed", 0)),
+                     state == "running" ? "" : "\n");
+      if (state != "running") {
+        if (state == "completed") {
+          std::printf("rotation completed: %lld vault key(s) now under key version %d\n", done,
+                      st.value("to_version", 0));
+          return 0;
+        }
+        std::fprintf(stderr, "sirr: rotation %s: %s\n", state.c_str(),
+                     st.value("detail", std::string()).c_str());
+        return kExitRefused;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
+  if (backup->parsed()) {
+    int fd = ::open(backup_file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+      return Usage("cannot create " + backup_file + ": " + std::strerror(errno) +
+                   " (an existing file is never overwritten)");
+    sirr::client::HttpResponse r;
+    if (auto rc = expect("POST", "/api/v1/admin/backup", 200, &r, "{}")) {
+      ::close(fd);
+      ::unlink(backup_file.c_str());
+      return *rc;
+    }
+    const std::string sum = sirr::HexEncode(sirr::crypto::Sha256(sirr::AsBytes(r.body)));
+    bool ok = sum == r.headers["x-sirr-backup-sha256"] &&
+              ::write(fd, r.body.data(), r.body.size()) == static_cast<ssize_t>(r.body.size()) &&
+              ::fsync(fd) == 0;
+    ::close(fd);
+    if (!ok) {
+      ::unlink(backup_file.c_str());
+      return std::fprintf(stderr,
+                          "sirr: backup transfer failed (checksum mismatch or write error)\n"),
+             kExitServer;
+    }
+    std::printf("wrote %s (%zu bytes, mode 0600)\nsha256 %s\n", backup_file.c_str(), r.body.size(),
+                sum.c_str());
+    std::fprintf(stderr,
+                 "The backup holds no plaintext and is useless without the master key; keep the "
+                 "key (or its Shamir shares) apart from database backups.\n");
+    return 0;
+  }
   if (keys.parsed()) return keys.Run(g.vault, expect, fetch_all);
   if (vault->parsed()) {
     sirr::client::HttpResponse r;

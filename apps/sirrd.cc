@@ -24,6 +24,15 @@ int main(int argc, char** argv) {
   app.add_option("--key-file", c.provider.key_file,
                  "Master key file: base64 of 32 bytes, 64 hex digits or a 24-word BIP39 mnemonic")
       ->envname("SIRR_KEY_FILE");
+  app.add_option("--key-file-new", c.key_file_new,
+                 "Dual-key mode: the NEW master key file; it becomes the next keyring version and "
+                 "every new wrap uses it; rotate with 'sirr operator rotate'")
+      ->envname("SIRR_KEY_FILE_NEW");
+  app.add_option("--rotation-batch", c.rotation_batch,
+                 "Vault keys rewrapped per transaction during a key rotation")
+      ->envname("SIRR_ROTATION_BATCH")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
   app.add_option("--admin-token-file", c.admin_token_file, "File holding the admin bearer token")
       ->envname("SIRR_ADMIN_TOKEN_FILE");
   if (const char* t = std::getenv("SIRR_ADMIN_TOKEN")) c.admin_token = t;
@@ -142,6 +151,12 @@ int main(int argc, char** argv) {
       "first bad line; exit 0 when intact, 1 otherwise.");
   verify->add_option("FILE", audit_file, "The audit log")->required();
 
+  std::string restore_file;
+  auto* restore = app.add_subcommand(
+      "restore",
+      "Restore a backup made by 'sirr operator backup' into the data directory (sirrd must be "
+      "stopped). The current database is kept beside it as sirr.db.pre-restore-<time>.");
+  restore->add_option("FILE", restore_file, "The backup file")->required();
   auto* pkcs11 = app.add_subcommand("pkcs11", "HSM (PKCS#11) seal provider tools");
   pkcs11->require_subcommand(1);
   std::string from_key_file;
@@ -161,5 +176,6 @@ int main(int argc, char** argv) {
   if (verify->parsed())
     return sirr::server::VerifyAudit(audit_file, c.provider.key_file, c.data_dir);
   if (wrap->parsed()) return sirr::server::Pkcs11Wrap(c, from_key_file, generate, reuse_key);
+  if (restore->parsed()) return sirr::server::RestoreBackup(c, restore_file);
   return sirr::server::RunServer(c);
 }

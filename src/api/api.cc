@@ -122,7 +122,9 @@ Api::Api(core::Secrets& secrets, core::Vaults& vaults, core::Tokens& tokens, cor
       audit_(audit),
       clock_(clock),
       admin_token_hash_(crypto::Sha256(options.admin_token.reveal())),
-      version_(std::move(options.version)) {}
+      version_(std::move(options.version)),
+      rotation_(options.rotation),
+      backup_(std::move(options.backup)) {}
 
 StatusOr<core::Principal> Api::Authenticate(const Request& req, Response* refusal) {
   std::string_view auth = req.Header("authorization");
@@ -200,8 +202,10 @@ Response Api::Handle(const Request& req) {
   }
   if (path == "/status") return NoContent();
   constexpr std::string_view kApi = "/api/v1/";
-  if (!path.starts_with(kApi)) return ErrorResponse(NotFoundError("no such route"));
-  std::string_view route = std::string_view(path).substr(kApi.size());
+  // "/admin/…" is accepted as an alias of "/api/v1/admin/…".
+  const bool admin_alias = path.starts_with("/admin/");
+  if (!path.starts_with(kApi) && !admin_alias) return ErrorResponse(NotFoundError("no such route"));
+  std::string_view route = std::string_view(path).substr(admin_alias ? 1 : kApi.size());
   if (route == "seal-status" || route == "unseal" || route == "unsealerkey" || route == "seal")
     return HandleSeal(req, route);
   // Sealed: refuse before authentication or any body parsing.
@@ -220,6 +224,7 @@ Response Api::Handle(const Request& req) {
     return HandleTokens(req, ctx, *id, top.has_tail);
   }
   if (top.head == "verify" && !top.has_tail) return HandleVerifyDetached(req, ctx);
+  if (top.head == "admin" && top.has_tail) return HandleAdmin(req, ctx, top.tail);
   if (top.head != "vaults") return ErrorResponse(NotFoundError("no such route"));
   if (!top.has_tail || top.tail.empty()) return HandleVaults(req, *target, ctx, "", false);
   // /api/v1/vaults/{vault}[/secrets[/{secret...}]]
@@ -329,6 +334,70 @@ Response Api::HandleTokens(const Request& req, const core::RequestContext& ctx, 
     return NoContent();
   }
   return ErrorResponse(MalformedError("method not allowed"));
+}
+
+namespace {
+
+json RotationJson(const core::RotationStatus& s) {
+  auto time = [](int64_t ms) { return ms > 0 ? json(FormatRfc3339(ms)) : json(nullptr); };
+  json j{{"job_id", s.job_id.empty() ? json(nullptr) : json(s.job_id)},
+         {"state", s.state},
+         {"total", s.total},
+         {"done", s.done},
+         {"failed", s.failed},
+         {"started_at", time(s.started_at)},
+         {"finished_at", time(s.finished_at)}};
+  if (s.from_version > 0) {
+    j["from_version"] = s.from_version;
+    j["to_version"] = s.to_version;
+  }
+  if (!s.detail.empty()) j["detail"] = s.detail;
+  return j;
+}
+
+}  // namespace
+
+Response Api::HandleAdmin(const Request& req, const core::RequestContext& ctx,
+                          std::string_view route) {
+  if (route == "rotate-keys" && rotation_) {
+    if (req.method == "POST") {
+      auto started = rotation_->Start(ctx);
+      if (!started.ok()) return ErrorResponse(started.status());
+      return JsonResponse(202, Dump(json{{"job_id", started->job_id}, {"total", started->total}}));
+    }
+    if (req.method != "GET") return ErrorResponse(MalformedError("method not allowed"));
+    if (Status st = core::Require(ctx.principal, core::Capability::kAdmin); !st.ok())
+      return ErrorResponse(st);
+    return JsonResponse(200, Dump(RotationJson(rotation_->Status())));
+  }
+  if (route == "backup" && backup_) {
+    if (req.method != "POST") return ErrorResponse(MalformedError("method not allowed"));
+    audit::Event e;
+    e.action = "admin.backup";
+    e.request_id = req.request_id;
+    e.principal = ctx.principal.id;
+    e.client = req.client;
+    if (Status st = core::Require(ctx.principal, core::Capability::kAdmin); !st.ok()) {
+      e.outcome = "denied";
+      Status logged = audit_.Append(e);
+      return ErrorResponse(logged.ok() ? st : logged);
+    }
+    auto snapshot = backup_();
+    e.outcome = snapshot.ok() ? "success" : "error";
+    e.detail = snapshot.ok() ? std::to_string(snapshot->size()) + " bytes, sha256 " +
+                                   HexEncode(crypto::Sha256(AsBytes(*snapshot)))
+                             : snapshot.status().message();
+    if (Status logged = audit_.Append(e); !logged.ok()) return ErrorResponse(logged);
+    if (!snapshot.ok()) return ErrorResponse(snapshot.status());
+    Response r;
+    r.status = 200;
+    r.SetHeader("Content-Type", "application/vnd.sqlite3");
+    r.SetHeader("X-Sirr-Backup-Sha256", HexEncode(crypto::Sha256(AsBytes(*snapshot))));
+    r.SetHeader("Cache-Control", "no-store");
+    r.body = std::move(snapshot).value();
+    return r;
+  }
+  return ErrorResponse(NotFoundError("no such route"));
 }
 
 Status Api::AuditSeal(const Request& req, const core::RequestContext* ctx, std::string action,

@@ -18,6 +18,7 @@
 #include "core/keys.h"
 #include "core/principal.h"
 #include "core/rate_limiter.h"
+#include "core/rotation.h"
 #include "core/seal_keeper.h"
 #include "core/secrets.h"
 #include "core/tokens.h"
@@ -36,6 +37,10 @@ struct ApiOptions {
   bool rate_limit_admin = false;
   // Operator log lines (seal and unseal events); never given key material.
   std::function<void(const std::string&)> log;
+  // Admin routes: master key rotation (null: 404) and online backups (a consistent snapshot of
+  // the database file's bytes; null: 404).
+  core::KeyRotation* rotation = nullptr;
+  std::function<StatusOr<std::string>()> backup;
 };
 
 class Api {
@@ -59,6 +64,8 @@ class Api {
                         const core::RequestContext& ctx, std::string_view vault, bool has_vault);
   Response HandleTokens(const Request& req, const core::RequestContext& ctx, std::string_view id,
                         bool has_id);
+  // /api/v1/admin/rotate-keys (GET, POST) and /api/v1/admin/backup (POST); admin only.
+  Response HandleAdmin(const Request& req, const core::RequestContext& ctx, std::string_view route);
   Response HandleSecrets(const Request& req, const ParsedTarget& target,
                          const core::RequestContext& ctx, std::string_view vault,
                          std::string_view secret, bool has_secret);
@@ -88,6 +95,8 @@ class Api {
   const Clock& clock_;
   const std::array<uint8_t, 32> admin_token_hash_;
   const std::string version_;
+  core::KeyRotation* const rotation_;
+  const std::function<StatusOr<std::string>()> backup_;
 };
 
 }  // namespace sirr::api

@@ -16,11 +16,28 @@ StatusOr<Bytes> WrapNewVaultKey(const seal::MasterKey& master, std::string_view 
 
 }  // namespace
 
+namespace {
+
+bool SameId(const Bytes& stored, const crypto::KeyId& id) {
+  return stored.size() == id.size() && std::equal(id.begin(), id.end(), stored.begin());
+}
+
+std::string Describe(const storage::KeyringRow& row) {
+  return "version " + std::to_string(row.version) + " (" + HexEncode(row.key_id) + ", " +
+         row.state + ")";
+}
+
+}  // namespace
+
 StatusOr<Instance::OpenResult> Instance::Open(storage::Storage& storage, seal::MasterKey master,
+                                              std::optional<seal::MasterKey> next,
                                               const Clock& clock, Random& random) {
   SIRR_ASSIGN_OR_RETURN(auto keyring, storage.ListKeyring());
   const crypto::KeyId& id = master.key_id();
   if (keyring.empty()) {
+    if (next)
+      return FailedPreconditionError(
+          "SIRR_KEY_FILE_NEW is set but the database is empty: start once with a single key");
     SIRR_ASSIGN_OR_RETURN(int64_t vaults, storage.CountVaults());
     if (vaults > 0)
       return DataLossError("the database holds vaults but no keyring; refusing to initialise");
@@ -37,21 +54,101 @@ StatusOr<Instance::OpenResult> Instance::Open(storage::Storage& storage, seal::M
     return OpenResult{std::unique_ptr<Instance>(new Instance(std::move(master), 1)), true};
   }
   std::string versions;
+  const storage::KeyringRow* mine = nullptr;
+  const storage::KeyringRow* newest = &keyring.back();  // ordered by version
+  const storage::KeyringRow* active = nullptr;
   for (const auto& row : keyring) {
-    if (!versions.empty()) versions += ", ";
-    versions += std::to_string(row.version) + " (" + HexEncode(row.key_id) + ", " + row.state + ")";
-    if (row.key_id.size() != id.size() || !std::equal(id.begin(), id.end(), row.key_id.begin()))
-      continue;
-    if (row.state == "retired")
-      return PermissionDeniedError("the master key is key version " + std::to_string(row.version) +
-                                   ", which has been retired");
-    SIRR_RETURN_IF_ERROR(master.VerifyKeyCheck(row.version, row.key_check));
-    return OpenResult{std::unique_ptr<Instance>(new Instance(std::move(master), row.version)),
-                      false};
+    versions += (versions.empty() ? "" : ", ") + Describe(row);
+    if (SameId(row.key_id, id)) mine = &row;
+    if (row.state == "active") active = &row;
   }
-  return PermissionDeniedError("the master key (id " + crypto::KeyIdHex(id) +
-                               ") does not match this database, whose keyring holds version(s) " +
-                               versions);
+  if (!mine)
+    return PermissionDeniedError("the master key (id " + crypto::KeyIdHex(id) +
+                                 ") does not match this database, whose keyring holds " + versions);
+  SIRR_RETURN_IF_ERROR(master.VerifyKeyCheck(mine->version, mine->key_check));
+  const int64_t now = clock.NowMillis();
+
+  if (next) {
+    if (next->key_id() == id)
+      return InvalidArgumentError("SIRR_KEY_FILE_NEW holds the same key as SIRR_KEY_FILE");
+    const storage::KeyringRow* theirs = nullptr;
+    for (const auto& row : keyring)
+      if (SameId(row.key_id, next->key_id())) theirs = &row;
+    if (!theirs) {
+      if (mine->state != "active")
+        return FailedPreconditionError("key " + Describe(*mine) +
+                                       " is not the active key; the database has moved to " +
+                                       (active ? Describe(*active) : "another version") +
+                                       ": finish that rotation before starting another");
+      const int version = newest->version + 1;
+      SIRR_ASSIGN_OR_RETURN(Bytes kcv, next->MakeKeyCheck(version, random));
+      const crypto::KeyId& nid = next->key_id();
+      SIRR_RETURN_IF_ERROR(storage.AddKeyVersion(
+          {version, Bytes(nid.begin(), nid.end()), "active", now, now, std::move(kcv)}));
+      auto inst = std::unique_ptr<Instance>(new Instance(std::move(*next), version));
+      inst->retiring_ = std::move(master);
+      return OpenResult{std::move(inst), false};
+    }
+    SIRR_RETURN_IF_ERROR(next->VerifyKeyCheck(theirs->version, theirs->key_check));
+    if (theirs->state != "active")
+      return FailedPreconditionError("SIRR_KEY_FILE_NEW is key " + Describe(*theirs) +
+                                     ", not the active key");
+    auto inst = std::unique_ptr<Instance>(new Instance(std::move(*next), theirs->version));
+    if (mine->state != "retired") inst->retiring_ = std::move(master);
+    return OpenResult{std::move(inst), false};
+  }
+
+  if (mine->state == "retired" || (mine->state == "retiring" && active && active != mine)) {
+    std::string moved = active ? Describe(*active) : "a newer version";
+    if (mine->state == "retired")
+      return PermissionDeniedError("the master key is key " + Describe(*mine) +
+                                   "; the database has moved to key " + moved +
+                                   ": start with that key");
+    SIRR_ASSIGN_OR_RETURN(int64_t moved_count, storage.CountVaultsWrappedBy(active->key_id));
+    return PermissionDeniedError("the master key is key " + Describe(*mine) +
+                                 "; a rotation to key " + moved + " is in progress (" +
+                                 std::to_string(moved_count) +
+                                 " vault key(s) already use it): start with SIRR_KEY_FILE_NEW "
+                                 "set to that key as well");
+  }
+  // Older versions still wrapping vault keys need their key; finished ones become retired.
+  for (const auto& row : keyring) {
+    if (row.version == mine->version || row.state != "retiring") continue;
+    SIRR_ASSIGN_OR_RETURN(int64_t still, storage.CountVaultsWrappedBy(row.key_id));
+    if (still > 0)
+      return PermissionDeniedError(
+          std::to_string(still) + " vault key(s) are still wrapped by key " + Describe(row) +
+          ": start with SIRR_KEY_FILE set to that key and SIRR_KEY_FILE_NEW set to this one, "
+          "and finish the rotation (POST /api/v1/admin/rotate-keys)");
+    SIRR_RETURN_IF_ERROR(storage.SetKeyState(row.version, "retired", now));
+  }
+  return OpenResult{std::unique_ptr<Instance>(new Instance(std::move(master), mine->version)),
+                    false};
+}
+
+bool Instance::HoldsKey(const crypto::KeyId& id) const {
+  return master_.key_id() == id || (retiring_ && retiring_->key_id() == id);
+}
+
+StatusOr<SecretBytes> Instance::UnwrapVaultKey(const storage::VaultRow& vault) const {
+  if (vault.wrapped_key.empty()) return NotFoundError("vault '" + vault.name + "' not found");
+  const seal::MasterKey* key = &master_;
+  if (retiring_ && vault.wrapped_key.size() > 9 &&
+      SameId(Bytes(vault.wrapped_key.begin() + 1, vault.wrapped_key.begin() + 9),
+             retiring_->key_id()))
+    key = &*retiring_;
+  auto plain = crypto::OpenEnvelope(key->wrap_key(), key->key_id(), vault.wrapped_key,
+                                    crypto::EnvelopeAad("vault-key", vault.id, vault.id));
+  if (!plain.ok())
+    return DataLossError("vault " + vault.name + ": its master key cannot be unwrapped (" +
+                         plain.status().message() + ")");
+  return plain;
+}
+
+StatusOr<Bytes> Instance::WrapVaultKey(std::string_view vault_id, const SecretBytes& vault_key,
+                                       Random& random) const {
+  return crypto::SealEnvelope(master_.wrap_key(), master_.key_id(), vault_key.reveal(),
+                              crypto::EnvelopeAad("vault-key", vault_id, vault_id), random);
 }
 
 StatusOr<std::shared_ptr<const VaultKey>> Instance::KeyFor(const storage::VaultRow& vault) {
@@ -60,15 +157,10 @@ StatusOr<std::shared_ptr<const VaultKey>> Instance::KeyFor(const storage::VaultR
     auto it = vault_keys_.find(vault.id);
     if (it != vault_keys_.end()) return it->second;
   }
-  if (vault.wrapped_key.empty()) return NotFoundError("vault '" + vault.name + "' not found");
-  auto plain = crypto::OpenEnvelope(master_.wrap_key(), master_.key_id(), vault.wrapped_key,
-                                    crypto::EnvelopeAad("vault-key", vault.id, vault.id));
-  if (!plain.ok())
-    return DataLossError("vault " + vault.name + ": its master key cannot be unwrapped (" +
-                         plain.status().message() + ")");
+  SIRR_ASSIGN_OR_RETURN(SecretBytes plain, UnwrapVaultKey(vault));
   auto key = std::make_shared<VaultKey>();
-  key->id = crypto::DeriveKeyId(*plain);
-  SIRR_ASSIGN_OR_RETURN(key->key, crypto::CloakedKey::Cloak(plain->reveal()));
+  key->id = crypto::DeriveKeyId(plain);
+  SIRR_ASSIGN_OR_RETURN(key->key, crypto::CloakedKey::Cloak(plain.reveal()));
   std::unique_lock lock(mu_);
   auto [it, inserted] = vault_keys_.emplace(vault.id, key);
   return it->second;

@@ -9,6 +9,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 
@@ -34,11 +35,27 @@ class Instance {
   struct OpenResult;
   // Never initialises a second keyring over existing data: a key whose id is not in the
   // keyring, or whose key-check fails, is PermissionDenied naming the versions present.
+  //
+  // Rotation (dual-key mode, docs/sealing.md): with `next` (SIRR_KEY_FILE_NEW), `master` must be
+  // in the keyring; `next` becomes version n+1 (state active, `master`'s version retiring) the
+  // first time, and is then the key every new wrap uses while `master` still unwraps. Without
+  // `next`, a retired key, or a key whose version is retiring while a newer one exists, is
+  // refused with a message saying which version the database has moved to; an active key whose
+  // older versions still wrap vault keys is refused with their count.
   static StatusOr<OpenResult> Open(storage::Storage& storage, seal::MasterKey master,
-                                   const Clock& clock, Random& random);
+                                   std::optional<seal::MasterKey> next, const Clock& clock,
+                                   Random& random);
 
+  // The key new wraps use (the newest version loaded).
   const seal::MasterKey& master() const { return master_; }
   int key_version() const { return key_version_; }
+  // Whether `id` is one of the loaded master keys.
+  bool HoldsKey(const crypto::KeyId& id) const;
+  // A vault's master key unwrapped by whichever loaded master key sealed it (the envelope names
+  // it), and the same key wrapped by master() — the rotation step.
+  StatusOr<SecretBytes> UnwrapVaultKey(const storage::VaultRow& vault) const;
+  StatusOr<Bytes> WrapVaultKey(std::string_view vault_id, const SecretBytes& vault_key,
+                               Random& random) const;
 
   // The vault's unwrapped master key (cached after the first unwrap).
   // NotFound when the vault's key has been shredded (a forced delete in progress).
@@ -70,6 +87,7 @@ class Instance {
 
   const seal::MasterKey master_;
   const int key_version_;
+  std::optional<seal::MasterKey> retiring_;  // the older key while a rotation runs
   std::shared_mutex mu_;
   std::map<std::string, std::shared_ptr<const VaultKey>, std::less<>> vault_keys_;  // guarded
   struct ParsedEntry {

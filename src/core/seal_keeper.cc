@@ -31,11 +31,17 @@ StatusOr<UnsealResult> SealKeeper::Unseal(SecretBytes master_key) {
   std::lock_guard transition(transition_mu_);
   if (auto current = Acquire(); current.ok()) {
     const Instance& inst = **current;
-    if (master.key_id() != inst.master().key_id())
+    if (!inst.HoldsKey(master.key_id()))
       return PermissionDeniedError("the key does not match the unsealed instance's master key");
     return UnsealResult{true, false, inst.key_version()};
   }
-  SIRR_ASSIGN_OR_RETURN(auto opened, Instance::Open(storage_, std::move(master), clock_, random_));
+  std::optional<seal::MasterKey> next;
+  if (!next_key_.empty()) {
+    SIRR_ASSIGN_OR_RETURN(seal::MasterKey derived, seal::MasterKey::Derive(next_key_.Decloak()));
+    next = std::move(derived);
+  }
+  SIRR_ASSIGN_OR_RETURN(
+      auto opened, Instance::Open(storage_, std::move(master), std::move(next), clock_, random_));
   auto recorded = storage_.LoadAuditHead();
   if (!recorded.ok()) return recorded.status();
   const int64_t recorded_seq = recorded->has_value() ? (*recorded)->first : 0;
@@ -46,6 +52,13 @@ StatusOr<UnsealResult> SealKeeper::Unseal(SecretBytes master_key) {
   std::lock_guard lock(mu_);
   instance_ = std::move(opened.instance);
   return result;
+}
+
+Status SealKeeper::SetNextKey(const SecretBytes& key) {
+  if (key.size() != seal::kMasterKeySize)
+    return InvalidArgumentError("the new master key must be 32 bytes");
+  SIRR_ASSIGN_OR_RETURN(next_key_, crypto::CloakedKey::Cloak(key.reveal()));
+  return OkStatus();
 }
 
 void SealKeeper::Seal() {

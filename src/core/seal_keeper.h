@@ -22,6 +22,7 @@
 #include "base/clock.h"
 #include "base/random.h"
 #include "core/instance.h"
+#include "crypto/cloak.h"
 #include "storage/storage.h"
 
 namespace sirr::core {
@@ -73,12 +74,18 @@ class SealKeeper {
   StatusOr<SealStatus> Status() const;
   const SealOptions& options() const { return options_; }
 
+  // Dual-key mode (SIRR_KEY_FILE_NEW): every unseal also loads this key as the new keyring
+  // version (Instance::Open). Held cloaked. Call before the first Unseal.
+  sirr::Status SetNextKey(const SecretBytes& key);
+  bool has_next_key() const { return !next_key_.empty(); }
+
  private:
   storage::Storage& storage_;
   audit::AuditLog& audit_;
   const Clock& clock_;
   Random& random_;
   const SealOptions options_;
+  crypto::CloakedKey next_key_;  // set once before unsealing; empty without dual-key mode
 
   std::mutex transition_mu_;  // serialises Unseal and Seal
   mutable std::mutex mu_;

@@ -108,13 +108,13 @@ TEST_F(SecretsTest, ReadLimitBurnsAndSaysSo) {
 
 TEST_F(SecretsTest, WrongMasterKeyIsRefusedAndDoesNotReinitialise) {
   auto other = seal::MasterKey::Derive(crypto::SecureRandom::Get().RandomSecret(32));
-  auto opened =
-      Instance::Open(*storage_, std::move(other).value(), clock_, crypto::SecureRandom::Get());
+  auto opened = Instance::Open(*storage_, std::move(other).value(), std::nullopt, clock_,
+                               crypto::SecureRandom::Get());
   EXPECT_EQ(opened.status().code(), StatusCode::kPermissionDenied);
   EXPECT_NE(opened.status().message().find("does not match"), std::string::npos);
   EXPECT_EQ(storage_->ListKeyring()->size(), 1u);
-  auto same = Instance::Open(*storage_, *seal::MasterKey::Derive(master_key_.Clone()), clock_,
-                             crypto::SecureRandom::Get());
+  auto same = Instance::Open(*storage_, *seal::MasterKey::Derive(master_key_.Clone()), std::nullopt,
+                             clock_, crypto::SecureRandom::Get());
   ASSERT_TRUE(same.ok());
   EXPECT_FALSE(same->initialized_now);
 }

@@ -1,15 +1,21 @@
 #include "server/server.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sqlite3.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <condition_variable>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include "api/api.h"
 #include "audit/audit_log.h"
@@ -54,6 +60,28 @@ StatusOr<std::pair<std::string, uint16_t>> SplitAddr(const std::string& addr) {
   unsigned long p = std::stoul(port);
   if (p > 65535) return InvalidArgumentError("port must be a number from 0 to 65535");
   return std::make_pair(host, static_cast<uint16_t>(p));
+}
+
+// An exclusive flock on DATA_DIR/.sirrd.lock for the life of the process (one sirrd, or one
+// restore, per data directory).
+struct DirLock {
+  int fd = -1;
+  DirLock() = default;
+  DirLock(DirLock&& o) noexcept : fd(std::exchange(o.fd, -1)) {}
+  ~DirLock() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+StatusOr<DirLock> LockDataDir(const std::string& data_dir) {
+  const std::string path = (std::filesystem::path(data_dir) / ".sirrd.lock").string();
+  DirLock lock;
+  lock.fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock.fd < 0) return UnavailableError("cannot open " + path + ": " + std::strerror(errno));
+  if (::flock(lock.fd, LOCK_EX | LOCK_NB) != 0)
+    return FailedPreconditionError("another sirrd (or restore) is using the data directory " +
+                                   data_dir + "; stop it first");
+  return lock;
 }
 
 StatusOr<SecretBytes> LoadAdminToken(const ServerConfig& c) {
@@ -205,6 +233,18 @@ int RunServer(const ServerConfig& config) {
   }
   std::filesystem::create_directories(config.data_dir, ec);
   if (ec) return Fail("cannot create data directory " + config.data_dir + ": " + ec.message());
+  // One sirrd (or restore) per data directory.
+  auto lock = LockDataDir(config.data_dir);
+  if (!lock.ok()) return Fail(lock.status().message());
+
+  // Dual-key mode: the new key file is validated now, fail-closed like the current one.
+  std::optional<SecretBytes> next_key;
+  if (!config.key_file_new.empty()) {
+    auto file = seal::ReadKeyFile(config.key_file_new);
+    if (!file.ok()) return Fail("SIRR_KEY_FILE_NEW: " + file.status().message());
+    if (file->permission_warning) Log("warning", *file->permission_warning);
+    next_key = std::move(file->key);
+  }
 
   // 2. Storage, the audit log (sealed until it has its key) and the seal.
   const std::string db_path = (std::filesystem::path(config.data_dir) / "sirr.db").string();
@@ -217,10 +257,18 @@ int RunServer(const ServerConfig& config) {
                                : config.audit_log;
   audit::AuditLog audit(audit_path, clock);
   core::SealKeeper keeper(**storage, audit, clock, random, seal_options);
+  if (next_key) {
+    if (Status st = keeper.SetNextKey(*next_key); !st.ok()) return Fail(st.message());
+    next_key.reset();
+  }
 
   // 3. Unseal with the provider's key: a key that does not match the keyring, or an audit log
   //    that does not continue the recorded chain, stops sirrd (fail-closed).
   std::string start_detail = "started sealed; waiting for POST /api/v1/unseal";
+  if (keeper.has_next_key())
+    Log("info",
+        "dual-key mode: SIRR_KEY_FILE_NEW is the new master key; rotate with "
+        "'sirr operator rotate' (POST /api/v1/admin/rotate-keys)");
   if (loaded->key) {
     auto unsealed = keeper.Unseal(std::move(*loaded->key));
     loaded->key.reset();
@@ -251,6 +299,21 @@ int RunServer(const ServerConfig& config) {
   api_options.rate_limit_admin = config.rate_limit_admin;
   api_options.log = [](const std::string& m) { Log("info", m); };
   core::Keys keys(**storage, keeper, vaults, audit, clock, random);
+  core::KeyRotation rotation(**storage, keeper, audit, clock, random, config.rotation_batch);
+  api_options.rotation = &rotation;
+  storage::Storage* store = storage->get();
+  api_options.backup = [store, data_dir = config.data_dir]() -> StatusOr<std::string> {
+    const std::string tmp = (std::filesystem::path(data_dir) /
+                             (".backup-" + crypto::SecureRandom::Get().Uuid() + ".tmp"))
+                                .string();
+    SIRR_RETURN_IF_ERROR(store->BackupTo(tmp));
+    std::ifstream in(tmp, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const bool read_ok = !in.bad();
+    ::unlink(tmp.c_str());
+    if (!read_ok) return UnavailableError("backup failed: cannot read the snapshot");
+    return bytes;
+  };
   api::Api api(secrets, vaults, tokens, keys, keeper, audit, clock, std::move(api_options));
 
   http::HttpOptions http_options;
@@ -344,6 +407,91 @@ int VerifyAudit(const std::string& audit_file, const std::string& key_file,
   }
   std::printf("OK %lld lines%s\n", static_cast<long long>(result->lines),
               head ? ", matches the head recorded in the database" : "");
+  return 0;
+}
+
+int RestoreBackup(const ServerConfig& config, const std::string& file) {
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) return Fail("cannot create data directory " + config.data_dir + ": " + ec.message());
+  auto lock = LockDataDir(config.data_dir);
+  if (!lock.ok()) return Fail(lock.status().message());
+  // 1. The file must be an intact Sirr database with a keyring.
+  {
+    sqlite3* db = nullptr;
+    int rc = sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+    std::string check, problem;
+    int64_t keyring = 0;
+    if (rc == SQLITE_OK) {
+      sqlite3_stmt* st = nullptr;
+      if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, nullptr) == SQLITE_OK &&
+          sqlite3_step(st) == SQLITE_ROW)
+        check = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+      sqlite3_finalize(st);
+      st = nullptr;
+      if (sqlite3_prepare_v2(db, "SELECT count(*) FROM keyring", -1, &st, nullptr) == SQLITE_OK &&
+          sqlite3_step(st) == SQLITE_ROW)
+        keyring = sqlite3_column_int64(st, 0);
+      sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    if (check != "ok")
+      return Fail(file + " is not an intact SQLite database (integrity check: " +
+                  (check.empty() ? "unreadable" : check) + ")");
+    if (keyring == 0) return Fail(file + " is not a Sirr backup (no keyring)");
+  }
+  // 2. Copy it beside the database, then swap it in; the current database is kept.
+  const auto dir = std::filesystem::path(config.data_dir);
+  const auto db = dir / "sirr.db";
+  const auto tmp = dir / "sirr.db.restore.tmp";
+  std::filesystem::remove(tmp, ec);
+  std::filesystem::copy_file(file, tmp, ec);
+  if (ec) return Fail("cannot copy " + file + ": " + ec.message());
+  std::filesystem::permissions(
+      tmp, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write, ec);
+  // The audit chain checkpoint refers to the audit log the backup was taken beside; without
+  // that log here, it is cleared so the chain starts anew (sirrd would otherwise refuse).
+  const std::string audit_path =
+      config.audit_log.empty() ? (dir / "audit.log").string() : config.audit_log;
+  const bool have_audit = std::filesystem::exists(audit_path);
+  {
+    sqlite3* copy = nullptr;
+    bool ok = sqlite3_open_v2(tmp.c_str(), &copy, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK;
+    if (ok && !have_audit)
+      ok = sqlite3_exec(copy, "DELETE FROM audit_head", nullptr, nullptr, nullptr) == SQLITE_OK;
+    ok = sqlite3_close(copy) == SQLITE_OK && ok;
+    if (!ok) return Fail("cannot prepare the restored copy");
+    int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || ::fsync(fd) != 0) return Fail("cannot sync the restored copy");
+    ::close(fd);
+  }
+  std::string kept;
+  if (std::filesystem::exists(db)) {
+    const std::string suffix = ".pre-restore-" + std::to_string(SystemClock::Get().NowMillis());
+    for (const char* ext : {"", "-wal", "-shm"}) {
+      auto from = dir / (std::string("sirr.db") + ext);
+      if (std::filesystem::exists(from)) {
+        std::filesystem::rename(from, dir / (std::string("sirr.db") + ext + suffix), ec);
+        if (ec) return Fail("cannot move " + from.string() + " aside: " + ec.message());
+      }
+    }
+    kept = (dir / ("sirr.db" + suffix)).string();
+  }
+  std::filesystem::rename(tmp, db, ec);
+  if (ec) return Fail("cannot install the restored database: " + ec.message());
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  std::printf("restored %s into %s%s\n", file.c_str(), db.c_str(),
+              kept.empty() ? "" : (" (the previous database is kept as " + kept + ")").c_str());
+  if (!have_audit)
+    std::printf(
+        "no audit log at %s: the audit chain starts anew there (keep the audit log "
+        "that belongs to the backup to verify the history)\n",
+        audit_path.c_str());
+  std::printf("start sirrd with the master key this database was sealed with\n");
   return 0;
 }
 

@@ -20,6 +20,8 @@ struct ServerConfig {
   std::string audit_log;          // default: <data_dir>/audit.log
   seal::ProviderConfig provider;  // provider name, key file, command and PKCS#11 settings
   std::string validation_hash;    // SEAL_UNSEAL_VALIDATION_HASH
+  std::string key_file_new;       // SIRR_KEY_FILE_NEW: dual-key mode (rotation)
+  int rotation_batch = 100;       // SIRR_ROTATION_BATCH: vault keys per rotation transaction
   // JWT bearer authentication (off when no key file is given).
   std::string jwt_public_key_file;
   std::string jwt_issuer;
@@ -45,6 +47,9 @@ struct ServerConfig {
 
 // Runs until SIGTERM/SIGINT. Returns the process exit code.
 int RunServer(const ServerConfig& config);
+// `sirrd restore FILE` (server stopped): checks FILE is a Sirr database, keeps the current
+// database beside it (sirr.db.pre-restore-<time>) and installs the copy as DATA_DIR/sirr.db.
+int RestoreBackup(const ServerConfig& config, const std::string& file);
 
 // `sirrd audit verify FILE`: checks the chain with the key file's audit key and, when the
 // database is present, against its recorded head. Prints OK or the first bad line.

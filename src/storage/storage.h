@@ -129,6 +129,27 @@ class Storage {
 
   // --- keyring and instance
   virtual StatusOr<std::vector<KeyringRow>> ListKeyring() = 0;
+  // --- master key rotation (docs/sealing.md): vault master keys are the only records the
+  // master key wraps; the envelope's key id (bytes 1..8) names the version that sealed each.
+  // Adds `row` (state active) and marks every other active version retiring, in one
+  // transaction. FailedPrecondition if the version or key id exists.
+  virtual Status AddKeyVersion(const KeyringRow& row) = 0;
+  virtual Status SetKeyState(int version, std::string_view state, int64_t now) = 0;
+  // Vaults whose key is wrapped by `key_id` (shredded keys are not counted).
+  virtual StatusOr<int64_t> CountVaultsWrappedBy(const Bytes& key_id) = 0;
+  // Up to `limit` vaults (id, wrapped_key) whose key is NOT wrapped by `key_id`, ids > `after`.
+  virtual StatusOr<std::vector<VaultRow>> VaultsNotWrappedBy(const Bytes& key_id,
+                                                             std::string_view after, int limit) = 0;
+  struct Rewrap {
+    std::string vault_id;
+    Bytes old_wrapped, new_wrapped;
+  };
+  // Replaces each vault's wrapped key in one transaction, only where it still equals
+  // old_wrapped (a vault shredded or rewrapped meanwhile is left alone). Returns how many.
+  virtual StatusOr<int64_t> RewrapVaultKeys(const std::vector<Rewrap>& rewraps) = 0;
+  // A consistent copy of the whole database at `dest` (SQLite online backup, in steps so
+  // writers continue), file mode 0600.
+  virtual Status BackupTo(const std::string& dest) = 0;
   virtual StatusOr<int64_t> CountVaults() = 0;
   // Creates keyring version 1 and the first vault in one transaction. FailedPrecondition
   // if a keyring already exists (never initialises a second keyring over existing data).

@@ -2,8 +2,14 @@
 
 #include <sqlite3.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cctype>
+#include <chrono>
+#include <cstring>
 #include <mutex>
+#include <thread>
 #include <type_traits>
 #include <unordered_map>
 
@@ -492,6 +498,141 @@ StatusOr<std::vector<KeyringRow>> SqliteStorage::ListKeyring() {
     }
     return rows;
   });
+}
+
+Status SqliteStorage::AddKeyVersion(const KeyringRow& row) {
+  return WithWriteTx([&](Connection& c) -> Status {
+    {
+      SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT count(*) FROM keyring WHERE version = ? OR "
+                                              "key_id = ?"));
+      s->Bind(1, int64_t{row.version}).BindBlob(2, row.key_id);
+      SIRR_ASSIGN_OR_RETURN(bool found, s->Step());
+      if (found && s->Int(0) > 0)
+        return FailedPreconditionError("key version or key id already in the keyring");
+    }
+    {
+      SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("UPDATE keyring SET state = 'retiring', "
+                                              "updated_at = ? WHERE state = 'active'"));
+      s->Bind(1, row.created_at);
+      SIRR_RETURN_IF_ERROR(s->Run());
+    }
+    SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("INSERT INTO keyring (version, key_id, state, "
+                                            "created_at, updated_at, key_check) VALUES (?, ?, "
+                                            "?, ?, ?, ?)"));
+    s->Bind(1, int64_t{row.version}).BindBlob(2, row.key_id).Bind(3, row.state);
+    s->Bind(4, row.created_at).Bind(5, row.updated_at).BindBlob(6, row.key_check);
+    return s->Run();
+  });
+}
+
+Status SqliteStorage::SetKeyState(int version, std::string_view state, int64_t now) {
+  return WithWriteTx([&](Connection& c) -> Status {
+    SIRR_ASSIGN_OR_RETURN(
+        auto s, c.Prepare("UPDATE keyring SET state = ?, updated_at = ? WHERE version = ?"));
+    s->Bind(1, state).Bind(2, now).Bind(3, int64_t{version});
+    SIRR_RETURN_IF_ERROR(s->Run());
+    if (sqlite3_changes64(c.db()) == 0) return NotFoundError("no such key version");
+    return OkStatus();
+  });
+}
+
+StatusOr<int64_t> SqliteStorage::CountVaultsWrappedBy(const Bytes& key_id) {
+  return WithReader([&](Connection& c) -> StatusOr<int64_t> {
+    SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT count(*) FROM vaults WHERE "
+                                            "length(wrapped_key) > 9 AND "
+                                            "substr(wrapped_key, 2, 8) = ?"));
+    s->BindBlob(1, key_id);
+    SIRR_ASSIGN_OR_RETURN(bool row, s->Step());
+    return row ? s->Int(0) : 0;
+  });
+}
+
+StatusOr<std::vector<VaultRow>> SqliteStorage::VaultsNotWrappedBy(const Bytes& key_id,
+                                                                  std::string_view after,
+                                                                  int limit) {
+  return WithReader([&](Connection& c) -> StatusOr<std::vector<VaultRow>> {
+    SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT id, name, wrapped_key FROM vaults WHERE "
+                                            "length(wrapped_key) > 9 AND "
+                                            "substr(wrapped_key, 2, 8) <> ? AND id > ? "
+                                            "ORDER BY id LIMIT ?"));
+    s->BindBlob(1, key_id).Bind(2, after).Bind(3, int64_t{limit});
+    std::vector<VaultRow> rows;
+    while (true) {
+      SIRR_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      VaultRow v;
+      v.id = s->Text(0);
+      v.name = s->Text(1);
+      v.wrapped_key = s->Blob(2);
+      rows.push_back(std::move(v));
+    }
+    return rows;
+  });
+}
+
+StatusOr<int64_t> SqliteStorage::RewrapVaultKeys(const std::vector<Rewrap>& rewraps) {
+  int64_t changed = 0;
+  Status st = WithWriteTx([&](Connection& c) -> Status {
+    changed = 0;
+    for (const auto& r : rewraps) {
+      SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("UPDATE vaults SET wrapped_key = ? WHERE id = ? "
+                                              "AND wrapped_key = ?"));
+      s->BindBlob(1, r.new_wrapped).Bind(2, r.vault_id).BindBlob(3, r.old_wrapped);
+      SIRR_RETURN_IF_ERROR(s->Run());
+      changed += sqlite3_changes64(c.db());
+    }
+    return OkStatus();
+  });
+  if (!st.ok()) return st;
+  return changed;
+}
+
+Status SqliteStorage::BackupTo(const std::string& dest) {
+  // A fresh source connection: the online backup restarts if another connection writes, so it
+  // copies in steps of 256 pages and sleeps briefly between them to let writers in.
+  int fd = ::open(dest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return UnavailableError("cannot create backup file " + dest + ": " + std::strerror(errno));
+  ::close(fd);
+  auto fail = [&](const std::string& what) {
+    ::unlink(dest.c_str());
+    return UnavailableError("backup failed: " + what);
+  };
+  SIRR_ASSIGN_OR_RETURN(auto src, Connection::Open(path_));
+  sqlite3* out = nullptr;
+  if (sqlite3_open_v2(dest.c_str(), &out, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+    sqlite3_close(out);
+    return fail("cannot open the destination");
+  }
+  sqlite3_backup* b = sqlite3_backup_init(out, "main", src->db(), "main");
+  if (!b) {
+    std::string msg = sqlite3_errmsg(out);
+    sqlite3_close(out);
+    return fail(msg);
+  }
+  int rc;
+  do {
+    rc = sqlite3_backup_step(b, 256);
+    if (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  } while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+  sqlite3_backup_finish(b);
+  if (rc != SQLITE_DONE) {
+    std::string msg = sqlite3_errstr(rc);
+    sqlite3_close(out);
+    return fail(msg);
+  }
+  // A standalone file: no WAL beside it.
+  char* err = nullptr;
+  int jrc = sqlite3_exec(out, "PRAGMA journal_mode=DELETE", nullptr, nullptr, &err);
+  sqlite3_free(err);
+  if (sqlite3_close(out) != SQLITE_OK || jrc != SQLITE_OK) return fail("closing the copy");
+  fd = ::open(dest.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+  return OkStatus();
 }
 
 StatusOr<int64_t> SqliteStorage::CountVaults() {

@@ -45,6 +45,13 @@ class SqliteStorage final : public Storage {
   static int SchemaVersion();
 
   StatusOr<std::vector<KeyringRow>> ListKeyring() override;
+  Status AddKeyVersion(const KeyringRow& row) override;
+  Status SetKeyState(int version, std::string_view state, int64_t now) override;
+  StatusOr<int64_t> CountVaultsWrappedBy(const Bytes& key_id) override;
+  StatusOr<std::vector<VaultRow>> VaultsNotWrappedBy(const Bytes& key_id, std::string_view after,
+                                                     int limit) override;
+  StatusOr<int64_t> RewrapVaultKeys(const std::vector<Rewrap>& rewraps) override;
+  Status BackupTo(const std::string& dest) override;
   StatusOr<int64_t> CountVaults() override;
   Status InitializeInstance(const KeyringRow& key, const VaultRow& vault) override;
   StatusOr<VaultRow> GetVault(std::string_view id_or_name, std::string_view name_owner) override;

@@ -1,0 +1,187 @@
+#include "core/rotation.h"
+
+#include "base/encoding.h"
+#include "crypto/envelope.h"
+
+namespace sirr::core {
+
+KeyRotation::KeyRotation(storage::Storage& storage, SealKeeper& keeper, audit::AuditLog& audit,
+                         const Clock& clock, Random& random, int batch_size)
+    : storage_(storage),
+      keeper_(keeper),
+      audit_(audit),
+      clock_(clock),
+      random_(random),
+      batch_size_(batch_size > 0 ? batch_size : 100) {}
+
+KeyRotation::~KeyRotation() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  if (worker_.joinable()) worker_.join();
+}
+
+sirr::Status KeyRotation::Audit(const std::string& request_id, const std::string& principal,
+                                std::string outcome, std::string detail) {
+  audit::Event e;
+  e.action = "keys.rotate";
+  e.outcome = std::move(outcome);
+  e.request_id = request_id;
+  e.principal = principal;
+  e.detail = std::move(detail);
+  return audit_.Append(e);
+}
+
+StatusOr<RotationStatus> KeyRotation::Start(const RequestContext& ctx) {
+  SIRR_RETURN_IF_ERROR(Require(ctx.principal, Capability::kAdmin));
+  SIRR_ASSIGN_OR_RETURN(auto instance, keeper_.Acquire());
+  std::unique_lock lock(mu_);
+  if (running_)
+    return FailedPreconditionError("a key rotation is already running (job " + status_.job_id +
+                                   ")");
+  SIRR_ASSIGN_OR_RETURN(auto keyring, storage_.ListKeyring());
+  int from = 0;
+  for (const auto& row : keyring)
+    if (row.state == "retiring") from = row.version;
+  if (from == 0)
+    return FailedPreconditionError(
+        "no key version is retiring: start sirrd with SIRR_KEY_FILE (current key) and "
+        "SIRR_KEY_FILE_NEW (new key) first");
+  const crypto::KeyId& active = instance->master().key_id();
+  const Bytes active_id(active.begin(), active.end());
+  // The work: every vault whose key is not yet under the active version.
+  int64_t total = 0;
+  for (std::string after;;) {
+    SIRR_ASSIGN_OR_RETURN(auto page, storage_.VaultsNotWrappedBy(active_id, after, 10000));
+    total += static_cast<int64_t>(page.size());
+    if (page.size() < 10000) break;
+    after = page.back().id;
+  }
+  if (worker_.joinable()) worker_.join();  // a finished job's thread
+  status_ = RotationStatus{};
+  status_.job_id = random_.Uuid();
+  status_.state = "running";
+  status_.total = total;
+  status_.started_at = clock_.NowMillis();
+  status_.from_version = from;
+  status_.to_version = instance->key_version();
+  running_ = true;
+  RotationStatus started = status_;
+  SIRR_RETURN_IF_ERROR(Audit(ctx.request_id, ctx.principal.id, "requested",
+                             "job " + started.job_id + ": " + std::to_string(total) +
+                                 " vault key(s) from version " + std::to_string(from) +
+                                 " to version " + std::to_string(started.to_version) + " (" +
+                                 crypto::KeyIdHex(active) + ")"));
+  worker_ =
+      std::thread(&KeyRotation::Run, this, std::move(instance), ctx.request_id, ctx.principal.id);
+  return started;
+}
+
+void KeyRotation::Run(std::shared_ptr<Instance> instance, std::string request_id,
+                      std::string principal) {
+  const crypto::KeyId& active = instance->master().key_id();
+  const Bytes active_id(active.begin(), active.end());
+  std::string after, failure;
+  int64_t batch_no = 0;
+  for (;;) {
+    {
+      std::lock_guard lock(mu_);
+      if (stop_ || keeper_.sealed()) {
+        failure = "stopped (server sealed or shutting down); start it again to resume";
+        break;
+      }
+    }
+    auto page = storage_.VaultsNotWrappedBy(active_id, after, batch_size_);
+    if (!page.ok()) {
+      failure = page.status().message();
+      break;
+    }
+    if (page->empty()) break;
+    after = page->back().id;
+    std::vector<storage::Storage::Rewrap> rewraps;
+    int64_t failed = 0;
+    for (const auto& vault : *page) {
+      auto plain = instance->UnwrapVaultKey(vault);
+      StatusOr<Bytes> wrapped = plain.ok() ? instance->WrapVaultKey(vault.id, *plain, random_)
+                                           : StatusOr<Bytes>(plain.status());
+      if (!wrapped.ok()) {
+        ++failed;
+        (void)Audit(request_id, principal, "error",
+                    "vault " + vault.id + ": " + wrapped.status().message());
+        continue;
+      }
+      rewraps.push_back({vault.id, vault.wrapped_key, std::move(wrapped).value()});
+    }
+    auto changed = storage_.RewrapVaultKeys(rewraps);
+    if (!changed.ok()) {
+      failure = changed.status().message();
+      break;
+    }
+    ++batch_no;
+    RotationStatus snapshot;
+    {
+      std::lock_guard lock(mu_);
+      status_.done += static_cast<int64_t>(rewraps.size());
+      status_.failed += failed;
+      snapshot = status_;
+    }
+    (void)Audit(request_id, principal, "progress",
+                "job " + snapshot.job_id + " batch " + std::to_string(batch_no) + ": " +
+                    std::to_string(*changed) + " rewrapped; " + std::to_string(snapshot.done) +
+                    "/" + std::to_string(snapshot.total) + " done, " +
+                    std::to_string(snapshot.failed) + " failed");
+  }
+  // Versions no longer wrapping anything are retired.
+  std::string retired;
+  if (failure.empty()) {
+    auto keyring = storage_.ListKeyring();
+    if (!keyring.ok()) failure = keyring.status().message();
+    for (const auto& row : keyring.ok() ? *keyring : std::vector<storage::KeyringRow>()) {
+      if (row.state != "retiring") continue;
+      auto still = storage_.CountVaultsWrappedBy(row.key_id);
+      if (!still.ok()) {
+        failure = still.status().message();
+        break;
+      }
+      if (*still > 0) continue;
+      if (sirr::Status st = storage_.SetKeyState(row.version, "retired", clock_.NowMillis());
+          !st.ok()) {
+        failure = st.message();
+        break;
+      }
+      retired += (retired.empty() ? "" : ", ") + std::to_string(row.version) + " (" +
+                 HexEncode(row.key_id) + ")";
+    }
+  }
+  RotationStatus done;
+  {
+    std::lock_guard lock(mu_);
+    status_.finished_at = clock_.NowMillis();
+    if (failure.empty() && status_.failed > 0)
+      failure = std::to_string(status_.failed) + " vault key(s) could not be rewrapped";
+    status_.state = failure.empty() ? "completed" : "failed";
+    status_.detail = failure;
+    running_ = false;
+    done = status_;
+  }
+  (void)Audit(request_id, principal, failure.empty() ? "completed" : "failed",
+              "job " + done.job_id + ": " + std::to_string(done.done) + "/" +
+                  std::to_string(done.total) + " rewrapped to version " +
+                  std::to_string(done.to_version) + " (" + crypto::KeyIdHex(active) + ")" +
+                  (retired.empty() ? "" : "; retired version(s) " + retired) +
+                  (failure.empty() ? "" : "; " + failure));
+  cv_.notify_all();
+}
+
+RotationStatus KeyRotation::Status() const {
+  std::lock_guard lock(mu_);
+  return status_;
+}
+
+void KeyRotation::Wait() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return !running_; });
+}
+
+}  // namespace sirr::core
