@@ -146,7 +146,8 @@ int main(int argc, char** argv) {
   std::string audit_file;
   auto* verify = audit->add_subcommand(
       "verify",
-      "Verify an audit log's hash chain with the key file (SIRR_KEY_FILE) and, if the data "
+      "Verify an audit log's hash chain with the key file (SIRR_KEY_FILE, plus SIRR_KEY_FILE_NEW "
+      "after a rotation) and, if the data "
       "directory holds a database, against the chain head recorded there. Prints OK or the "
       "first bad line; exit 0 when intact, 1 otherwise.");
   verify->add_option("FILE", audit_file, "The audit log")->required();
@@ -174,7 +175,7 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
   if (verify->parsed())
-    return sirr::server::VerifyAudit(audit_file, c.provider.key_file, c.data_dir);
+    return sirr::server::VerifyAudit(audit_file, c.provider.key_file, c.data_dir, c.key_file_new);
   if (wrap->parsed()) return sirr::server::Pkcs11Wrap(c, from_key_file, generate, reuse_key);
   if (restore->parsed()) return sirr::server::RestoreBackup(c, restore_file);
   return sirr::server::RunServer(c);

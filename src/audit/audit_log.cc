@@ -310,6 +310,12 @@ Status AuditLog::Sync() {
 
 StatusOr<VerifyResult> Verify(const std::string& path, const SecretBytes& mac_key,
                               const std::optional<ChainHead>& expected_head) {
+  const SecretBytes* keys[] = {&mac_key};
+  return Verify(path, keys, expected_head);
+}
+
+StatusOr<VerifyResult> Verify(const std::string& path, std::span<const SecretBytes* const> mac_keys,
+                              const std::optional<ChainHead>& expected_head) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return NotFoundError("cannot open audit log " + path);
   VerifyResult r;
@@ -330,8 +336,10 @@ StatusOr<VerifyResult> Verify(const std::string& path, const SecretBytes& mac_ke
     if (!SplitLine(line, &body, &mac_hex)) return fail("line is damaged or has no mac");
     auto mac = HexDecode(mac_hex);
     if (!mac.ok()) return fail("mac is not hex");
-    if (!ConstantTimeEquals(crypto::HmacSha256(mac_key, AsBytes(body)), *mac))
-      return fail("mac does not match (line edited, or wrong key)");
+    bool matched = false;
+    for (const SecretBytes* key : mac_keys)
+      matched = matched || ConstantTimeEquals(crypto::HmacSha256(*key, AsBytes(body)), *mac);
+    if (!matched) return fail("mac does not match (line edited, or wrong key)");
     auto j = nlohmann::json::parse(body, nullptr, false);
     if (j.is_discarded() || !j.is_object() || !j.contains("seq") || !j["seq"].is_number_integer() ||
         !j.contains("prev") || !j["prev"].is_string())

@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -106,6 +107,10 @@ struct VerifyResult {
 // Verifies the whole chain of `path` with `mac_key`. When `expected_head` is given (the head
 // checkpointed in the database), a log that ends before it, or disagrees with it, fails.
 StatusOr<VerifyResult> Verify(const std::string& path, const SecretBytes& mac_key,
+                              const std::optional<ChainHead>& expected_head);
+// The same with several audit keys (before and after a master key rotation): each line must
+// carry the MAC of one of them.
+StatusOr<VerifyResult> Verify(const std::string& path, std::span<const SecretBytes* const> mac_keys,
                               const std::optional<ChainHead>& expected_head);
 
 // The event's JSON members, from "request_id" to "detail", without braces.

@@ -382,11 +382,22 @@ int RunServer(const ServerConfig& config) {
 }
 
 int VerifyAudit(const std::string& audit_file, const std::string& key_file,
-                const std::string& data_dir) {
+                const std::string& data_dir, const std::string& key_file_new) {
   auto key = seal::ReadKeyFile(key_file);
   if (!key.ok()) return Fail(key.status().message());
   auto master = seal::MasterKey::Derive(std::move(key->key));
   if (!master.ok()) return Fail(master.status().message());
+  std::vector<SecretBytes> audit_keys;
+  audit_keys.push_back(master->audit_key());
+  if (!key_file_new.empty()) {  // after a rotation, lines are MACed by either key
+    auto other = seal::ReadKeyFile(key_file_new);
+    if (!other.ok()) return Fail("SIRR_KEY_FILE_NEW: " + other.status().message());
+    auto derived = seal::MasterKey::Derive(std::move(other->key));
+    if (!derived.ok()) return Fail(derived.status().message());
+    audit_keys.push_back(derived->audit_key());
+  }
+  std::vector<const SecretBytes*> key_ptrs;
+  for (const auto& k : audit_keys) key_ptrs.push_back(&k);
   std::optional<audit::ChainHead> head;
   if (!data_dir.empty()) {
     const auto db = std::filesystem::path(data_dir) / "sirr.db";
@@ -398,7 +409,7 @@ int VerifyAudit(const std::string& audit_file, const std::string& key_file,
       if (*recorded) head = audit::ChainHead{(*recorded)->first, (*recorded)->second};
     }
   }
-  auto result = audit::Verify(audit_file, master->audit_key(), head);
+  auto result = audit::Verify(audit_file, key_ptrs, head);
   if (!result.ok()) return Fail(result.status().message());
   if (!result->ok) {
     std::printf("FAIL line %lld: %s\n", static_cast<long long>(result->bad_line),

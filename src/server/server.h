@@ -54,7 +54,7 @@ int RestoreBackup(const ServerConfig& config, const std::string& file);
 // `sirrd audit verify FILE`: checks the chain with the key file's audit key and, when the
 // database is present, against its recorded head. Prints OK or the first bad line.
 int VerifyAudit(const std::string& audit_file, const std::string& key_file,
-                const std::string& data_dir);
+                const std::string& data_dir, const std::string& key_file_new = "");
 
 // `sirrd pkcs11 wrap`: creates the HSM key and the wrapped-key file from an existing key file
 // or a newly generated key (whose mnemonic is printed once).

@@ -142,6 +142,13 @@ TEST_F(LifecycleIt, OnlineRotationUnderLoadThenFailClosedRestarts) {
   EXPECT_NE(audit.find(R"("outcome":"completed")"), std::string::npos);
   EXPECT_EQ(audit.find(kNewKeyB64), std::string::npos);
 
+  // The audit chain verifies across the rotation with both keys, not with the old one alone.
+  const std::string log_path = (dir_ / "data" / "audit.log").string();
+  auto both = RunSirrd(BothKeys(), {"audit", "verify", log_path});
+  EXPECT_EQ(both.code, 0) << both.out << both.err;
+  EXPECT_NE(both.out.find("OK"), std::string::npos) << both.out;
+  auto one = RunSirrd({}, {"audit", "verify", log_path});
+  EXPECT_EQ(one.code, 1) << one.out << one.err;
   // Only the old key: fail-closed, naming the version the database moved to.
   auto old_only = RunSirrd({});
   EXPECT_NE(old_only.code, 0);
