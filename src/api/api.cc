@@ -383,16 +383,17 @@ Response Api::HandleAdmin(const Request& req, const core::RequestContext& ctx,
       return ErrorResponse(logged.ok() ? st : logged);
     }
     auto snapshot = backup_();
+    const std::string sha256 =
+        snapshot.ok() ? HexEncode(crypto::Sha256(AsBytes(*snapshot))) : std::string();
     e.outcome = snapshot.ok() ? "success" : "error";
-    e.detail = snapshot.ok() ? std::to_string(snapshot->size()) + " bytes, sha256 " +
-                                   HexEncode(crypto::Sha256(AsBytes(*snapshot)))
+    e.detail = snapshot.ok() ? std::to_string(snapshot->size()) + " bytes, sha256 " + sha256
                              : snapshot.status().message();
     if (Status logged = audit_.Append(e); !logged.ok()) return ErrorResponse(logged);
     if (!snapshot.ok()) return ErrorResponse(snapshot.status());
     Response r;
     r.status = 200;
     r.SetHeader("Content-Type", "application/vnd.sqlite3");
-    r.SetHeader("X-Sirr-Backup-Sha256", HexEncode(crypto::Sha256(AsBytes(*snapshot))));
+    r.SetHeader("X-Sirr-Backup-Sha256", sha256);
     r.SetHeader("Cache-Control", "no-store");
     r.body = std::move(snapshot).value();
     return r;

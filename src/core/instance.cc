@@ -7,16 +7,17 @@
 namespace sirr::core {
 namespace {
 
-StatusOr<Bytes> WrapNewVaultKey(const seal::MasterKey& master, std::string_view vault_id,
-                                Random& random) {
-  SecretBytes vault_key = random.RandomSecret(32);
+// A vault master key wrapped by `master` (envelope v1, AAD "sirr/v1/vault-key/<id>/<id>").
+StatusOr<Bytes> WrapVaultKeyWith(const seal::MasterKey& master, std::string_view vault_id,
+                                 const SecretBytes& vault_key, Random& random) {
   return crypto::SealEnvelope(master.wrap_key(), master.key_id(), vault_key.reveal(),
                               crypto::EnvelopeAad("vault-key", vault_id, vault_id), random);
 }
 
-}  // namespace
-
-namespace {
+StatusOr<Bytes> WrapNewVaultKey(const seal::MasterKey& master, std::string_view vault_id,
+                                Random& random) {
+  return WrapVaultKeyWith(master, vault_id, random.RandomSecret(32), random);
+}
 
 bool SameId(const Bytes& stored, const crypto::KeyId& id) {
   return stored.size() == id.size() && std::equal(id.begin(), id.end(), stored.begin());
@@ -104,7 +105,7 @@ StatusOr<Instance::OpenResult> Instance::Open(storage::Storage& storage, seal::M
       return PermissionDeniedError("the master key is key " + Describe(*mine) +
                                    "; the database has moved to key " + moved +
                                    ": start with that key");
-    SIRR_ASSIGN_OR_RETURN(int64_t moved_count, storage.CountVaultsWrappedBy(active->key_id));
+    SIRR_ASSIGN_OR_RETURN(int64_t moved_count, storage.CountVaultKeys(active->key_id, true));
     return PermissionDeniedError("the master key is key " + Describe(*mine) +
                                  "; a rotation to key " + moved + " is in progress (" +
                                  std::to_string(moved_count) +
@@ -114,7 +115,7 @@ StatusOr<Instance::OpenResult> Instance::Open(storage::Storage& storage, seal::M
   // Older versions still wrapping vault keys need their key; finished ones become retired.
   for (const auto& row : keyring) {
     if (row.version == mine->version || row.state != "retiring") continue;
-    SIRR_ASSIGN_OR_RETURN(int64_t still, storage.CountVaultsWrappedBy(row.key_id));
+    SIRR_ASSIGN_OR_RETURN(int64_t still, storage.CountVaultKeys(row.key_id, true));
     if (still > 0)
       return PermissionDeniedError(
           std::to_string(still) + " vault key(s) are still wrapped by key " + Describe(row) +
@@ -132,10 +133,10 @@ bool Instance::HoldsKey(const crypto::KeyId& id) const {
 
 StatusOr<SecretBytes> Instance::UnwrapVaultKey(const storage::VaultRow& vault) const {
   if (vault.wrapped_key.empty()) return NotFoundError("vault '" + vault.name + "' not found");
+  // The envelope names the master key version that sealed it.
   const seal::MasterKey* key = &master_;
-  if (retiring_ && vault.wrapped_key.size() > 9 &&
-      SameId(Bytes(vault.wrapped_key.begin() + 1, vault.wrapped_key.begin() + 9),
-             retiring_->key_id()))
+  if (auto sealed_by = crypto::EnvelopeKeyId(vault.wrapped_key);
+      retiring_ && sealed_by.ok() && *sealed_by == retiring_->key_id())
     key = &*retiring_;
   auto plain = crypto::OpenEnvelope(key->wrap_key(), key->key_id(), vault.wrapped_key,
                                     crypto::EnvelopeAad("vault-key", vault.id, vault.id));
@@ -147,8 +148,7 @@ StatusOr<SecretBytes> Instance::UnwrapVaultKey(const storage::VaultRow& vault) c
 
 StatusOr<Bytes> Instance::WrapVaultKey(std::string_view vault_id, const SecretBytes& vault_key,
                                        Random& random) const {
-  return crypto::SealEnvelope(master_.wrap_key(), master_.key_id(), vault_key.reveal(),
-                              crypto::EnvelopeAad("vault-key", vault_id, vault_id), random);
+  return WrapVaultKeyWith(master_, vault_id, vault_key, random);
 }
 
 StatusOr<std::shared_ptr<const VaultKey>> Instance::KeyFor(const storage::VaultRow& vault) {

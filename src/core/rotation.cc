@@ -51,13 +51,7 @@ StatusOr<RotationStatus> KeyRotation::Start(const RequestContext& ctx) {
   const crypto::KeyId& active = instance->master().key_id();
   const Bytes active_id(active.begin(), active.end());
   // The work: every vault whose key is not yet under the active version.
-  int64_t total = 0;
-  for (std::string after;;) {
-    SIRR_ASSIGN_OR_RETURN(auto page, storage_.VaultsNotWrappedBy(active_id, after, 10000));
-    total += static_cast<int64_t>(page.size());
-    if (page.size() < 10000) break;
-    after = page.back().id;
-  }
+  SIRR_ASSIGN_OR_RETURN(const int64_t total, storage_.CountVaultKeys(active_id, false));
   if (worker_.joinable()) worker_.join();  // a finished job's thread
   status_ = RotationStatus{};
   status_.job_id = random_.Uuid();
@@ -139,7 +133,7 @@ void KeyRotation::Run(std::shared_ptr<Instance> instance, std::string request_id
     if (!keyring.ok()) failure = keyring.status().message();
     for (const auto& row : keyring.ok() ? *keyring : std::vector<storage::KeyringRow>()) {
       if (row.state != "retiring") continue;
-      auto still = storage_.CountVaultsWrappedBy(row.key_id);
+      auto still = storage_.CountVaultKeys(row.key_id, true);
       if (!still.ok()) {
         failure = still.status().message();
         break;

@@ -1,7 +1,6 @@
 #include "crypto/key_ops.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -263,15 +262,10 @@ TEST(PublicKeys, ParseHexAndPem) {
   EXPECT_EQ(ParsePublicKey(KeySpec::kRsa2048, "-----BEGIN PUBLIC KEY-----junk").value(), Bytes());
 }
 
-// The npm oracle (@noble/curves) must run from the folder holding node_modules.
+// The npm oracle (@noble/curves).
 std::optional<std::string> NobleOracle() {
-  const std::filesystem::path dir = SIRR_NODE_ORACLE_DIR;
-  if (access("/usr/bin/node", X_OK) != 0 || !std::filesystem::exists(dir / "node_modules/@noble"))
-    return std::nullopt;
-  std::filesystem::copy_file(std::string(SIRR_ORACLE_DIR) + "/keys_noble.mjs",
-                             dir / "keys_noble.mjs",
-                             std::filesystem::copy_options::overwrite_existing);
-  return (dir / "keys_noble.mjs").string();
+  return sirr::testing::NodeOracle(SIRR_NODE_ORACLE_DIR, SIRR_ORACLE_DIR, "keys_noble.mjs",
+                                   "@noble");
 }
 
 TEST(Secp256k1, SignaturesAreByteIdenticalToNobleForRandomKeysAndDigests) {

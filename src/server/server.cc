@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -428,29 +427,8 @@ int RestoreBackup(const ServerConfig& config, const std::string& file) {
   auto lock = LockDataDir(config.data_dir);
   if (!lock.ok()) return Fail(lock.status().message());
   // 1. The file must be an intact Sirr database with a keyring.
-  {
-    sqlite3* db = nullptr;
-    int rc = sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
-    std::string check, problem;
-    int64_t keyring = 0;
-    if (rc == SQLITE_OK) {
-      sqlite3_stmt* st = nullptr;
-      if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, nullptr) == SQLITE_OK &&
-          sqlite3_step(st) == SQLITE_ROW)
-        check = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
-      sqlite3_finalize(st);
-      st = nullptr;
-      if (sqlite3_prepare_v2(db, "SELECT count(*) FROM keyring", -1, &st, nullptr) == SQLITE_OK &&
-          sqlite3_step(st) == SQLITE_ROW)
-        keyring = sqlite3_column_int64(st, 0);
-      sqlite3_finalize(st);
-    }
-    sqlite3_close(db);
-    if (check != "ok")
-      return Fail(file + " is not an intact SQLite database (integrity check: " +
-                  (check.empty() ? "unreadable" : check) + ")");
-    if (keyring == 0) return Fail(file + " is not a Sirr backup (no keyring)");
-  }
+  if (Status st = storage::SqliteStorage::CheckBackupFile(file); !st.ok())
+    return Fail(st.message());
   // 2. Copy it beside the database, then swap it in; the current database is kept.
   const auto dir = std::filesystem::path(config.data_dir);
   const auto db = dir / "sirr.db";
@@ -465,13 +443,11 @@ int RestoreBackup(const ServerConfig& config, const std::string& file) {
   const std::string audit_path =
       config.audit_log.empty() ? (dir / "audit.log").string() : config.audit_log;
   const bool have_audit = std::filesystem::exists(audit_path);
+  if (!have_audit) {
+    if (Status st = storage::SqliteStorage::ForgetAuditHead(tmp.string()); !st.ok())
+      return Fail("cannot prepare the restored copy: " + st.message());
+  }
   {
-    sqlite3* copy = nullptr;
-    bool ok = sqlite3_open_v2(tmp.c_str(), &copy, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK;
-    if (ok && !have_audit)
-      ok = sqlite3_exec(copy, "DELETE FROM audit_head", nullptr, nullptr, nullptr) == SQLITE_OK;
-    ok = sqlite3_close(copy) == SQLITE_OK && ok;
-    if (!ok) return Fail("cannot prepare the restored copy");
     int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0 || ::fsync(fd) != 0) return Fail("cannot sync the restored copy");
     ::close(fd);

@@ -135,8 +135,9 @@ class Storage {
   // transaction. FailedPrecondition if the version or key id exists.
   virtual Status AddKeyVersion(const KeyringRow& row) = 0;
   virtual Status SetKeyState(int version, std::string_view state, int64_t now) = 0;
-  // Vaults whose key is wrapped by `key_id` (shredded keys are not counted).
-  virtual StatusOr<int64_t> CountVaultsWrappedBy(const Bytes& key_id) = 0;
+  // Vaults whose key is (`wrapped_by`) or is not (!`wrapped_by`) wrapped by `key_id`
+  // (shredded keys are not counted either way).
+  virtual StatusOr<int64_t> CountVaultKeys(const Bytes& key_id, bool wrapped_by) = 0;
   // Up to `limit` vaults (id, wrapped_key) whose key is NOT wrapped by `key_id`, ids > `after`.
   virtual StatusOr<std::vector<VaultRow>> VaultsNotWrappedBy(const Bytes& key_id,
                                                              std::string_view after, int limit) = 0;

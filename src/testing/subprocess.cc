@@ -4,8 +4,22 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
 
 namespace sirr::testing {
+
+std::optional<std::string> NodeOracle(const std::string& node_dir, const std::string& oracle_dir,
+                                      const std::string& script, const std::string& package) {
+  namespace fs = std::filesystem;
+  if (access("/usr/bin/node", X_OK) != 0 ||
+      !fs::exists(fs::path(node_dir) / "node_modules" / package))
+    return std::nullopt;
+  const fs::path copy = fs::path(node_dir) / script;
+  std::error_code ec;
+  fs::copy_file(fs::path(oracle_dir) / script, copy, fs::copy_options::overwrite_existing, ec);
+  if (ec) return std::nullopt;
+  return copy.string();
+}
 
 RunResult Run(const std::vector<std::string>& argv, const std::string& stdin_data) {
   int out_pipe[2], in_pipe[2];

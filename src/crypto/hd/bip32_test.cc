@@ -1,7 +1,6 @@
 #include "crypto/hd/bip32.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -235,11 +234,9 @@ TEST(Bip39SeedTest, AgreesWithPythonMnemonic) {
 // @scure/bip39 + @scure/bip32 (npm): seeds, root xpubs, keys and Ethereum addresses at random
 // BIP44 and arbitrary paths.
 TEST(Bip32Test, AgreesWithScureAtRandomPaths) {
-  const std::filesystem::path dir = SIRR_NODE_ORACLE_DIR;
-  if (access("/usr/bin/node", X_OK) != 0 || !std::filesystem::exists(dir / "node_modules/@scure"))
-    GTEST_SKIP() << "@scure/bip32 is not installed (scripts/install-oracles.sh)";
-  std::filesystem::copy_file(std::string(SIRR_ORACLE_DIR) + "/hd_scure.mjs", dir / "hd_scure.mjs",
-                             std::filesystem::copy_options::overwrite_existing);
+  const auto oracle =
+      sirr::testing::NodeOracle(SIRR_NODE_ORACLE_DIR, SIRR_ORACLE_DIR, "hd_scure.mjs", "@scure");
+  if (!oracle) GTEST_SKIP() << "@scure/bip32 is not installed (scripts/install-oracles.sh)";
   auto& random = SecureRandom::Get();
   auto index = [&](uint32_t limit) {
     Bytes b = random.RandomBytes(4);
@@ -266,7 +263,7 @@ TEST(Bip32Test, AgreesWithScureAtRandomPaths) {
     items.push_back({{"mnemonic", c.mnemonic}, {"passphrase", c.passphrase}, {"path", c.path}});
     cases.push_back(std::move(c));
   }
-  auto run = sirr::testing::Run({"/usr/bin/node", (dir / "hd_scure.mjs").string()}, items.dump());
+  auto run = sirr::testing::Run({"/usr/bin/node", *oracle}, items.dump());
   ASSERT_EQ(run.exit_code, 0) << run.out.substr(0, 500);
   auto scure = nlohmann::json::parse(run.out);
   ASSERT_EQ(scure.size(), cases.size());

@@ -24,8 +24,7 @@ constexpr int kWindows = 64;
 constexpr int kWindowSize = 16;
 
 struct Curve {
-  U256 a, d;    // Montgomery form
-  Point base8;  // Montgomery form
+  U256 a, d;  // Montgomery form
   std::array<std::array<Point, kWindowSize>, kWindows> table;
   U256 half_p;  // (p - 1) / 2, plain
 };
@@ -61,12 +60,12 @@ const Curve& TheCurve() {
     auto* c = new Curve;
     c->a = f.ToMont(U256{168700, 0, 0, 0});
     c->d = f.ToMont(U256{168696, 0, 0, 0});
-    c->base8 = Point{f.ToMont(U256{0x2893f3f6bb957051, 0x2ab8d8010534e0b6, 0x4eacb2e09d6277c1,
-                                   0x0bb77a6ad63e739b}),
-                     f.ToMont(U256{0x4b3c257a872d7d8b, 0xfce0051fb9e13377, 0x25572e1cd16bf9ed,
-                                   0x25797203f7a0b249}),
-                     f.one()};
-    Point base = c->base8;  // 16^j * Base8
+    Point base = Point{f.ToMont(U256{0x2893f3f6bb957051, 0x2ab8d8010534e0b6, 0x4eacb2e09d6277c1,
+                                     0x0bb77a6ad63e739b}),
+                       f.ToMont(U256{0x4b3c257a872d7d8b, 0xfce0051fb9e13377, 0x25572e1cd16bf9ed,
+                                     0x25797203f7a0b249}),
+                       f.one()};
+    // base runs through 16^j * Base8.
     for (auto& row : c->table) {
       row[0] = Identity();
       for (int v = 1; v < kWindowSize; ++v) row[v] = Add(*c, row[v - 1], base);
@@ -177,6 +176,14 @@ struct Expanded {
   }
 };
 
+// A = (s >> 3) * Base8, affine.
+AffinePoint PublicPoint(const Curve& c, const Expanded& e) {
+  U256 s3 = ShiftRight(e.s, 3);
+  const AffinePoint a = ToAffine(MulBase(c, s3));
+  SecureWipe(s3.data(), sizeof(s3));
+  return a;
+}
+
 Status Expand(const SecretBytes& private_key, Expanded& out) {
   if (private_key.size() != kBabyJubPrivateKeySize)
     return InvalidArgumentError("a Baby Jubjub private key is 32 bytes");
@@ -202,10 +209,7 @@ StatusOr<std::array<uint8_t, 32>> BabyJubPublicKey(const SecretBytes& private_ke
   Expanded e;
   SIRR_RETURN_IF_ERROR(Expand(private_key, e));
   const Curve& c = TheCurve();
-  U256 s3 = ShiftRight(e.s, 3);
-  const auto packed = Pack(c, ToAffine(MulBase(c, s3)));
-  SecureWipe(s3.data(), sizeof(s3));
-  return packed;
+  return Pack(c, PublicPoint(c, e));
 }
 
 StatusOr<std::array<uint8_t, 64>> BabyJubSign(const SecretBytes& private_key, const U256& message) {
@@ -216,9 +220,7 @@ StatusOr<std::array<uint8_t, 64>> BabyJubSign(const SecretBytes& private_key, co
   const Curve& c = TheCurve();
   const Modulus& l = Fl();
 
-  U256 s3 = ShiftRight(e.s, 3);
-  const AffinePoint a = ToAffine(MulBase(c, s3));
-  SecureWipe(s3.data(), sizeof(s3));
+  const AffinePoint a = PublicPoint(c, e);
 
   const auto msg_le = U256ToLe(message);
   const std::span<const uint8_t> parts[] = {std::span<const uint8_t>(e.h).subspan(32), msg_le};

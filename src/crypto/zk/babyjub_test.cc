@@ -2,7 +2,6 @@
 
 #include <gmpxx.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -126,16 +125,11 @@ TEST(BabyJubTest, PackedPointsMustBeCanonicalCurvePoints) {
 // Random keys and messages: our signatures equal circomlibjs's (the scheme is deterministic)
 // and verify there; circomlibjs's verify here; tampered ones fail on both sides.
 TEST(BabyJubTest, AgreesWithCircomlibjsBothWays) {
-  const std::filesystem::path dir = SIRR_NODE_ORACLE_DIR;
-  if (access("/usr/bin/node", X_OK) != 0 ||
-      !std::filesystem::exists(dir / "node_modules/circomlibjs"))
-    GTEST_SKIP() << "circomlibjs is not installed (scripts/install-oracles.sh)";
-  std::filesystem::copy_file(std::string(SIRR_ORACLE_DIR) + "/babyjub_circom.mjs",
-                             dir / "babyjub_circom.mjs",
-                             std::filesystem::copy_options::overwrite_existing);
+  const auto oracle = sirr::testing::NodeOracle(SIRR_NODE_ORACLE_DIR, SIRR_ORACLE_DIR,
+                                                "babyjub_circom.mjs", "circomlibjs");
+  if (!oracle) GTEST_SKIP() << "circomlibjs is not installed (scripts/install-oracles.sh)";
   auto node = [&](const char* op, const nlohmann::json& items) {
-    auto run = sirr::testing::Run({"/usr/bin/node", (dir / "babyjub_circom.mjs").string(), op},
-                                  items.dump());
+    auto run = sirr::testing::Run({"/usr/bin/node", *oracle, op}, items.dump());
     EXPECT_EQ(run.exit_code, 0) << run.out.substr(0, 500);
     return nlohmann::json::parse(run.out);
   };

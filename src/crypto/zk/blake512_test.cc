@@ -1,7 +1,6 @@
 #include "crypto/zk/blake512.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -38,21 +37,16 @@ TEST(Blake512Test, PiecesEqualWhole) {
 // The blake-hash npm package (circomlibjs's BLAKE-512) at every length across the padding
 // boundaries (0..260 bytes: one, two and three blocks).
 TEST(Blake512Test, AgreesWithBlakeHash) {
-  const std::filesystem::path dir = SIRR_NODE_ORACLE_DIR;
-  if (access("/usr/bin/node", X_OK) != 0 ||
-      !std::filesystem::exists(dir / "node_modules/blake-hash"))
-    GTEST_SKIP() << "circomlibjs is not installed (scripts/install-oracles.sh)";
-  std::filesystem::copy_file(std::string(SIRR_ORACLE_DIR) + "/babyjub_circom.mjs",
-                             dir / "babyjub_circom.mjs",
-                             std::filesystem::copy_options::overwrite_existing);
+  const auto oracle = sirr::testing::NodeOracle(SIRR_NODE_ORACLE_DIR, SIRR_ORACLE_DIR,
+                                                "babyjub_circom.mjs", "blake-hash");
+  if (!oracle) GTEST_SKIP() << "circomlibjs is not installed (scripts/install-oracles.sh)";
   std::vector<Bytes> inputs;
   nlohmann::json items = nlohmann::json::array();
   for (size_t n = 0; n <= 260; ++n) {
     inputs.push_back(SecureRandom::Get().RandomBytes(n));
     items.push_back(HexEncode(inputs.back()));
   }
-  auto run = sirr::testing::Run({"/usr/bin/node", (dir / "babyjub_circom.mjs").string(), "blake"},
-                                items.dump());
+  auto run = sirr::testing::Run({"/usr/bin/node", *oracle, "blake"}, items.dump());
   ASSERT_EQ(run.exit_code, 0) << run.out.substr(0, 500);
   auto digests = nlohmann::json::parse(run.out);
   ASSERT_EQ(digests.size(), inputs.size());

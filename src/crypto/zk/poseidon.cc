@@ -61,9 +61,9 @@ class Grain {
 };
 
 struct Constants {
+  int partial_rounds = 0;
   std::vector<U256> c;  // Montgomery form
   std::vector<U256> m;  // t*t, row-major, Montgomery form
-  PoseidonParams plain;
 };
 
 Constants Generate(size_t t) {
@@ -71,13 +71,11 @@ Constants Generate(size_t t) {
   const int partial = kPartialRounds[t - 2];
   Grain grain(static_cast<int>(t), kFullRounds, partial);
   Constants k;
-  k.plain.full_rounds = kFullRounds;
-  k.plain.partial_rounds = partial;
+  k.partial_rounds = partial;
   const size_t count = static_cast<size_t>(kFullRounds + partial) * t;
   for (size_t i = 0; i < count; ++i) {
     U256 v = grain.Sample();
     while (Compare(v, f.m()) >= 0) v = grain.Sample();
-    k.plain.round_constants.push_back(v);
     k.c.push_back(f.ToMont(v));
   }
   // Cauchy MDS from 2t distinct samples (reduced mod p), resampled while any x_i + y_j is 0.
@@ -92,18 +90,15 @@ Constants Generate(size_t t) {
       if (distinct) break;
     }
     bool ok = true;
-    std::vector<std::vector<U256>> mds(t, std::vector<U256>(t));
+    k.m.clear();
     for (size_t i = 0; i < t && ok; ++i) {
       for (size_t j = 0; j < t && ok; ++j) {
         const U256 sum = f.Add(xy[i], xy[t + j]);
         ok = !IsZero(sum);
-        mds[i][j] = f.FromMont(f.Inverse(f.ToMont(sum)));
+        k.m.push_back(f.Inverse(f.ToMont(sum)));  // 1/(x_i + y_j), Montgomery form
       }
     }
     if (!ok) continue;
-    for (const auto& row : mds)
-      for (const U256& v : row) k.m.push_back(f.ToMont(v));
-    k.plain.mds = std::move(mds);
     return k;
   }
 }
@@ -134,10 +129,10 @@ std::optional<U256> Poseidon(std::span<const U256> inputs) {
     state[i + 1] = f.ToMont(inputs[i]);
   }
   auto pow5 = [&f](const U256& a) { return f.Mul(a, f.Square(f.Square(a))); };
-  const int rounds = kFullRounds + k.plain.partial_rounds;
+  const int rounds = kFullRounds + k.partial_rounds;
   for (int r = 0; r < rounds; ++r) {
     for (size_t i = 0; i < t; ++i) state[i] = f.Add(state[i], k.c[r * t + i]);
-    const bool full = r < kFullRounds / 2 || r >= kFullRounds / 2 + k.plain.partial_rounds;
+    const bool full = r < kFullRounds / 2 || r >= kFullRounds / 2 + k.partial_rounds;
     if (full) {
       for (size_t i = 0; i < t; ++i) state[i] = pow5(state[i]);
     } else {
@@ -153,6 +148,16 @@ std::optional<U256> Poseidon(std::span<const U256> inputs) {
   return f.FromMont(state[0]);
 }
 
-PoseidonParams PoseidonParamsForTest(size_t inputs) { return ConstantsFor(inputs + 1).plain; }
+PoseidonParams PoseidonParamsForTest(size_t inputs) {
+  const size_t t = inputs + 1;
+  const Constants& k = ConstantsFor(t);
+  const Modulus& f = Fp();
+  PoseidonParams p{kFullRounds, k.partial_rounds, {}, {}};
+  for (const U256& c : k.c) p.round_constants.push_back(f.FromMont(c));
+  p.mds.assign(t, std::vector<U256>(t));
+  for (size_t i = 0; i < t; ++i)
+    for (size_t j = 0; j < t; ++j) p.mds[i][j] = f.FromMont(k.m[i * t + j]);
+  return p;
+}
 
 }  // namespace sirr::crypto::zk

@@ -1,7 +1,6 @@
 #include "crypto/zk/poseidon.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -70,12 +69,9 @@ TEST(PoseidonTest, GeneratedConstantsEqualCircomlib) {
 
 // Random inputs of every arity hashed by circomlibjs.
 TEST(PoseidonTest, AgreesWithCircomlibjs) {
-  if (access("/usr/bin/node", X_OK) != 0 ||
-      !std::filesystem::exists(kNodeDir / "node_modules/circomlibjs"))
-    GTEST_SKIP() << "circomlibjs is not installed (scripts/install-oracles.sh)";
-  std::filesystem::copy_file(std::string(SIRR_ORACLE_DIR) + "/babyjub_circom.mjs",
-                             kNodeDir / "babyjub_circom.mjs",
-                             std::filesystem::copy_options::overwrite_existing);
+  const auto oracle = sirr::testing::NodeOracle(SIRR_NODE_ORACLE_DIR, SIRR_ORACLE_DIR,
+                                                "babyjub_circom.mjs", "circomlibjs");
+  if (!oracle) GTEST_SKIP() << "circomlibjs is not installed (scripts/install-oracles.sh)";
   std::vector<std::vector<U256>> cases;
   nlohmann::json items = nlohmann::json::array();
   for (size_t n = 1; n <= kPoseidonMaxInputs; ++n) {
@@ -89,8 +85,7 @@ TEST(PoseidonTest, AgreesWithCircomlibjs) {
     cases.push_back(xs);
     items.push_back(js);
   }
-  auto run = sirr::testing::Run(
-      {"/usr/bin/node", (kNodeDir / "babyjub_circom.mjs").string(), "poseidon"}, items.dump());
+  auto run = sirr::testing::Run({"/usr/bin/node", *oracle, "poseidon"}, items.dump());
   ASSERT_EQ(run.exit_code, 0) << run.out.substr(0, 500);
   auto hashes = nlohmann::json::parse(run.out);
   ASSERT_EQ(hashes.size(), cases.size());

@@ -536,11 +536,15 @@ Status SqliteStorage::SetKeyState(int version, std::string_view state, int64_t n
   });
 }
 
-StatusOr<int64_t> SqliteStorage::CountVaultsWrappedBy(const Bytes& key_id) {
+StatusOr<int64_t> SqliteStorage::CountVaultKeys(const Bytes& key_id, bool wrapped_by) {
   return WithReader([&](Connection& c) -> StatusOr<int64_t> {
-    SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT count(*) FROM vaults WHERE "
-                                            "length(wrapped_key) > 9 AND "
-                                            "substr(wrapped_key, 2, 8) = ?"));
+    // Envelope v1: version byte, then the 8-byte key id.
+    SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare(wrapped_by ? "SELECT count(*) FROM vaults WHERE "
+                                                         "length(wrapped_key) > 9 AND "
+                                                         "substr(wrapped_key, 2, 8) = ?"
+                                                       : "SELECT count(*) FROM vaults WHERE "
+                                                         "length(wrapped_key) > 9 AND "
+                                                         "substr(wrapped_key, 2, 8) <> ?"));
     s->BindBlob(1, key_id);
     SIRR_ASSIGN_OR_RETURN(bool row, s->Step());
     return row ? s->Int(0) : 0;
@@ -585,6 +589,40 @@ StatusOr<int64_t> SqliteStorage::RewrapVaultKeys(const std::vector<Rewrap>& rewr
   });
   if (!st.ok()) return st;
   return changed;
+}
+
+Status SqliteStorage::CheckBackupFile(const std::string& path) {
+  sqlite3* db = nullptr;
+  std::string check;
+  int64_t keyring = 0;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, nullptr) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+      check = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    st = nullptr;
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM keyring", -1, &st, nullptr) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+      keyring = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+  }
+  sqlite3_close(db);
+  if (check != "ok")
+    return InvalidArgumentError(path + " is not an intact SQLite database (integrity check: " +
+                                (check.empty() ? "unreadable" : check) + ")");
+  if (keyring == 0) return InvalidArgumentError(path + " is not a Sirr backup (no keyring)");
+  return OkStatus();
+}
+
+Status SqliteStorage::ForgetAuditHead(const std::string& path) {
+  sqlite3* db = nullptr;
+  bool ok = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK &&
+            sqlite3_exec(db, "DELETE FROM audit_head", nullptr, nullptr, nullptr) == SQLITE_OK;
+  std::string msg = ok ? "" : sqlite3_errmsg(db);
+  ok = sqlite3_close(db) == SQLITE_OK && ok;
+  if (!ok) return UnavailableError(path + ": " + (msg.empty() ? "cannot close" : msg));
+  return OkStatus();
 }
 
 Status SqliteStorage::BackupTo(const std::string& dest) {

@@ -39,6 +39,11 @@ class SqliteStorage final : public Storage {
  public:
   // Opens (creating if needed) the database at `path` and applies pending migrations.
   static StatusOr<std::unique_ptr<SqliteStorage>> Open(const std::string& path);
+  // Restore helpers (sirrd restore, server stopped). CheckBackupFile: InvalidArgument unless
+  // `path` is an intact SQLite database (integrity check) holding a keyring. ForgetAuditHead:
+  // removes the audit chain checkpoint from the database file at `path`.
+  static Status CheckBackupFile(const std::string& path);
+  static Status ForgetAuditHead(const std::string& path);
   ~SqliteStorage() override;
 
   // Latest schema version known to this build.
@@ -47,7 +52,7 @@ class SqliteStorage final : public Storage {
   StatusOr<std::vector<KeyringRow>> ListKeyring() override;
   Status AddKeyVersion(const KeyringRow& row) override;
   Status SetKeyState(int version, std::string_view state, int64_t now) override;
-  StatusOr<int64_t> CountVaultsWrappedBy(const Bytes& key_id) override;
+  StatusOr<int64_t> CountVaultKeys(const Bytes& key_id, bool wrapped_by) override;
   StatusOr<std::vector<VaultRow>> VaultsNotWrappedBy(const Bytes& key_id, std::string_view after,
                                                      int limit) override;
   StatusOr<int64_t> RewrapVaultKeys(const std::vector<Rewrap>& rewraps) override;
