@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstring>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <type_traits>
 #include <unordered_map>
@@ -386,12 +387,13 @@ SqliteStorage::~SqliteStorage() {
 struct SqliteStorage::WriteOp {
   std::function<Status(Connection&)> fn;
   Status result;
-  bool done = false;  // guarded by commit_mu_
+  const std::vector<std::string>* only_vaults = nullptr;  // see WithWriteTx
+  bool done = false;                                      // guarded by commit_mu_
 };
 
 template <typename Fn>
-Status SqliteStorage::WithWriteTx(Fn&& fn) {
-  WriteOp op{std::ref(fn), OkStatus()};
+Status SqliteStorage::WithWriteTx(Fn&& fn, const std::vector<std::string>* only_vaults) {
+  WriteOp op{std::ref(fn), OkStatus(), only_vaults};
   std::unique_lock lock(commit_mu_);
   commit_queue_.push_back(&op);
   while (!op.done) {
@@ -406,8 +408,8 @@ Status SqliteStorage::WithWriteTx(Fn&& fn) {
     lock.unlock();
     CommitBatch(batch);
     lock.lock();
-    // Every write may have changed cached rows: drop them before any writer returns.
-    InvalidateCaches();
+    // Writes may have changed cached rows: drop them before any writer returns.
+    InvalidateCaches(batch);
     for (WriteOp* w : batch) w->done = true;
     committing_ = false;
     commit_cv_.notify_all();
@@ -452,6 +454,17 @@ void SqliteStorage::CommitBatch(const std::vector<WriteOp*>& batch) {
     (void)c.Exec("ROLLBACK");
     fail_all(st);
   }
+}
+
+void SqliteStorage::InvalidateCaches(const std::vector<WriteOp*>& batch) {
+  std::set<std::string_view> vaults;
+  for (const WriteOp* w : batch) {
+    if (!w->only_vaults) return InvalidateCaches();
+    vaults.insert(w->only_vaults->begin(), w->only_vaults->end());
+  }
+  std::unique_lock lock(cache_mu_);
+  std::erase_if(vault_cache_, [&](const auto& entry) { return vaults.count(entry.second.id) > 0; });
+  ++generation_;  // rows read while the write ran are not cached
 }
 
 void SqliteStorage::InvalidateCaches() {
@@ -576,17 +589,22 @@ StatusOr<std::vector<VaultRow>> SqliteStorage::VaultsNotWrappedBy(const Bytes& k
 
 StatusOr<int64_t> SqliteStorage::RewrapVaultKeys(const std::vector<Rewrap>& rewraps) {
   int64_t changed = 0;
-  Status st = WithWriteTx([&](Connection& c) -> Status {
-    changed = 0;
-    for (const auto& r : rewraps) {
-      SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("UPDATE vaults SET wrapped_key = ? WHERE id = ? "
-                                              "AND wrapped_key = ?"));
-      s->BindBlob(1, r.new_wrapped).Bind(2, r.vault_id).BindBlob(3, r.old_wrapped);
-      SIRR_RETURN_IF_ERROR(s->Run());
-      changed += sqlite3_changes64(c.db());
-    }
-    return OkStatus();
-  });
+  // Only the vault rows change (the vault keys inside stay the same): other cached rows stay.
+  std::vector<std::string> vault_ids;
+  for (const auto& r : rewraps) vault_ids.push_back(r.vault_id);
+  Status st = WithWriteTx(
+      [&](Connection& c) -> Status {
+        changed = 0;
+        for (const auto& r : rewraps) {
+          SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("UPDATE vaults SET wrapped_key = ? WHERE id = ? "
+                                                  "AND wrapped_key = ?"));
+          s->BindBlob(1, r.new_wrapped).Bind(2, r.vault_id).BindBlob(3, r.old_wrapped);
+          SIRR_RETURN_IF_ERROR(s->Run());
+          changed += sqlite3_changes64(c.db());
+        }
+        return OkStatus();
+      },
+      &vault_ids);
   if (!st.ok()) return st;
   return changed;
 }

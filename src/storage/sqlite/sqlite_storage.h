@@ -95,10 +95,15 @@ class SqliteStorage final : public Storage {
   explicit SqliteStorage(std::string path);
 
   struct WriteOp;
+  // Runs `fn` in a write transaction (group commit). `only_vaults`: the write changes nothing
+  // cached but these vaults' rows (a key rotation batch), so the other cached rows survive it;
+  // null: any cached row may change.
   template <typename Fn>
-  Status WithWriteTx(Fn&& fn);
+  Status WithWriteTx(Fn&& fn, const std::vector<std::string>* only_vaults = nullptr);
   // Applies a batch of writes in one transaction (the group-commit leader; holds writer_mu_).
   void CommitBatch(const std::vector<WriteOp*>& batch);
+  // Drops the cached rows `batch` may have changed (every row unless each op names its vaults).
+  void InvalidateCaches(const std::vector<WriteOp*>& batch);
   void InvalidateCaches();
   // (reference, scope: owner or vault id, with secret material)
   using CacheKey = std::tuple<std::string, std::string, bool>;
@@ -121,7 +126,7 @@ class SqliteStorage final : public Storage {
   bool committing_ = false;             // a leader is applying a batch; guarded by commit_mu_
 
   std::shared_mutex cache_mu_;
-  // Read cache, cleared after every write transaction (see above). guarded by cache_mu_
+  // Read cache, cleared after write transactions (see above). guarded by cache_mu_
   std::map<CacheKey, VaultRow> vault_cache_;
   std::map<CacheKey, SecretRow> secret_cache_;
   std::map<CacheKey, KeyRow> key_cache_;

@@ -187,6 +187,41 @@ TEST_F(SqliteStorageTest, VaultCacheFollowsWrites) {
   EXPECT_EQ(db_->GetVault(v.id, "").status().code(), StatusCode::kNotFound);
 }
 
+// A key rotation batch replaces the rewrapped vaults' cached rows (by name and by id), only
+// where the wrapped key is still the one read, and leaves every other cached row in place
+// (reads during a rotation keep their cache); any other write drops the whole cache.
+TEST_F(SqliteStorageTest, RewrapReplacesOnlyTheRewrappedVaultsCachedRows) {
+  VaultRow v{"00000000-0000-4000-8000-0000000000f2", "rotated", "", 1, Bytes(70, 3), ""};
+  ASSERT_TRUE(db_->CreateVault(v, "").ok());
+  VaultRow shredded{"00000000-0000-4000-8000-0000000000f3", "shredded", "", 1, Bytes(70, 3), ""};
+  ASSERT_TRUE(db_->CreateVault(shredded, "").ok());
+  ASSERT_TRUE(db_->ShredVaultKey(shredded.id).ok());
+  ASSERT_EQ(db_->GetVault("rotated", "")->wrapped_key, Bytes(70, 3));  // now cached
+  ASSERT_EQ(db_->GetVault(v.id, "")->wrapped_key, Bytes(70, 3));
+  ASSERT_EQ(db_->GetVault("default", "")->description, "");
+  // A change behind the cache's back (another connection) shows whether a row stayed cached.
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ / "sirr.db").c_str(), &raw), SQLITE_OK);
+  sqlite3_busy_timeout(raw, 5000);
+  ASSERT_EQ(sqlite3_exec(raw, "UPDATE vaults SET description = 'changed' WHERE id = 'vid'", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(raw);
+
+  auto changed = db_->RewrapVaultKeys(
+      {{v.id, Bytes(70, 3), Bytes(70, 7)}, {shredded.id, Bytes(70, 3), Bytes(70, 8)}});  // stale
+  ASSERT_TRUE(changed.ok()) << changed.status();
+  EXPECT_EQ(*changed, 1);
+  EXPECT_TRUE(db_->GetVault("shredded", "")->wrapped_key.empty());
+  EXPECT_EQ(db_->GetVault("rotated", "")->wrapped_key, Bytes(70, 7));
+  EXPECT_EQ(db_->GetVault(v.id, "")->wrapped_key, Bytes(70, 7));
+  EXPECT_EQ(db_->GetVault("default", "")->wrapped_key, Bytes(70, 3));
+  EXPECT_EQ(db_->GetVault("default", "")->description, "");  // still the cached row
+
+  ASSERT_TRUE(db_->PutSecret(Secret(Uuid('a'), "any"), false, 100).ok());
+  EXPECT_EQ(db_->GetVault("default", "")->description, "changed");
+}
+
 TEST_F(SqliteStorageTest, ExpiredOrBurnedNameCanBeReused) {
   ASSERT_TRUE(db_->PutSecret(Secret("a", "x", std::nullopt, 150), false, 100).ok());
   EXPECT_TRUE(db_->PutSecret(Secret("b", "x"), false, 200).ok());  // "a" expired at 150
