@@ -101,7 +101,6 @@ int Read(const std::string& server, int64_t vaults, int64_t secrets, int connect
       std::mt19937_64 rng(static_cast<uint64_t>(t) * 7919 + 1);
       std::uniform_int_distribution<int64_t> pick(0, secrets - 1);
       auto& samples = per_thread[t];
-      samples.reserve(1 << 20);
       for (int64_t now; (now = NowUs()) < end;) {
         const int64_t j = pick(rng);
         auto r = c.Do("GET",
@@ -192,13 +191,15 @@ int main(int argc, char** argv) {
   std::vector<std::string> a(argv + 1, argv + argc);
   Client first = MakeClient("http://127.0.0.1");  // libcurl's global set-up, before any thread
   try {
-    if ((a.size() == 5 || a.size() == 7) &&
-        (std::stoll(a[2]) < 1 || std::stoll(a[3]) < (a.size() == 7 ? 1 : 0) || std::stoi(a[4]) < 1))
-      return Usage();
-    if (a.size() == 5 && a[0] == "populate")
-      return Populate(a[1], std::stoll(a[2]), std::stoll(a[3]), std::stoi(a[4]));
-    if (a.size() == 7 && a[0] == "read")
-      return Read(a[1], std::stoll(a[2]), std::stoll(a[3]), std::stoi(a[4]), std::stod(a[5]), a[6]);
+    const bool populate = a.size() == 5 && a[0] == "populate",
+               read = a.size() == 7 && a[0] == "read";
+    if (populate || read) {
+      const int64_t vaults = std::stoll(a[2]), secrets = std::stoll(a[3]);
+      const int connections = std::stoi(a[4]);
+      if (vaults < 1 || secrets < (read ? 1 : 0) || connections < 1) return Usage();
+      return populate ? Populate(a[1], vaults, secrets, connections)
+                      : Read(a[1], vaults, secrets, connections, std::stod(a[5]), a[6]);
+    }
     if (a.size() >= 2 && a[0] == "stats") return Stats({a.begin() + 1, a.end()});
   } catch (const std::exception&) {  // std::stoll on a non-number
   }
