@@ -38,6 +38,10 @@ int main(int argc, char** argv) {
   if (const char* t = std::getenv("SIRR_ADMIN_TOKEN")) c.admin_token = t;
   app.add_option("--audit-log", c.audit_log, "Audit log file (default DATA_DIR/audit.log)")
       ->envname("SIRR_AUDIT_LOG");
+  app.add_flag("--audit-allow-special-file", c.audit_allow_special_file,
+               "Accept an audit log that is not a regular file (a device or pipe; /dev/null "
+               "would discard the trail)")
+      ->envname("SIRR_AUDIT_ALLOW_SPECIAL_FILE");
   app.add_option("--seal-provider", c.provider.provider,
                  "Where the master key comes from: file, docker, env, api, pkcs11, command")
       ->envname("SIRR_SEAL_PROVIDER")

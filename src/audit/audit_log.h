@@ -13,6 +13,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -23,6 +25,7 @@
 #include "base/clock.h"
 #include "base/secret_bytes.h"
 #include "base/status.h"
+#include "audit/audit_file.h"
 #include "crypto/cloak.h"
 
 namespace sirr::audit {
@@ -47,29 +50,71 @@ struct ChainHead {
   Bytes mac;  // 32 bytes; all zero before the first line
 };
 
+// A committed state change's record from the storage's audit journal (docs/formats.md): it is
+// already durable in the database, committed with the change; the log writes it to the file.
+struct Committed {
+  int64_t journal_id = 0;
+  int64_t time_ms = 0;
+  std::string fields;  // EventFields(event)
+};
+// Reads the journal rows with id > `after` in id order (an empty vector: none left).
+using JournalReader = std::function<StatusOr<std::vector<Committed>>(int64_t after)>;
+
+struct AuditOptions {
+  AuditFileOps* ops = &AuditFileOps::Posix();  // the seam for fault injection
+  // A log that is not a regular file (/dev/null, a pipe, a terminal) is refused unless this is
+  // set: the chain could not be checked, and /dev/null silently discards the trail.
+  bool allow_special_file = false;
+};
+
 class AuditLog {
  public:
   // A sealed log bound to `path`: nothing is opened until the first Unseal().
-  AuditLog(std::string path, const Clock& clock);
+  AuditLog(std::string path, const Clock& clock, AuditOptions options = {});
   // Convenience for tools and tests: constructs and unseals.
   static StatusOr<std::unique_ptr<AuditLog>> Open(const std::string& path, SecretBytes mac_key,
-                                                  std::string key_id_hex, const Clock& clock);
+                                                  std::string key_id_hex, const Clock& clock,
+                                                  AuditOptions options = {});
   ~AuditLog();
 
   // Gives the log its MAC key (held cloaked). The first call opens `path` for appending
-  // (creating it with mode 0600) and continues the chain from its last line: DataLoss when the
-  // last line is damaged or the chain ends before `recorded_seq` (the head checkpointed in the
-  // database), in which case nothing is written. Then the events queued while sealed are
-  // written, with the time they happened.
-  Status Unseal(SecretBytes mac_key, std::string key_id_hex, int64_t recorded_seq = 0);
+  // (creating it with mode 0600) and continues the chain from its last record; a torn last
+  // record (crash or disk full in the middle of a write) is terminated and skipped. DataLoss
+  // when the last line is damaged otherwise, or the chain ends before `recorded_seq` (the head
+  // checkpointed in the database); nothing is written then. Then the committed records the
+  // file lacks (`journal`, after a crash) and the events queued while sealed are written.
+  Status Unseal(SecretBytes mac_key, std::string key_id_hex, int64_t recorded_seq = 0,
+                const JournalReader& journal = {});
   // Wipes the key. Until the next Unseal, events are queued in memory (at most kMaxPending;
   // beyond that they are counted, and the count is logged as an "audit.dropped" event).
   void Seal();
   bool sealed() const;
 
-  // Appends one line (or queues it while sealed). Unavailable when the line cannot be written
-  // within a bounded wait; the caller must then fail the request (fail-closed).
+  // Appends the record of something that changed nothing stored (a read of an unlimited
+  // secret, a listing, a refusal), or queues it while sealed. Unavailable when the line cannot
+  // be written within a bounded wait, or records committed earlier are still unwritten: the
+  // caller must then fail the request (fail-closed). A failed write leaves no partial line.
   Status Append(const Event& event);
+  // Records of committed state changes (already durable in the storage journal), in journal
+  // order. Written now when possible; otherwise kept, and written before anything else once
+  // the file takes them again (Ready, Append, CheckFile). Ignored while sealed: Unseal reads
+  // them back from the journal.
+  void AppendCommitted(std::vector<Committed> records);
+  // OK when the log can take records now: unsealed with no committed record left unwritten
+  // (trying to write them first), or sealed. Writes that change state wait for this.
+  Status Ready();
+
+  // The highest journal id whose record is in the file (written, not necessarily synced).
+  int64_t journal_written() const;
+  // Notices a log file that was removed or replaced (renamed, deleted, another file put in its
+  // place) since it was opened. Then the old descriptor is closed, a replacement file is moved
+  // aside to "<path>.replaced-<ms>", a new file is created at `path`, and its first record
+  // ("audit.reopened") continues the chain from the last record written. Returns a one-line
+  // description for the operator when that happened, "" when the file is in place.
+  StatusOr<std::string> CheckFile();
+  // Whether the log file exists and holds anything (checked before an empty database is
+  // initialised: an audit log means earlier data).
+  bool HasRecords() const;
 
   ChainHead Head() const;
   // Flushes written lines to stable storage (fdatasync). OK when nothing is open yet.
@@ -77,20 +122,39 @@ class AuditLog {
   // Events waiting for the key.
   size_t pending() const;
 
+  // Starts a new log at `path` (which must not exist or be empty) whose first record,
+  // "audit.recovered" with `detail`, continues the chain after `from` (the head recorded in
+  // the database): the documented way back after the log was lost (sirrd audit recover).
+  static Status Recover(const std::string& path, SecretBytes mac_key, std::string key_id_hex,
+                        const ChainHead& from, std::string detail, const Clock& clock);
+
   static constexpr size_t kMaxPending = 10000;
 
  private:
+  // Opens `path_`, reads the chain head and journal id from its last record (repairing a torn
+  // tail). requires mu_
   Status OpenFile();
-  Status WriteLocked(std::string_view fields, int64_t time_ms);  // requires mu_
+  // Writes one record; on failure nothing of it stays in the file. requires mu_
+  Status WriteLocked(std::string_view fields, int64_t time_ms, int64_t journal_id = 0);
+  // Writes the committed records not yet in the file. requires mu_
+  Status FlushBacklogLocked();
+  Status CheckFileLocked(std::string* what);  // requires mu_
 
   const std::string path_;
   const Clock& clock_;
+  const AuditOptions options_;
+  AuditFileOps& ops_;
 
   mutable std::timed_mutex mu_;
-  int fd_ = -1;             // guarded by mu_ (set once)
+  int fd_ = -1;             // guarded by mu_
+  FileId file_id_;          // of fd_; guarded by mu_
+  off_t size_ = 0;          // bytes in the file; guarded by mu_
+  bool torn_ = false;       // a partial line could not be removed: start the next on a new line
   crypto::CloakedKey key_;  // guarded by mu_; empty when sealed
   std::string key_id_hex_;  // guarded by mu_
   ChainHead head_;          // guarded by mu_
+  int64_t journal_written_ = 0;  // guarded by mu_
+  std::deque<Committed> backlog_;  // committed, not yet written; guarded by mu_
   // Serialised event members (EventFields) and their time. guarded by mu_
   std::vector<std::pair<std::string, int64_t>> pending_;
   int64_t dropped_ = 0;  // guarded by mu_
@@ -102,6 +166,13 @@ struct VerifyResult {
   int64_t bad_line = 0;  // 1-based line number of the first problem, when !ok
   std::string problem;
   ChainHead head;  // of the verified prefix
+  // Torn records: partial lines left by a crash or a full disk in the middle of a write. Not
+  // tampering: the record after a torn one continues the chain from the record before it (or
+  // the torn one is the unterminated last line). Line numbers, 1-based.
+  std::vector<int64_t> torn_lines;
+  // > 0 when the file continues a chain from an earlier file (its first record is an
+  // "audit.reopened" or "audit.recovered" record): the sequence number it continues after.
+  int64_t continues_after = 0;
 };
 
 // Verifies the whole chain of `path` with `mac_key`. When `expected_head` is given (the head
@@ -115,11 +186,13 @@ StatusOr<VerifyResult> Verify(const std::string& path, std::span<const SecretByt
 
 // The event's JSON members, from "request_id" to "detail", without braces.
 std::string EventFields(const Event& event);
-// One signed line (without the newline): {"seq":…,"time":…,<fields>,"key_id":…,"prev":…,
-// "mac":…}, the mac being HMAC-SHA256 over the line without its mac member.
+// One signed line (without the newline): {"seq":…,"time":…,<fields>[,"journal":N],"key_id":…,
+// "prev":…,"mac":…}, the mac being HMAC-SHA256 over the line without its mac member.
+// `journal` (when > 0) is the highest storage journal id whose record is in the file up to and
+// including this line.
 std::string SignFields(const SecretBytes& mac_key, int64_t seq, const Bytes& prev,
                        const std::string& time, const std::string& key_id_hex,
-                       std::string_view fields);
+                       std::string_view fields, int64_t journal = 0);
 // SignFields(…, EventFields(event)); exposed for tests.
 std::string SignLine(const SecretBytes& mac_key, int64_t seq, const Bytes& prev,
                      const std::string& time, const std::string& key_id_hex, const Event& event);

@@ -110,15 +110,44 @@ TEST_F(AuditLogTest, DetectsTruncationAgainstRecordedHead) {
   EXPECT_NE(r.problem.find("truncated"), std::string::npos);
 }
 
-TEST_F(AuditLogTest, DetectsACutLastLine) {
+// A record cut short by a crash (or a full disk) is torn, not tampering: verification passes
+// and names it, and the writer ends the partial line and continues the chain after the last
+// whole record.
+TEST_F(AuditLogTest, ATornLastRecordIsReportedAndTheChainContinues) {
   WriteEvents(3);
   auto lines = Lines();
   lines.back().resize(lines.back().size() / 2);
   WriteLines(lines, false);
   auto r = Check();
+  EXPECT_TRUE(r.ok) << r.problem;
+  EXPECT_EQ(r.torn_lines, std::vector<int64_t>{3});
+  EXPECT_EQ(r.head.seq, 2);
+  WriteEvents(2);  // reopens: seq 3 and 4 follow the torn line
+  r = Check();
+  EXPECT_TRUE(r.ok) << r.problem;
+  EXPECT_EQ(r.torn_lines, std::vector<int64_t>{3});
+  EXPECT_EQ(r.lines, 5);
+  EXPECT_EQ(r.head.seq, 4);
+}
+
+// A partial line followed by a record that does not continue the chain from the record
+// before it is damage, not a torn write.
+TEST_F(AuditLogTest, APartialLineInTheMiddleThatBreaksTheChainIsDamage) {
+  WriteEvents(4);
+  auto lines = Lines();
+  lines[1].resize(lines[1].size() / 2);  // seq 2 cut, seq 3 still names seq 2 as prev
+  WriteLines(lines);
+  auto r = Check();
   EXPECT_FALSE(r.ok);
-  EXPECT_EQ(r.bad_line, 3);
-  // And the writer refuses to continue a damaged chain.
+  EXPECT_EQ(r.bad_line, 2);
+}
+
+TEST_F(AuditLogTest, WriterRefusesADamagedTerminatedLastLine) {
+  WriteEvents(3);
+  auto lines = Lines();
+  lines.back() = "{\"seq\":3,\"not\":\"a record\"}";
+  WriteLines(lines);
+  EXPECT_FALSE(Check().ok);
   EXPECT_EQ(AuditLog::Open(path_, key_.Clone(), "kid", clock_).status().code(),
             StatusCode::kDataLoss);
 }

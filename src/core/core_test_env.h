@@ -8,6 +8,7 @@
 
 #include "core/keys.h"
 #include "core/principal.h"
+#include "core/audit_journal.h"
 #include "core/seal_keeper.h"
 #include "core/secrets.h"
 #include "core/tokens.h"
@@ -32,7 +33,12 @@ class CoreEnv {
     tokens_.reset();
     vaults_.reset();
     keeper_.reset();
-    audit_ = std::make_unique<audit::AuditLog>((dir_ / "audit.log").string(), clock_);
+    storage_->SetJournalSink(nullptr);
+    journal_.reset();
+    audit_ = std::make_unique<audit::AuditLog>((dir_ / "audit.log").string(), clock_,
+                                               audit_options_);
+    journal_ = std::make_unique<AuditJournal>(*audit_);
+    storage_->SetJournalSink(journal_.get());
     keeper_ = std::make_unique<SealKeeper>(*storage_, *audit_, clock_, crypto::SecureRandom::Get(),
                                            std::move(options));
     vaults_ =
@@ -61,7 +67,9 @@ class CoreEnv {
   sirr::testing::TempDir dir_;
   FakeClock clock_;
   std::unique_ptr<storage::SqliteStorage> storage_;
+  audit::AuditOptions audit_options_;  // set before Make to inject audit file faults
   std::unique_ptr<audit::AuditLog> audit_;
+  std::unique_ptr<AuditJournal> journal_;
   std::unique_ptr<SealKeeper> keeper_;
   std::unique_ptr<Vaults> vaults_;
   std::unique_ptr<Tokens> tokens_;

@@ -3,6 +3,7 @@
 #include <mutex>
 
 #include "base/encoding.h"
+#include "core/audited.h"
 
 namespace sirr::core {
 namespace {
@@ -51,7 +52,12 @@ StatusOr<Instance::OpenResult> Instance::Open(storage::Storage& storage, seal::M
     vault.description = "created at initialisation";
     vault.created_at = now;
     SIRR_ASSIGN_OR_RETURN(vault.wrapped_key, WrapNewVaultKey(master, vault.id, random));
-    SIRR_RETURN_IF_ERROR(storage.InitializeInstance(key, vault));
+    SIRR_RETURN_IF_ERROR(storage.InitializeInstance(
+        key, vault,
+        SystemJournal("instance.initialize",
+                      "keyring version 1 (" + HexEncode(key.key_id) + ") and vault '" +
+                          vault.name + "' (" + vault.id + ") created",
+                      clock)));
     return OpenResult{std::unique_ptr<Instance>(new Instance(std::move(master), 1)), true};
   }
   std::string versions;
@@ -85,7 +91,12 @@ StatusOr<Instance::OpenResult> Instance::Open(storage::Storage& storage, seal::M
       SIRR_ASSIGN_OR_RETURN(Bytes kcv, next->MakeKeyCheck(version, random));
       const crypto::KeyId& nid = next->key_id();
       SIRR_RETURN_IF_ERROR(storage.AddKeyVersion(
-          {version, Bytes(nid.begin(), nid.end()), "active", now, now, std::move(kcv)}));
+          {version, Bytes(nid.begin(), nid.end()), "active", now, now, std::move(kcv)},
+          SystemJournal("keys.version_add",
+                        "key version " + std::to_string(version) + " (" +
+                            HexEncode(Bytes(nid.begin(), nid.end())) +
+                            ") added as active (SIRR_KEY_FILE_NEW); older versions retiring",
+                        clock)));
       auto inst = std::unique_ptr<Instance>(new Instance(std::move(*next), version));
       inst->retiring_ = std::move(master);
       return OpenResult{std::move(inst), false};
@@ -121,7 +132,10 @@ StatusOr<Instance::OpenResult> Instance::Open(storage::Storage& storage, seal::M
           std::to_string(still) + " vault key(s) are still wrapped by key " + Describe(row) +
           ": start with SIRR_KEY_FILE set to that key and SIRR_KEY_FILE_NEW set to this one, "
           "and finish the rotation (POST /api/v1/admin/rotate-keys)");
-    SIRR_RETURN_IF_ERROR(storage.SetKeyState(row.version, "retired", now));
+    SIRR_RETURN_IF_ERROR(storage.SetKeyState(
+        row.version, "retired", now,
+        SystemJournal("keys.version_retire",
+                      "key version " + std::to_string(row.version) + " retired", clock)));
   }
   return OpenResult{std::unique_ptr<Instance>(new Instance(std::move(master), mine->version)),
                     false};

@@ -80,9 +80,10 @@ storage::KeyRow Keys::MasterKeyRow(const storage::VaultRow& vault) {
   return row;
 }
 
-Status Keys::Audit(const RequestContext& ctx, std::string_view action, std::string_view outcome,
-                   const storage::VaultRow* vault, const storage::KeyRow* key, std::string detail,
-                   std::string_view key_ref) {
+audit::Event Keys::KeyEvent(const RequestContext& ctx, std::string_view action,
+                            std::string_view outcome, const storage::VaultRow* vault,
+                            const storage::KeyRow* key, std::string detail,
+                            std::string_view key_ref) {
   audit::Event e = NewEvent(ctx, action, outcome, vault);
   if (key) {
     e.key_id = key->id;
@@ -91,7 +92,13 @@ Status Keys::Audit(const RequestContext& ctx, std::string_view action, std::stri
     e.key_name = std::string(key_ref);
   }
   e.detail = std::move(detail);
-  return audit_.Append(e);
+  return e;
+}
+
+Status Keys::Audit(const RequestContext& ctx, std::string_view action, std::string_view outcome,
+                   const storage::VaultRow* vault, const storage::KeyRow* key, std::string detail,
+                   std::string_view key_ref) {
+  return audit_.Append(KeyEvent(ctx, action, outcome, vault, key, std::move(detail), key_ref));
 }
 
 template <typename T>
@@ -155,9 +162,14 @@ StatusOr<storage::KeyRow> Keys::Store(const RequestContext& ctx, std::string_vie
   SIRR_ASSIGN_OR_RETURN(row.material,
                         crypto::SealEnvelope(vault_key->key.Decloak(), vault_key->id,
                                              key.material.reveal(), KeyAad(row), random_));
-  Status st = storage_.CreateKey(row);
-  SIRR_RETURN_IF_ERROR(Audit(ctx, action, OutcomeOf(st), &vault, &row, std::move(detail)));
-  if (!st.ok()) return st;
+  Status st =
+      storage_.CreateKey(row, JournalOf(KeyEvent(ctx, action, "success", &vault, &row, detail),
+                                        clock_));
+  if (!st.ok()) {
+    if (st.code() != StatusCode::kUnavailable)
+      SIRR_RETURN_IF_ERROR(Audit(ctx, action, OutcomeOf(st), &vault, &row, std::move(detail)));
+    return st;
+  }
   row.material.clear();
   return row;
 }
@@ -276,13 +288,15 @@ StatusOr<storage::KeyRow> Keys::Delete(const RequestContext& ctx, std::string_vi
     SIRR_RETURN_IF_ERROR(Audit(ctx, "key.delete", "conflict", &vault, &master));
     return MasterKeyRefused("deleted; delete the vault instead");
   }
-  auto row = storage_.DeleteKey(vault.id, key);
+  auto row = storage_.DeleteKey(vault.id, key, [&](const storage::JournalContext& jc) {
+    return std::vector<storage::JournalEntry>{
+        JournalEntryOf(KeyEvent(ctx, "key.delete", "success", &vault, jc.key), clock_)};
+  });
   if (row.ok()) {
     SIRR_ASSIGN_OR_RETURN(auto instance, keeper_.Acquire());
     instance->ForgetParsedKey(row->id);
   }
   if (!row.ok()) return Missing(ctx, "key.delete", vault, row.status(), key);
-  SIRR_RETURN_IF_ERROR(Audit(ctx, "key.delete", "success", &vault, &*row));
   return row;
 }
 
@@ -355,7 +369,13 @@ StatusOr<std::pair<crypto::hd::WalletKey, HdResult>> Keys::HdKey(const RequestCo
     if (o && o->index) {
       index = *o->index;
     } else if (advance) {
-      SIRR_ASSIGN_OR_RETURN(index, storage_.NextHdIndex(k.vault.id, k.row.id));
+      SIRR_ASSIGN_OR_RETURN(
+          index, storage_.NextHdIndex(k.vault.id, k.row.id, [&](const storage::JournalContext& jc) {
+            return std::vector<storage::JournalEntry>{JournalEntryOf(
+                KeyEvent(ctx, "key.hd_advance", "success", &k.vault, &k.row,
+                         "BIP44 index " + std::to_string(jc.index) + " taken"),
+                clock_)};
+          }));
     } else if (k.row.hd_last_index) {
       index = *k.row.hd_last_index;
     } else {

@@ -157,6 +157,10 @@ class Keys {
                                                              bool advance);
   // Decrypts the loaded key's material into `k.material`.
   Status OpenMaterial(const RequestContext& ctx, std::string_view action, Loaded& k);
+  audit::Event KeyEvent(const RequestContext& ctx, std::string_view action,
+                        std::string_view outcome, const storage::VaultRow* vault,
+                        const storage::KeyRow* key, std::string detail = "",
+                        std::string_view key_ref = "");
   Status Audit(const RequestContext& ctx, std::string_view action, std::string_view outcome,
                const storage::VaultRow* vault, const storage::KeyRow* key, std::string detail = "",
                std::string_view key_ref = "");

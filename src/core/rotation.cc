@@ -1,5 +1,7 @@
 #include "core/rotation.h"
 
+#include "core/audited.h"
+
 #include "base/encoding.h"
 #include "crypto/envelope.h"
 
@@ -107,24 +109,36 @@ void KeyRotation::Run(std::shared_ptr<Instance> instance, std::string request_id
       }
       rewraps.push_back({vault.id, vault.wrapped_key, std::move(wrapped).value()});
     }
-    auto changed = storage_.RewrapVaultKeys(rewraps);
+    ++batch_no;
+    RotationStatus before;
+    {
+      std::lock_guard lock(mu_);
+      before = status_;
+    }
+    const int64_t done = before.done + static_cast<int64_t>(rewraps.size());
+    const int64_t failed_total = before.failed + failed;
+    // The batch's record commits with the rewrapped keys (audit before commit).
+    auto changed = storage_.RewrapVaultKeys(rewraps, [&](const storage::JournalContext& jc) {
+      audit::Event e;
+      e.action = "keys.rotate";
+      e.outcome = "progress";
+      e.request_id = request_id;
+      e.principal = principal;
+      e.detail = "job " + before.job_id + " batch " + std::to_string(batch_no) + ": " +
+                 std::to_string(jc.index) + " rewrapped; " + std::to_string(done) + "/" +
+                 std::to_string(before.total) + " done, " + std::to_string(failed_total) +
+                 " failed";
+      return std::vector<storage::JournalEntry>{JournalEntryOf(e, clock_)};
+    });
     if (!changed.ok()) {
       failure = changed.status().message();
       break;
     }
-    ++batch_no;
-    RotationStatus snapshot;
     {
       std::lock_guard lock(mu_);
-      status_.done += static_cast<int64_t>(rewraps.size());
-      status_.failed += failed;
-      snapshot = status_;
+      status_.done = done;
+      status_.failed = failed_total;
     }
-    (void)Audit(request_id, principal, "progress",
-                "job " + snapshot.job_id + " batch " + std::to_string(batch_no) + ": " +
-                    std::to_string(*changed) + " rewrapped; " + std::to_string(snapshot.done) +
-                    "/" + std::to_string(snapshot.total) + " done, " +
-                    std::to_string(snapshot.failed) + " failed");
   }
   // Versions no longer wrapping anything are retired.
   std::string retired;
@@ -139,7 +153,12 @@ void KeyRotation::Run(std::shared_ptr<Instance> instance, std::string request_id
         break;
       }
       if (*still > 0) continue;
-      if (sirr::Status st = storage_.SetKeyState(row.version, "retired", clock_.NowMillis());
+      if (sirr::Status st = storage_.SetKeyState(
+              row.version, "retired", clock_.NowMillis(),
+              SystemJournal("keys.version_retire",
+                            "key version " + std::to_string(row.version) +
+                                " retired: it wraps no vault key any more",
+                            clock_));
           !st.ok()) {
         failure = st.message();
         break;

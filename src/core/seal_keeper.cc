@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "base/encoding.h"
+#include "core/audit_journal.h"
 #include "crypto/crypto.h"
 
 namespace sirr::core {
@@ -40,6 +41,14 @@ StatusOr<UnsealResult> SealKeeper::Unseal(SecretBytes master_key) {
     SIRR_ASSIGN_OR_RETURN(seal::MasterKey derived, seal::MasterKey::Derive(next_key_.Decloak()));
     next = std::move(derived);
   }
+  // Never a new instance where earlier data shows: an empty database beside an audit log
+  // that holds records is a lost or replaced database, not a first start.
+  SIRR_ASSIGN_OR_RETURN(auto keyring, storage_.ListKeyring());
+  if (keyring.empty() && audit_.HasRecords())
+    return FailedPreconditionError(
+        "the database is empty but the audit log already holds records: refusing to initialise "
+        "a new instance over earlier data (restore the database with 'sirrd restore', or move "
+        "the audit log away if this really is a new instance)");
   SIRR_ASSIGN_OR_RETURN(
       auto opened, Instance::Open(storage_, std::move(master), std::move(next), clock_, random_));
   auto recorded = storage_.LoadAuditHead();
@@ -47,7 +56,8 @@ StatusOr<UnsealResult> SealKeeper::Unseal(SecretBytes master_key) {
   const int64_t recorded_seq = recorded->has_value() ? (*recorded)->first : 0;
   const Instance& inst = *opened.instance;
   SIRR_RETURN_IF_ERROR(audit_.Unseal(inst.master().audit_key(),
-                                     crypto::KeyIdHex(inst.master().key_id()), recorded_seq));
+                                     crypto::KeyIdHex(inst.master().key_id()), recorded_seq,
+                                     AuditJournal::Reader(storage_)));
   UnsealResult result{false, opened.initialized_now, inst.key_version()};
   std::lock_guard lock(mu_);
   instance_ = std::move(opened.instance);

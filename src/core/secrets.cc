@@ -38,9 +38,10 @@ std::string Secrets::GoneMessage(const storage::SecretRow& row) {
   return "secret '" + row.name + "' expired at " + FormatRfc3339(row.expires_at.value_or(0));
 }
 
-Status Secrets::Audit(const RequestContext& ctx, std::string_view action, std::string_view outcome,
-                      const storage::VaultRow* vault, const storage::SecretRow* secret,
-                      std::string detail, std::string_view secret_name) {
+audit::Event Secrets::SecretEvent(const RequestContext& ctx, std::string_view action,
+                                  std::string_view outcome, const storage::VaultRow* vault,
+                                  const storage::SecretRow* secret, std::string detail,
+                                  std::string_view secret_name) {
   audit::Event e = NewEvent(ctx, action, outcome, vault);
   if (secret) {
     e.secret_id = secret->id;
@@ -49,7 +50,14 @@ Status Secrets::Audit(const RequestContext& ctx, std::string_view action, std::s
     e.secret_name = std::string(secret_name);
   }
   e.detail = std::move(detail);
-  return audit_.Append(e);
+  return e;
+}
+
+Status Secrets::Audit(const RequestContext& ctx, std::string_view action, std::string_view outcome,
+                      const storage::VaultRow* vault, const storage::SecretRow* secret,
+                      std::string detail, std::string_view secret_name) {
+  return audit_.Append(
+      SecretEvent(ctx, action, outcome, vault, secret, std::move(detail), secret_name));
 }
 
 StatusOr<storage::SecretRow> Secrets::Push(const RequestContext& ctx, PushRequest req) {
@@ -85,10 +93,19 @@ StatusOr<storage::SecretRow> Secrets::Push(const RequestContext& ctx, PushReques
   SIRR_ASSIGN_OR_RETURN(row.value,
                         crypto::SealEnvelope(key->key.Decloak(), key->id, req.value.reveal(),
                                              SecretAad(row), random_));
-  Status st = storage_.PutSecret(row, req.overwrite, now);
-  SIRR_RETURN_IF_ERROR(
-      Audit(ctx, "secret.create", OutcomeOf(st), &vault, &row, req.overwrite ? "overwrite" : ""));
-  if (!st.ok()) return st;
+  Status st = storage_.PutSecret(
+      row, req.overwrite, now,
+      JournalOf(SecretEvent(ctx, "secret.create", "success", &vault, &row,
+                            req.overwrite ? "overwrite" : ""),
+                clock_));
+  if (!st.ok()) {
+    // Nothing changed: the refusal is recorded directly (never for a write the audit log
+    // could not take: that refusal is the log's own).
+    if (st.code() != StatusCode::kUnavailable)
+      SIRR_RETURN_IF_ERROR(Audit(ctx, "secret.create", OutcomeOf(st), &vault, &row,
+                                 req.overwrite ? "overwrite" : ""));
+    return st;
+  }
   row.value.clear();
   return row;
 }
@@ -99,7 +116,25 @@ StatusOr<PulledSecret> Secrets::Pull(const RequestContext& ctx, std::string_view
   SIRR_ASSIGN_OR_RETURN(auto instance, keeper_.Acquire());
   SIRR_ASSIGN_OR_RETURN(storage::VaultRow vault,
                         vaults_.Resolve(ctx, "secret.read", Capability::kSecretsRead, vault_ref));
-  auto row = storage_.ReadSecret(vault.id, secret, clock_.NowMillis());
+  // A read that changes the secret (uses up a read, burns it, or finds it expired) commits
+  // its records with that change; a read of an unlimited secret changes nothing and is
+  // recorded directly below.
+  bool journaled = false;
+  auto journal = [&](const storage::JournalContext& jc) {
+    std::vector<storage::JournalEntry> out;
+    const storage::SecretRow& r = *jc.secret;
+    journaled = true;
+    if (r.state == storage::SecretState::kExpired) {
+      out.push_back(JournalEntryOf(SecretEvent(ctx, "secret.read", "gone", &vault, &r, "expired"),
+                                   clock_));
+      return out;
+    }
+    out.push_back(JournalEntryOf(SecretEvent(ctx, "secret.read", "success", &vault, &r), clock_));
+    if (r.reads_remaining && *r.reads_remaining == 0)
+      out.push_back(JournalEntryOf(SecretEvent(ctx, "secret.burn", "success", &vault, &r), clock_));
+    return out;
+  };
+  auto row = storage_.ReadSecret(vault.id, secret, clock_.NowMillis(), journal);
   if (!row.ok()) {
     if (row.status().code() == StatusCode::kNotFound) {
       SIRR_RETURN_IF_ERROR(Audit(ctx, "secret.read", "not_found", &vault, nullptr, "", secret));
@@ -108,8 +143,10 @@ StatusOr<PulledSecret> Secrets::Pull(const RequestContext& ctx, std::string_view
     return row.status();
   }
   if (row->state != storage::SecretState::kLive) {
-    SIRR_RETURN_IF_ERROR(Audit(ctx, "secret.read", "gone", &vault, &*row,
-                               row->state == storage::SecretState::kBurned ? "burned" : "expired"));
+    if (!journaled)
+      SIRR_RETURN_IF_ERROR(Audit(ctx, "secret.read", "gone", &vault, &*row,
+                                 row->state == storage::SecretState::kBurned ? "burned"
+                                                                             : "expired"));
     return GoneError(GoneMessage(*row));
   }
   SIRR_ASSIGN_OR_RETURN(auto key, instance->KeyFor(vault));
@@ -119,9 +156,7 @@ StatusOr<PulledSecret> Secrets::Pull(const RequestContext& ctx, std::string_view
     (void)Audit(ctx, "secret.read", "error", &vault, &*row, "decryption failed");
     return DataLossError("secret '" + row->name + "' cannot be decrypted");
   }
-  const bool burned = row->reads_remaining && *row->reads_remaining == 0;
-  SIRR_RETURN_IF_ERROR(Audit(ctx, "secret.read", "success", &vault, &*row));
-  if (burned) SIRR_RETURN_IF_ERROR(Audit(ctx, "secret.burn", "success", &vault, &*row));
+  if (!journaled) SIRR_RETURN_IF_ERROR(Audit(ctx, "secret.read", "success", &vault, &*row));
   return PulledSecret{std::move(row).value(), std::move(value).value()};
 }
 
@@ -164,7 +199,11 @@ StatusOr<storage::SecretRow> Secrets::Delete(const RequestContext& ctx, std::str
   SIRR_ASSIGN_OR_RETURN(
       storage::VaultRow vault,
       vaults_.Resolve(ctx, "secret.delete", Capability::kSecretsDelete, vault_ref));
-  auto row = storage_.DeleteSecret(vault.id, secret);
+  auto row = storage_.DeleteSecret(
+      vault.id, secret, [&](const storage::JournalContext& jc) {
+        return std::vector<storage::JournalEntry>{JournalEntryOf(
+            SecretEvent(ctx, "secret.delete", "success", &vault, jc.secret), clock_)};
+      });
   if (!row.ok()) {
     if (row.status().code() == StatusCode::kNotFound) {
       SIRR_RETURN_IF_ERROR(Audit(ctx, "secret.delete", "not_found", &vault, nullptr, "", secret));
@@ -172,7 +211,6 @@ StatusOr<storage::SecretRow> Secrets::Delete(const RequestContext& ctx, std::str
     }
     return row.status();
   }
-  SIRR_RETURN_IF_ERROR(Audit(ctx, "secret.delete", "success", &vault, &*row));
   return row;
 }
 
@@ -181,12 +219,13 @@ StatusOr<int64_t> Secrets::Sweep() {
   RequestContext ctx{"", Principal::System("sweeper"), ""};
   int64_t expired = 0;
   while (true) {
-    SIRR_ASSIGN_OR_RETURN(auto rows, storage_.ExpireDue(now, 500));
-    for (const auto& row : rows) {
-      storage::VaultRow vault;
-      vault.id = row.vault_id;
-      SIRR_RETURN_IF_ERROR(Audit(ctx, "secret.expire", "success", &vault, &row));
-    }
+    SIRR_ASSIGN_OR_RETURN(
+        auto rows, storage_.ExpireDue(now, 500, [&](const storage::JournalContext& jc) {
+          storage::VaultRow vault;
+          vault.id = jc.secret->vault_id;
+          return std::vector<storage::JournalEntry>{JournalEntryOf(
+              SecretEvent(ctx, "secret.expire", "success", &vault, jc.secret), clock_)};
+        }));
     expired += static_cast<int64_t>(rows.size());
     if (rows.size() < 500) break;
   }

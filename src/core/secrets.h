@@ -83,6 +83,10 @@ class Secrets {
   static std::string GoneMessage(const storage::SecretRow& row);
 
  private:
+  audit::Event SecretEvent(const RequestContext& ctx, std::string_view action,
+                           std::string_view outcome, const storage::VaultRow* vault,
+                           const storage::SecretRow* secret, std::string detail = "",
+                           std::string_view secret_name = "");
   Status Audit(const RequestContext& ctx, std::string_view action, std::string_view outcome,
                const storage::VaultRow* vault, const storage::SecretRow* secret,
                std::string detail = "", std::string_view secret_name = "");

@@ -81,10 +81,13 @@ StatusOr<CreatedToken> Tokens::Create(const RequestContext& ctx, CreateTokenRequ
   row.created_by = creator.id;
   if (req.ttl_seconds) row.expires_at = now + *req.ttl_seconds * 1000;
   row.max_uses = req.max_uses;
-  Status st = storage_.CreateToken(row);
-  audit::Event e = NewEvent(ctx, "token.create", OutcomeOf(st));
+  audit::Event e = NewEvent(ctx, "token.create", "success");
   e.detail = "token:" + row.id + " (" + row.capabilities + ")";
-  SIRR_RETURN_IF_ERROR(audit_.Append(e));
+  Status st = storage_.CreateToken(row, JournalOf(e, clock_));
+  if (!st.ok() && st.code() != StatusCode::kUnavailable) {
+    e.outcome = std::string(OutcomeOf(st));
+    SIRR_RETURN_IF_ERROR(audit_.Append(e));
+  }
   SIRR_RETURN_IF_ERROR(st);
   row.hash.clear();
   return CreatedToken{std::move(row), std::move(value)};
@@ -113,10 +116,13 @@ StatusOr<storage::TokenRow> Tokens::Get(const RequestContext& ctx, std::string_v
 
 Status Tokens::Revoke(const RequestContext& ctx, std::string_view id) {
   SIRR_RETURN_IF_ERROR(Authorize(ctx, "token.revoke"));
-  Status st = storage_.RevokeToken(id, clock_.NowMillis());
-  audit::Event e = NewEvent(ctx, "token.revoke", OutcomeOf(st));
+  audit::Event e = NewEvent(ctx, "token.revoke", "success");
   e.detail = "token:" + std::string(id.substr(0, 64));
-  SIRR_RETURN_IF_ERROR(audit_.Append(e));
+  Status st = storage_.RevokeToken(id, clock_.NowMillis(), JournalOf(e, clock_));
+  if (!st.ok() && st.code() != StatusCode::kUnavailable) {
+    e.outcome = std::string(OutcomeOf(st));
+    SIRR_RETURN_IF_ERROR(audit_.Append(e));
+  }
   return st;
 }
 

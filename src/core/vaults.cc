@@ -83,12 +83,19 @@ StatusOr<storage::VaultRow> Vaults::Create(const RequestContext& ctx, CreateVaul
   SIRR_ASSIGN_OR_RETURN(row.wrapped_key, instance->NewWrappedVaultKey(row.id, random_));
   const Principal& p = ctx.principal;
   const bool grant = p.kind == PrincipalKind::kToken && !p.is_admin() && !p.all_vaults;
-  Status st = storage_.CreateVault(row, grant ? std::string_view(p.token_id) : "");
-  audit::Event e = NewEvent(ctx, "vault.create", OutcomeOf(st), &row);
-  if (!st.ok()) e.vault_id.clear();
-  if (grant && st.ok()) e.detail = "added to the scope of " + p.id;
-  SIRR_RETURN_IF_ERROR(audit_.Append(e));
-  if (!st.ok()) return st;
+  audit::Event e = NewEvent(ctx, "vault.create", "success", &row);
+  if (grant) e.detail = "added to the scope of " + p.id;
+  Status st = storage_.CreateVault(row, grant ? std::string_view(p.token_id) : "",
+                                   JournalOf(e, clock_));
+  if (!st.ok()) {
+    if (st.code() != StatusCode::kUnavailable) {
+      e.outcome = std::string(OutcomeOf(st));
+      e.vault_id.clear();
+      e.detail.clear();
+      SIRR_RETURN_IF_ERROR(audit_.Append(e));
+    }
+    return st;
+  }
   row.wrapped_key.clear();
   return row;
 }
@@ -128,14 +135,15 @@ StatusOr<DeletedVault> Vaults::Delete(const RequestContext& ctx, std::string_vie
   }
   // Crypto-shredding: first the key, so that whatever happens next nothing in the vault can be
   // decrypted again; then the rows.
-  SIRR_RETURN_IF_ERROR(storage_.ShredVaultKey(row.id));
+  audit::Event shred = NewEvent(ctx, "vault.shred", "success", &row);
+  shred.detail = std::string(force ? "forced; " : "") + "vault key destroyed";
+  SIRR_RETURN_IF_ERROR(storage_.ShredVaultKey(row.id, JournalOf(shred, clock_)));
   instance->Forget(row.id);
-  auto removed = storage_.DeleteVault(row.id);
-  audit::Event e = NewEvent(ctx, "vault.delete", OutcomeOf(removed.status()), &row);
-  e.detail =
-      std::string(force ? "forced; " : "") + "vault key destroyed" +
-      (removed.ok() ? "; " + std::to_string(*removed) + " secret and key row(s) deleted" : "");
-  SIRR_RETURN_IF_ERROR(audit_.Append(e));
+  audit::Event e = NewEvent(ctx, "vault.delete", "success", &row);
+  e.detail = std::string(force ? "forced; " : "") + "vault key destroyed; " +
+             std::to_string(live) + " live secret(s) and " + std::to_string(keys) +
+             " key(s) deleted with it";
+  auto removed = storage_.DeleteVault(row.id, JournalOf(e, clock_));
   if (!removed.ok()) return removed.status();
   row.wrapped_key.clear();
   return DeletedVault{std::move(row), *removed};

@@ -18,6 +18,7 @@
 
 #include "api/api.h"
 #include "audit/audit_log.h"
+#include "core/audit_journal.h"
 #include "base/clock.h"
 #include "core/seal_keeper.h"
 #include "core/secrets.h"
@@ -127,15 +128,23 @@ class Background {
     thread_.join();
   }
 
+  // Notices a removed or replaced audit log (a new file continues the chain), syncs the log,
+  // then records its head and drops the journal rows the synced file holds.
   void CheckpointAudit() {
+    if (auto what = audit_.CheckFile(); !what.ok())
+      Log("error", what.status().message());
+    else if (!what->empty())
+      Log("error", *what);
     if (keeper_.sealed()) return;
+    const int64_t journal_written = audit_.journal_written();
+    audit::ChainHead head = audit_.Head();
     if (!audit_.Sync().ok()) {
       Log("error", "audit log sync failed");
       return;
     }
-    audit::ChainHead head = audit_.Head();
     if (head.seq == last_checkpoint_) return;
-    if (storage_.SaveAuditHead(head.seq, head.mac).ok()) last_checkpoint_ = head.seq;
+    if (storage_.SaveAuditHead(head.seq, head.mac, journal_written).ok())
+      last_checkpoint_ = head.seq;
   }
 
  private:
@@ -254,7 +263,13 @@ int RunServer(const ServerConfig& config) {
   const std::string audit_path =
       config.audit_log.empty() ? (std::filesystem::path(config.data_dir) / "audit.log").string()
                                : config.audit_log;
-  audit::AuditLog audit(audit_path, clock);
+  audit::AuditOptions audit_options;
+  audit_options.allow_special_file = config.audit_allow_special_file;
+  audit::AuditLog audit(audit_path, clock, audit_options);
+  // Audit before commit: state changes commit their records into the journal, which feeds
+  // the log file (docs/formats.md).
+  core::AuditJournal journal(audit);
+  (*storage)->SetJournalSink(&journal);
   core::SealKeeper keeper(**storage, audit, clock, random, seal_options);
   if (next_key) {
     if (Status st = keeper.SetNextKey(*next_key); !st.ok()) return Fail(st.message());
@@ -361,9 +376,10 @@ int RunServer(const ServerConfig& config) {
   stop.action = "server.stop";
   stop.outcome = "success";
   Status stop_logged = audit.Append(stop);
-  if (!keeper.sealed() && audit.Sync().ok()) {
+  if (!keeper.sealed()) {
+    const int64_t journal_written = audit.journal_written();
     auto head = audit.Head();
-    (void)(*storage)->SaveAuditHead(head.seq, head.mac);
+    if (audit.Sync().ok()) (void)(*storage)->SaveAuditHead(head.seq, head.mac, journal_written);
   }
   if (size_t pending = audit.pending(); pending > 0)
     Log("warning", std::to_string(pending) +

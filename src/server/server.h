@@ -18,6 +18,7 @@ struct ServerConfig {
   std::string admin_token_file;
   std::string admin_token;        // development only (environment)
   std::string audit_log;          // default: <data_dir>/audit.log
+  bool audit_allow_special_file = false;  // SIRR_AUDIT_ALLOW_SPECIAL_FILE: a device or pipe
   seal::ProviderConfig provider;  // provider name, key file, command and PKCS#11 settings
   std::string validation_hash;    // SEAL_UNSEAL_VALIDATION_HASH
   std::string key_file_new;       // SIRR_KEY_FILE_NEW: dual-key mode (rotation)

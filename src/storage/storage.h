@@ -7,6 +7,7 @@
 // thread-safe; any number of threads may call concurrently.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -123,6 +124,40 @@ struct SecretPage {
   int64_t total = 0;
 };
 
+// --- The audit journal ("audit before commit", DESIGN.md §7, docs/formats.md). A write that
+// changes state carries a Journal: called inside the write's transaction, after its statements
+// succeeded, with what the transaction found or did; the records it returns are inserted into
+// the journal table in that same transaction. So a change commits together with its audit
+// records or not at all. After the COMMIT the storage hands the records, in commit order, to
+// the JournalSink (the audit log file); the journal rows are purged once the file holding them
+// is synced (PurgeJournal). A write that fails (or is rolled back) leaves no journal row.
+struct JournalEntry {
+  int64_t id = 0;       // journal row id, assigned by the storage: increases in commit order
+  int64_t time_ms = 0;  // when the event happened
+  std::string fields;   // the serialised event (audit::EventFields); never secret material
+};
+// What the transaction found or did: `secret` (ReadSecret, DeleteSecret, ExpireDue: one call
+// per row), `key` (DeleteKey), `index` (NextHdIndex: the index taken; RewrapVaultKeys: how many
+// were rewrapped); nothing for the other writes.
+struct JournalContext {
+  const SecretRow* secret = nullptr;
+  const KeyRow* key = nullptr;
+  int64_t index = 0;
+};
+using Journal = std::function<std::vector<JournalEntry>(const JournalContext&)>;
+
+// Receives committed journal records. Thread safety: called by one committing thread at a
+// time, in commit order.
+class JournalSink {
+ public:
+  virtual ~JournalSink() = default;
+  // OK when records can be taken now. A write with a journal is refused (Unavailable, nothing
+  // changed) while this fails, so committed-but-unwritten records stay bounded.
+  virtual Status Ready() = 0;
+  // The records of one committed transaction batch, in journal id order.
+  virtual void Committed(std::vector<JournalEntry> entries) = 0;
+};
+
 class Storage {
  public:
   virtual ~Storage() = default;
@@ -133,8 +168,8 @@ class Storage {
   // master key wraps; the envelope's key id (bytes 1..8) names the version that sealed each.
   // Adds `row` (state active) and marks every other active version retiring, in one
   // transaction. FailedPrecondition if the version or key id exists.
-  virtual Status AddKeyVersion(const KeyringRow& row) = 0;
-  virtual Status SetKeyState(int version, std::string_view state, int64_t now) = 0;
+  virtual Status AddKeyVersion(const KeyringRow& row, const Journal& journal = {}) = 0;
+  virtual Status SetKeyState(int version, std::string_view state, int64_t now, const Journal& journal = {}) = 0;
   // Vaults whose key is (`wrapped_by`) or is not (!`wrapped_by`) wrapped by `key_id`
   // (shredded keys are not counted either way).
   virtual StatusOr<int64_t> CountVaultKeys(const Bytes& key_id, bool wrapped_by) = 0;
@@ -147,14 +182,14 @@ class Storage {
   };
   // Replaces each vault's wrapped key in one transaction, only where it still equals
   // old_wrapped (a vault shredded or rewrapped meanwhile is left alone). Returns how many.
-  virtual StatusOr<int64_t> RewrapVaultKeys(const std::vector<Rewrap>& rewraps) = 0;
+  virtual StatusOr<int64_t> RewrapVaultKeys(const std::vector<Rewrap>& rewraps, const Journal& journal = {}) = 0;
   // A consistent copy of the whole database at `dest` (SQLite online backup, in steps so
   // writers continue), file mode 0600.
   virtual Status BackupTo(const std::string& dest) = 0;
   virtual StatusOr<int64_t> CountVaults() = 0;
   // Creates keyring version 1 and the first vault in one transaction. FailedPrecondition
   // if a keyring already exists (never initialises a second keyring over existing data).
-  virtual Status InitializeInstance(const KeyringRow& key, const VaultRow& vault) = 0;
+  virtual Status InitializeInstance(const KeyringRow& key, const VaultRow& vault, const Journal& journal = {}) = 0;
 
   // --- vaults
   // The vault with this id (any owner), else the one with this name among `name_owner`'s
@@ -162,7 +197,7 @@ class Storage {
   virtual StatusOr<VaultRow> GetVault(std::string_view id_or_name, std::string_view name_owner) = 0;
   // AlreadyExists when the owner already has a vault of that name. A non-empty
   // `grant_token_id` adds the new vault to that token's scope in the same transaction.
-  virtual Status CreateVault(const VaultRow& row, std::string_view grant_token_id) = 0;
+  virtual Status CreateVault(const VaultRow& row, std::string_view grant_token_id, const Journal& journal = {}) = 0;
   // Ordered by owner, then name.
   virtual StatusOr<VaultPage> ListVaults(const VaultScope& scope, int64_t offset,
                                          int64_t limit) = 0;
@@ -170,14 +205,14 @@ class Storage {
   virtual StatusOr<int64_t> CountLiveSecrets(std::string_view vault_id) = 0;
   // Crypto-shredding: overwrites the wrapped vault key, after which nothing in the vault can be
   // decrypted. NotFound.
-  virtual Status ShredVaultKey(std::string_view vault_id) = 0;
+  virtual Status ShredVaultKey(std::string_view vault_id, const Journal& journal = {}) = 0;
   // Deletes the vault, its secrets (any state), keys and token grants for it, then compacts
   // the write-ahead log so that no copy of the deleted rows stays in the database files.
   // Returns the number of secret and key rows removed. NotFound.
-  virtual StatusOr<int64_t> DeleteVault(std::string_view vault_id) = 0;
+  virtual StatusOr<int64_t> DeleteVault(std::string_view vault_id, const Journal& journal = {}) = 0;
 
   // --- API tokens
-  virtual Status CreateToken(const TokenRow& row) = 0;
+  virtual Status CreateToken(const TokenRow& row, const Journal& journal = {}) = 0;
   // The token (any state) with this hash. NotFound.
   virtual StatusOr<TokenRow> FindTokenByHash(const Bytes& hash) = 0;
   virtual StatusOr<TokenRow> GetToken(std::string_view id) = 0;  // NotFound
@@ -186,12 +221,12 @@ class Storage {
   // All tokens, newest first (revoked ones too).
   virtual StatusOr<std::vector<TokenRow>> ListTokens() = 0;
   // NotFound; revoking a revoked token keeps the first revocation time.
-  virtual Status RevokeToken(std::string_view id, int64_t now) = 0;
+  virtual Status RevokeToken(std::string_view id, int64_t now, const Journal& journal = {}) = 0;
 
   // --- secrets
   // Inserts a live secret. When a secret of that name exists: a live, unexpired one is
   // AlreadyExists unless `overwrite`; otherwise (or with overwrite) it is replaced.
-  virtual Status PutSecret(const SecretRow& row, bool overwrite, int64_t now) = 0;
+  virtual Status PutSecret(const SecretRow& row, bool overwrite, int64_t now, const Journal& journal = {}) = 0;
   // Metadata (value not filled) of the secret by id or name, in any state. NotFound.
   virtual StatusOr<SecretRow> GetSecretMeta(std::string_view vault_id,
                                             std::string_view id_or_name) = 0;
@@ -200,21 +235,21 @@ class Storage {
   // the read that exhausts it returns the value and destroys it (state kBurned) in the same
   // transaction. A burned/expired secret is returned with its state and no value. NotFound.
   virtual StatusOr<SecretRow> ReadSecret(std::string_view vault_id, std::string_view id_or_name,
-                                         int64_t now) = 0;
+                                         int64_t now, const Journal& journal = {}) = 0;
   // Live, unexpired secrets (metadata only) ordered by name.
   virtual StatusOr<SecretPage> ListSecrets(std::string_view vault_id, const SecretFilter& filter,
                                            int64_t now) = 0;
   // Removes the row (any state); returns its metadata. NotFound.
   virtual StatusOr<SecretRow> DeleteSecret(std::string_view vault_id,
-                                           std::string_view id_or_name) = 0;
+                                           std::string_view id_or_name, const Journal& journal = {}) = 0;
   // Destroys the values of live secrets whose expiry is <= now; returns their metadata.
-  virtual StatusOr<std::vector<SecretRow>> ExpireDue(int64_t now, int limit) = 0;
+  virtual StatusOr<std::vector<SecretRow>> ExpireDue(int64_t now, int limit, const Journal& journal = {}) = 0;
   // Deletes burned/expired tombstones that went away at or before `gone_before`.
   virtual StatusOr<int64_t> PurgeTombstones(int64_t gone_before) = 0;
 
   // --- keys
   // AlreadyExists when the vault already has a key of that name.
-  virtual Status CreateKey(const KeyRow& row) = 0;
+  virtual Status CreateKey(const KeyRow& row, const Journal& journal = {}) = 0;
   // The key by id, else by name (an id match wins). NotFound.
   virtual StatusOr<KeyRow> GetKey(std::string_view vault_id, std::string_view id_or_name,
                                   bool with_material) = 0;
@@ -222,13 +257,20 @@ class Storage {
   virtual StatusOr<KeyPage> ListKeys(std::string_view vault_id, const KeyFilter& filter) = 0;
   virtual StatusOr<int64_t> CountKeys(std::string_view vault_id) = 0;
   // Removes the key; returns its metadata. NotFound.
-  virtual StatusOr<KeyRow> DeleteKey(std::string_view vault_id, std::string_view id_or_name) = 0;
+  virtual StatusOr<KeyRow> DeleteKey(std::string_view vault_id, std::string_view id_or_name, const Journal& journal = {}) = 0;
   // BIP39 keys: takes the key's next BIP44 index (0, 1, 2, …) and records it as the last used,
   // atomically and durably: concurrent callers never get the same index.
-  virtual StatusOr<int64_t> NextHdIndex(std::string_view vault_id, std::string_view key_id) = 0;
+  virtual StatusOr<int64_t> NextHdIndex(std::string_view vault_id, std::string_view key_id, const Journal& journal = {}) = 0;
 
-  // --- audit chain head (to detect truncation of the audit log)
-  virtual Status SaveAuditHead(int64_t seq, const Bytes& mac) = 0;
+  // --- audit chain head (to detect truncation of the audit log) and journal
+  // Records the chain head and, in the same transaction, removes the journal rows with
+  // id <= `journal_written` (their records are in a synced audit file).
+  virtual Status SaveAuditHead(int64_t seq, const Bytes& mac, int64_t journal_written = 0) = 0;
+  // Journal rows with id > `after`, in id order (at most `limit`): records committed but
+  // perhaps not yet in the audit file (after a crash).
+  virtual StatusOr<std::vector<JournalEntry>> ReadJournal(int64_t after, int limit) = 0;
+  // Where committed journal records go; null: nowhere (tools, tests). Set before serving.
+  virtual void SetJournalSink(JournalSink* sink) = 0;
   virtual StatusOr<std::optional<std::pair<int64_t, Bytes>>> LoadAuditHead() = 0;
 };
 

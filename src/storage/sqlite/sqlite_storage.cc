@@ -119,6 +119,15 @@ CREATE INDEX keys_vault_created ON keys(vault_id, created_at);
 ALTER TABLE keys ADD COLUMN hd_next_index INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE keys ADD COLUMN hd_last_index INTEGER;
 )SQL",
+      // 5: the audit journal: audit records committed with the change they describe, kept
+      // until the audit file holding them is synced (docs/formats.md).
+      R"SQL(
+CREATE TABLE audit_journal (
+  id      INTEGER PRIMARY KEY AUTOINCREMENT,
+  time_ms INTEGER NOT NULL,
+  fields  TEXT NOT NULL
+);
+)SQL",
   };
   return kMigrations;
 }
@@ -318,13 +327,19 @@ StatusOr<std::optional<SecretRow>> FindSecret(Connection& c, std::string_view va
 Status Migrate(Connection& c) {
   SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("PRAGMA user_version"));
   SIRR_ASSIGN_OR_RETURN(bool row, s->Step());
-  int version = row ? static_cast<int>(s->Int(0)) : 0;
+  const int64_t stored = row ? s->Int(0) : 0;
   s.reset();
   const auto& migrations = Migrations();
-  if (version > static_cast<int>(migrations.size()))
-    return FailedPreconditionError("database schema version " + std::to_string(version) +
+  if (stored < 0)
+    return FailedPreconditionError("database schema version " + std::to_string(stored) +
+                                   " is not one this sirrd knows (it knows 0 to " +
+                                   std::to_string(migrations.size()) +
+                                   "); the database was not written by sirrd");
+  if (stored > static_cast<int64_t>(migrations.size()))
+    return FailedPreconditionError("database schema version " + std::to_string(stored) +
                                    " is newer than this sirrd supports (" +
                                    std::to_string(migrations.size()) + ")");
+  const int version = static_cast<int>(stored);
   if (version == static_cast<int>(migrations.size())) return OkStatus();
   // Table rebuilds need foreign keys off (the pragma is a no-op inside a transaction); the
   // result is checked with foreign_key_check before the commit.
@@ -389,11 +404,16 @@ struct SqliteStorage::WriteOp {
   Status result;
   const std::vector<std::string>* only_vaults = nullptr;  // see WithWriteTx
   bool done = false;                                      // guarded by commit_mu_
+  std::vector<JournalEntry> journaled;  // inserted by fn; guarded by writer_mu_
 };
 
 template <typename Fn>
-Status SqliteStorage::WithWriteTx(Fn&& fn, const std::vector<std::string>* only_vaults) {
-  WriteOp op{std::ref(fn), OkStatus(), only_vaults};
+Status SqliteStorage::WithWriteTx(Fn&& fn, const std::vector<std::string>* only_vaults,
+                                  const Journal* journal) {
+  // Audit before commit: while the audit log cannot take records, no audited change starts.
+  if (journal && *journal && journal_sink_)
+    SIRR_RETURN_IF_ERROR(journal_sink_->Ready());
+  WriteOp op{std::ref(fn), OkStatus(), only_vaults, false, {}};
   std::unique_lock lock(commit_mu_);
   commit_queue_.push_back(&op);
   while (!op.done) {
@@ -426,7 +446,9 @@ void SqliteStorage::CommitBatch(const std::vector<WriteOp*>& batch) {
   };
   if (Status st = c.Exec("BEGIN IMMEDIATE"); !st.ok()) return fail_all(st);
   if (batch.size() == 1) {
+    current_op_ = batch[0];
     batch[0]->result = batch[0]->fn(c);
+    current_op_ = nullptr;
     if (!batch[0]->result.ok()) {
       (void)c.Exec("ROLLBACK");
       return;
@@ -435,7 +457,10 @@ void SqliteStorage::CommitBatch(const std::vector<WriteOp*>& batch) {
     for (size_t i = 0; i < batch.size(); ++i) {
       WriteOp* w = batch[i];
       w->result = c.Exec("SAVEPOINT w");
+      current_op_ = w;
       if (w->result.ok()) w->result = w->fn(c);
+      current_op_ = nullptr;
+      if (!w->result.ok()) w->journaled.clear();  // rolled back with the savepoint below
       if (sqlite3_get_autocommit(c.db())) {
         // SQLite abandoned the whole transaction (I/O error, disk full, …): the writes
         // before this one are gone too.
@@ -453,7 +478,53 @@ void SqliteStorage::CommitBatch(const std::vector<WriteOp*>& batch) {
   if (Status st = c.Exec("COMMIT"); !st.ok()) {
     (void)c.Exec("ROLLBACK");
     fail_all(st);
+    return;
   }
+  // Committed: the batch's audit records go to the sink in commit order, before any of its
+  // writers returns (and before the next batch commits: this thread holds writer_mu_).
+  if (!journal_sink_) return;
+  std::vector<JournalEntry> entries;
+  for (WriteOp* w : batch)
+    if (w->result.ok())
+      for (JournalEntry& e : w->journaled) entries.push_back(std::move(e));
+  if (!entries.empty()) journal_sink_->Committed(std::move(entries));
+}
+
+Status SqliteStorage::AddJournal(Connection& c, const Journal& journal,
+                                 const JournalContext& ctx) {
+  if (!journal) return OkStatus();
+  std::vector<JournalEntry> entries = journal(ctx);
+  for (JournalEntry& e : entries) {
+    SIRR_ASSIGN_OR_RETURN(
+        auto s, c.Prepare("INSERT INTO audit_journal (time_ms, fields) VALUES (?, ?) RETURNING id"));
+    s->Bind(1, e.time_ms).Bind(2, e.fields);
+    SIRR_ASSIGN_OR_RETURN(bool row, s->Step());
+    if (!row) return InternalError("audit journal insert returned no id");
+    e.id = s->Int(0);
+    SIRR_RETURN_IF_ERROR(s->Run());  // steps to SQLITE_DONE
+    if (current_op_) current_op_->journaled.push_back(std::move(e));
+  }
+  return OkStatus();
+}
+
+void SqliteStorage::SetJournalSink(JournalSink* sink) {
+  std::lock_guard lock(writer_mu_);
+  journal_sink_ = sink;
+}
+
+StatusOr<std::vector<JournalEntry>> SqliteStorage::ReadJournal(int64_t after, int limit) {
+  return WithReader([&](Connection& c) -> StatusOr<std::vector<JournalEntry>> {
+    SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT id, time_ms, fields FROM audit_journal WHERE "
+                                            "id > ? ORDER BY id LIMIT ?"));
+    s->Bind(1, after).Bind(2, int64_t{limit});
+    std::vector<JournalEntry> out;
+    while (true) {
+      SIRR_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      out.push_back(JournalEntry{s->Int(0), s->Int(1), s->Text(2)});
+    }
+    return out;
+  });
 }
 
 void SqliteStorage::InvalidateCaches(const std::vector<WriteOp*>& batch) {
@@ -513,7 +584,7 @@ StatusOr<std::vector<KeyringRow>> SqliteStorage::ListKeyring() {
   });
 }
 
-Status SqliteStorage::AddKeyVersion(const KeyringRow& row) {
+Status SqliteStorage::AddKeyVersion(const KeyringRow& row, const Journal& journal) {
   return WithWriteTx([&](Connection& c) -> Status {
     {
       SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT count(*) FROM keyring WHERE version = ? OR "
@@ -534,19 +605,20 @@ Status SqliteStorage::AddKeyVersion(const KeyringRow& row) {
                                             "?, ?, ?, ?)"));
     s->Bind(1, int64_t{row.version}).BindBlob(2, row.key_id).Bind(3, row.state);
     s->Bind(4, row.created_at).Bind(5, row.updated_at).BindBlob(6, row.key_check);
-    return s->Run();
-  });
+    SIRR_RETURN_IF_ERROR(s->Run());
+    return AddJournal(c, journal, {});
+  }, nullptr, &journal);
 }
 
-Status SqliteStorage::SetKeyState(int version, std::string_view state, int64_t now) {
+Status SqliteStorage::SetKeyState(int version, std::string_view state, int64_t now, const Journal& journal) {
   return WithWriteTx([&](Connection& c) -> Status {
     SIRR_ASSIGN_OR_RETURN(
         auto s, c.Prepare("UPDATE keyring SET state = ?, updated_at = ? WHERE version = ?"));
     s->Bind(1, state).Bind(2, now).Bind(3, int64_t{version});
     SIRR_RETURN_IF_ERROR(s->Run());
     if (sqlite3_changes64(c.db()) == 0) return NotFoundError("no such key version");
-    return OkStatus();
-  });
+    return AddJournal(c, journal, {});
+  }, nullptr, &journal);
 }
 
 StatusOr<int64_t> SqliteStorage::CountVaultKeys(const Bytes& key_id, bool wrapped_by) {
@@ -587,7 +659,7 @@ StatusOr<std::vector<VaultRow>> SqliteStorage::VaultsNotWrappedBy(const Bytes& k
   });
 }
 
-StatusOr<int64_t> SqliteStorage::RewrapVaultKeys(const std::vector<Rewrap>& rewraps) {
+StatusOr<int64_t> SqliteStorage::RewrapVaultKeys(const std::vector<Rewrap>& rewraps, const Journal& journal) {
   int64_t changed = 0;
   // Only the vault rows change (the vault keys inside stay the same): other cached rows stay.
   std::vector<std::string> vault_ids;
@@ -602,9 +674,9 @@ StatusOr<int64_t> SqliteStorage::RewrapVaultKeys(const std::vector<Rewrap>& rewr
           SIRR_RETURN_IF_ERROR(s->Run());
           changed += sqlite3_changes64(c.db());
         }
-        return OkStatus();
+        return AddJournal(c, journal, {.index = changed});
       },
-      &vault_ids);
+      &vault_ids, &journal);
   if (!st.ok()) return st;
   return changed;
 }
@@ -699,7 +771,7 @@ StatusOr<int64_t> SqliteStorage::CountVaults() {
   });
 }
 
-Status SqliteStorage::InitializeInstance(const KeyringRow& key, const VaultRow& vault) {
+Status SqliteStorage::InitializeInstance(const KeyringRow& key, const VaultRow& vault, const Journal& journal) {
   return WithWriteTx([&](Connection& c) -> Status {
     {
       SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT count(*) FROM keyring"));
@@ -720,8 +792,9 @@ Status SqliteStorage::InitializeInstance(const KeyringRow& key, const VaultRow& 
                                             "?, ?)"));
     s->Bind(1, vault.id).Bind(2, vault.name).Bind(3, vault.description);
     s->Bind(4, vault.created_at).BindBlob(5, vault.wrapped_key).Bind(6, vault.owner);
-    return s->Run();
-  });
+    SIRR_RETURN_IF_ERROR(s->Run());
+    return AddJournal(c, journal, {});
+  }, nullptr, &journal);
 }
 
 #define VAULT_COLS "id, name, description, created_at, wrapped_key, owner"
@@ -835,7 +908,7 @@ StatusOr<VaultRow> SqliteStorage::GetVault(std::string_view id_or_name,
                     });
 }
 
-Status SqliteStorage::CreateVault(const VaultRow& row, std::string_view grant_token_id) {
+Status SqliteStorage::CreateVault(const VaultRow& row, std::string_view grant_token_id, const Journal& journal) {
   return WithWriteTx([&](Connection& c) -> Status {
     {
       SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT 1 FROM vaults WHERE owner = ? AND name = ?"));
@@ -850,12 +923,14 @@ Status SqliteStorage::CreateVault(const VaultRow& row, std::string_view grant_to
       s->BindBlob(5, row.wrapped_key).Bind(6, row.owner);
       SIRR_RETURN_IF_ERROR(s->Run());
     }
-    if (grant_token_id.empty()) return OkStatus();
-    SIRR_ASSIGN_OR_RETURN(auto s,
-                          c.Prepare("INSERT INTO token_vaults (token_id, vault_id) VALUES (?, ?)"));
-    s->Bind(1, grant_token_id).Bind(2, row.id);
-    return s->Run();
-  });
+    if (!grant_token_id.empty()) {
+      SIRR_ASSIGN_OR_RETURN(
+          auto s, c.Prepare("INSERT INTO token_vaults (token_id, vault_id) VALUES (?, ?)"));
+      s->Bind(1, grant_token_id).Bind(2, row.id);
+      SIRR_RETURN_IF_ERROR(s->Run());
+    }
+    return AddJournal(c, journal, {});
+  }, nullptr, &journal);
 }
 
 StatusOr<VaultPage> SqliteStorage::ListVaults(const VaultScope& scope, int64_t offset,
@@ -905,18 +980,18 @@ StatusOr<int64_t> SqliteStorage::CountLiveSecrets(std::string_view vault_id) {
   });
 }
 
-Status SqliteStorage::ShredVaultKey(std::string_view vault_id) {
+Status SqliteStorage::ShredVaultKey(std::string_view vault_id, const Journal& journal) {
   return WithWriteTx([&](Connection& c) -> Status {
     // secure_delete zeroes the freed bytes of the old value in the page.
     SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("UPDATE vaults SET wrapped_key = X'' WHERE id = ?"));
     s->Bind(1, vault_id);
     SIRR_RETURN_IF_ERROR(s->Run());
     if (sqlite3_changes64(c.db()) == 0) return NotFoundError("vault not found");
-    return OkStatus();
-  });
+    return AddJournal(c, journal, {});
+  }, nullptr, &journal);
 }
 
-StatusOr<int64_t> SqliteStorage::DeleteVault(std::string_view vault_id) {
+StatusOr<int64_t> SqliteStorage::DeleteVault(std::string_view vault_id, const Journal& journal) {
   int64_t removed = 0;
   Status st = WithWriteTx([&](Connection& c) -> Status {
     {
@@ -935,8 +1010,8 @@ StatusOr<int64_t> SqliteStorage::DeleteVault(std::string_view vault_id) {
     s->Bind(1, vault_id);
     SIRR_RETURN_IF_ERROR(s->Run());
     if (sqlite3_changes64(c.db()) == 0) return NotFoundError("vault not found");
-    return OkStatus();
-  });
+    return AddJournal(c, journal, {});
+  }, nullptr, &journal);
   if (!st.ok()) return st;
   SIRR_RETURN_IF_ERROR(CompactLog());
   return removed;
@@ -951,7 +1026,7 @@ Status SqliteStorage::CompactLog() {
   return OkStatus();
 }
 
-Status SqliteStorage::CreateToken(const TokenRow& t) {
+Status SqliteStorage::CreateToken(const TokenRow& t, const Journal& journal) {
   return WithWriteTx([&](Connection& c) -> Status {
     {
       SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("INSERT INTO tokens (" TOKEN_COLS
@@ -967,8 +1042,8 @@ Status SqliteStorage::CreateToken(const TokenRow& t) {
       s->Bind(1, t.id).Bind(2, vault);
       SIRR_RETURN_IF_ERROR(s->Run());
     }
-    return OkStatus();
-  });
+    return AddJournal(c, journal, {});
+  }, nullptr, &journal);
 }
 
 StatusOr<TokenRow> SqliteStorage::FindTokenByHash(const Bytes& hash) {
@@ -1015,18 +1090,18 @@ StatusOr<std::vector<TokenRow>> SqliteStorage::ListTokens() {
   });
 }
 
-Status SqliteStorage::RevokeToken(std::string_view id, int64_t now) {
+Status SqliteStorage::RevokeToken(std::string_view id, int64_t now, const Journal& journal) {
   return WithWriteTx([&](Connection& c) -> Status {
     SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("UPDATE tokens SET revoked_at = coalesce(revoked_at, "
                                             "?) WHERE id = ?"));
     s->Bind(1, now).Bind(2, id);
     SIRR_RETURN_IF_ERROR(s->Run());
     if (sqlite3_changes64(c.db()) == 0) return NotFoundError("token not found");
-    return OkStatus();
-  });
+    return AddJournal(c, journal, {});
+  }, nullptr, &journal);
 }
 
-Status SqliteStorage::PutSecret(const SecretRow& row, bool overwrite, int64_t now) {
+Status SqliteStorage::PutSecret(const SecretRow& row, bool overwrite, int64_t now, const Journal& journal) {
   return WithWriteTx([&](Connection& c) -> Status {
     {
       SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT state, expires_at FROM secrets WHERE "
@@ -1051,8 +1126,9 @@ Status SqliteStorage::PutSecret(const SecretRow& row, bool overwrite, int64_t no
     s->Bind(1, row.id).Bind(2, row.vault_id).Bind(3, row.name).Bind(4, row.type);
     s->Bind(5, row.description).Bind(6, row.created_at).Bind(7, row.expires_at);
     s->Bind(8, row.max_reads).Bind(9, row.reads_remaining).BindBlob(10, row.value);
-    return s->Run();
-  });
+    SIRR_RETURN_IF_ERROR(s->Run());
+    return AddJournal(c, journal, {});
+  }, nullptr, &journal);
 }
 
 StatusOr<SecretRow> SqliteStorage::GetSecretMeta(std::string_view vault_id,
@@ -1065,7 +1141,7 @@ StatusOr<SecretRow> SqliteStorage::GetSecretMeta(std::string_view vault_id,
 }
 
 StatusOr<SecretRow> SqliteStorage::ReadSecret(std::string_view vault_id,
-                                              std::string_view id_or_name, int64_t now) {
+                                              std::string_view id_or_name, int64_t now, const Journal& journal) {
   // Fastest path: a cached live secret without a read limit, not yet expired. Only such rows
   // are cached (with their sealed value, never plaintext); every write clears the cache.
   constexpr size_t kMaxCachedSecrets = 16384;
@@ -1122,7 +1198,7 @@ StatusOr<SecretRow> SqliteStorage::ReadSecret(std::string_view vault_id,
       out.state = SecretState::kExpired;
       out.gone_at = now;
       out.value.clear();
-      return OkStatus();
+      return AddJournal(c, journal, {.secret = &out});
     }
     if (!out.reads_remaining) return OkStatus();
     if (*out.reads_remaining <= 1) {
@@ -1134,15 +1210,15 @@ StatusOr<SecretRow> SqliteStorage::ReadSecret(std::string_view vault_id,
       out.gone_at = now;
       // `out` keeps the value: this read is the one that burns it. state stays kLive in the
       // returned row so the caller serves it; the stored row is already kBurned.
-      return OkStatus();
+      return AddJournal(c, journal, {.secret = &out});
     }
     SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("UPDATE secrets SET reads_remaining = "
                                             "reads_remaining - 1 WHERE id = ?"));
     s->Bind(1, out.id);
     SIRR_RETURN_IF_ERROR(s->Run());
     out.reads_remaining = *out.reads_remaining - 1;
-    return OkStatus();
-  });
+    return AddJournal(c, journal, {.secret = &out});
+  }, nullptr, &journal);
   if (!st.ok()) return st;
   return out;
 }
@@ -1178,7 +1254,7 @@ StatusOr<SecretPage> SqliteStorage::ListSecrets(std::string_view vault_id,
 }
 
 StatusOr<SecretRow> SqliteStorage::DeleteSecret(std::string_view vault_id,
-                                                std::string_view id_or_name) {
+                                                std::string_view id_or_name, const Journal& journal) {
   SecretRow out;
   Status st = WithWriteTx([&](Connection& c) -> Status {
     SIRR_ASSIGN_OR_RETURN(auto found, FindSecret(c, vault_id, id_or_name, false));
@@ -1186,13 +1262,14 @@ StatusOr<SecretRow> SqliteStorage::DeleteSecret(std::string_view vault_id,
     out = std::move(*found);
     SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("DELETE FROM secrets WHERE id = ?"));
     s->Bind(1, out.id);
-    return s->Run();
-  });
+    SIRR_RETURN_IF_ERROR(s->Run());
+    return AddJournal(c, journal, {.secret = &out});
+  }, nullptr, &journal);
   if (!st.ok()) return st;
   return out;
 }
 
-StatusOr<std::vector<SecretRow>> SqliteStorage::ExpireDue(int64_t now, int limit) {
+StatusOr<std::vector<SecretRow>> SqliteStorage::ExpireDue(int64_t now, int limit, const Journal& journal) {
   std::vector<SecretRow> out;
   Status st = WithWriteTx([&](Connection& c) -> Status {
     {
@@ -1213,9 +1290,10 @@ StatusOr<std::vector<SecretRow>> SqliteStorage::ExpireDue(int64_t now, int limit
       SIRR_RETURN_IF_ERROR(s->Run());
       r.state = SecretState::kExpired;
       r.gone_at = now;
+      SIRR_RETURN_IF_ERROR(AddJournal(c, journal, {.secret = &r}));
     }
     return OkStatus();
-  });
+  }, nullptr, &journal);
   if (!st.ok()) return st;
   return out;
 }
@@ -1265,7 +1343,7 @@ StatusOr<std::optional<KeyRow>> FindKey(Connection& c, std::string_view vault_id
 }
 }  // namespace
 
-Status SqliteStorage::CreateKey(const KeyRow& k) {
+Status SqliteStorage::CreateKey(const KeyRow& k, const Journal& journal) {
   return WithWriteTx([&](Connection& c) -> Status {
     {
       SIRR_ASSIGN_OR_RETURN(auto s,
@@ -1279,8 +1357,9 @@ Status SqliteStorage::CreateKey(const KeyRow& k) {
     s->Bind(1, k.id).Bind(2, k.vault_id).Bind(3, k.name).Bind(4, k.description);
     s->Bind(5, k.spec).Bind(6, k.type).Bind(7, k.usage).Bind(8, k.created_at);
     s->BindBlob(9, k.public_key).BindBlob(10, k.material);
-    return s->Run();
-  });
+    SIRR_RETURN_IF_ERROR(s->Run());
+    return AddJournal(c, journal, {});
+  }, nullptr, &journal);
 }
 
 StatusOr<KeyRow> SqliteStorage::GetKey(std::string_view vault_id, std::string_view id_or_name,
@@ -1328,7 +1407,7 @@ StatusOr<int64_t> SqliteStorage::CountKeys(std::string_view vault_id) {
   });
 }
 
-StatusOr<int64_t> SqliteStorage::NextHdIndex(std::string_view vault_id, std::string_view key_id) {
+StatusOr<int64_t> SqliteStorage::NextHdIndex(std::string_view vault_id, std::string_view key_id, const Journal& journal) {
   int64_t index = 0;
   Status st = WithWriteTx([&](Connection& c) -> Status {
     SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("UPDATE keys SET hd_last_index = hd_next_index, "
@@ -1338,13 +1417,14 @@ StatusOr<int64_t> SqliteStorage::NextHdIndex(std::string_view vault_id, std::str
     SIRR_ASSIGN_OR_RETURN(bool row, s->Step());
     if (!row) return NotFoundError("key not found");
     index = s->Int(0);
-    return OkStatus();
-  });
+    SIRR_RETURN_IF_ERROR(s->Run());
+    return AddJournal(c, journal, {.index = index});
+  }, nullptr, &journal);
   if (!st.ok()) return st;
   return index;
 }
 
-StatusOr<KeyRow> SqliteStorage::DeleteKey(std::string_view vault_id, std::string_view id_or_name) {
+StatusOr<KeyRow> SqliteStorage::DeleteKey(std::string_view vault_id, std::string_view id_or_name, const Journal& journal) {
   KeyRow out;
   Status st = WithWriteTx([&](Connection& c) -> Status {
     SIRR_ASSIGN_OR_RETURN(auto found, FindKey(c, vault_id, id_or_name, false));
@@ -1352,20 +1432,30 @@ StatusOr<KeyRow> SqliteStorage::DeleteKey(std::string_view vault_id, std::string
     out = std::move(*found);
     SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("DELETE FROM keys WHERE id = ?"));
     s->Bind(1, out.id);
-    return s->Run();
-  });
+    SIRR_RETURN_IF_ERROR(s->Run());
+    return AddJournal(c, journal, {.key = &out});
+  }, nullptr, &journal);
   if (!st.ok()) return st;
   return out;
 }
 
-Status SqliteStorage::SaveAuditHead(int64_t seq, const Bytes& mac) {
-  return WithWriteTx([&](Connection& c) -> Status {
-    SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("INSERT INTO audit_head (id, seq, mac) VALUES (1, ?, "
-                                            "?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, "
-                                            "mac = excluded.mac"));
-    s->Bind(1, seq).BindBlob(2, mac);
-    return s->Run();
-  });
+Status SqliteStorage::SaveAuditHead(int64_t seq, const Bytes& mac, int64_t journal_written) {
+  static const std::vector<std::string> kNoCachedRow;
+  return WithWriteTx(
+      [&](Connection& c) -> Status {
+        if (journal_written > 0) {
+          SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("DELETE FROM audit_journal WHERE id <= ?"));
+          s->Bind(1, journal_written);
+          SIRR_RETURN_IF_ERROR(s->Run());
+        }
+        SIRR_ASSIGN_OR_RETURN(auto s,
+                              c.Prepare("INSERT INTO audit_head (id, seq, mac) VALUES (1, ?, "
+                                        "?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, "
+                                        "mac = excluded.mac"));
+        s->Bind(1, seq).BindBlob(2, mac);
+        return s->Run();
+      },
+      &kNoCachedRow);  // touches no cached row
 }
 
 StatusOr<std::optional<std::pair<int64_t, Bytes>>> SqliteStorage::LoadAuditHead() {

@@ -50,45 +50,48 @@ class SqliteStorage final : public Storage {
   static int SchemaVersion();
 
   StatusOr<std::vector<KeyringRow>> ListKeyring() override;
-  Status AddKeyVersion(const KeyringRow& row) override;
-  Status SetKeyState(int version, std::string_view state, int64_t now) override;
+  Status AddKeyVersion(const KeyringRow& row, const Journal& journal = {}) override;
+  Status SetKeyState(int version, std::string_view state, int64_t now, const Journal& journal = {}) override;
   StatusOr<int64_t> CountVaultKeys(const Bytes& key_id, bool wrapped_by) override;
   StatusOr<std::vector<VaultRow>> VaultsNotWrappedBy(const Bytes& key_id, std::string_view after,
                                                      int limit) override;
-  StatusOr<int64_t> RewrapVaultKeys(const std::vector<Rewrap>& rewraps) override;
+  StatusOr<int64_t> RewrapVaultKeys(const std::vector<Rewrap>& rewraps, const Journal& journal = {}) override;
   Status BackupTo(const std::string& dest) override;
   StatusOr<int64_t> CountVaults() override;
-  Status InitializeInstance(const KeyringRow& key, const VaultRow& vault) override;
+  Status InitializeInstance(const KeyringRow& key, const VaultRow& vault, const Journal& journal = {}) override;
   StatusOr<VaultRow> GetVault(std::string_view id_or_name, std::string_view name_owner) override;
-  Status CreateVault(const VaultRow& row, std::string_view grant_token_id) override;
+  Status CreateVault(const VaultRow& row, std::string_view grant_token_id, const Journal& journal = {}) override;
   StatusOr<VaultPage> ListVaults(const VaultScope& scope, int64_t offset, int64_t limit) override;
   StatusOr<int64_t> CountLiveSecrets(std::string_view vault_id) override;
-  Status ShredVaultKey(std::string_view vault_id) override;
-  StatusOr<int64_t> DeleteVault(std::string_view vault_id) override;
-  Status CreateToken(const TokenRow& row) override;
+  Status ShredVaultKey(std::string_view vault_id, const Journal& journal = {}) override;
+  StatusOr<int64_t> DeleteVault(std::string_view vault_id, const Journal& journal = {}) override;
+  Status CreateToken(const TokenRow& row, const Journal& journal = {}) override;
   StatusOr<TokenRow> FindTokenByHash(const Bytes& hash) override;
   StatusOr<TokenRow> GetToken(std::string_view id) override;
   StatusOr<bool> ConsumeTokenUse(std::string_view id) override;
   StatusOr<std::vector<TokenRow>> ListTokens() override;
-  Status RevokeToken(std::string_view id, int64_t now) override;
-  Status PutSecret(const SecretRow& row, bool overwrite, int64_t now) override;
+  Status RevokeToken(std::string_view id, int64_t now, const Journal& journal = {}) override;
+  Status PutSecret(const SecretRow& row, bool overwrite, int64_t now, const Journal& journal = {}) override;
   StatusOr<SecretRow> GetSecretMeta(std::string_view vault_id,
                                     std::string_view id_or_name) override;
   StatusOr<SecretRow> ReadSecret(std::string_view vault_id, std::string_view id_or_name,
-                                 int64_t now) override;
+                                 int64_t now, const Journal& journal = {}) override;
   StatusOr<SecretPage> ListSecrets(std::string_view vault_id, const SecretFilter& filter,
                                    int64_t now) override;
-  StatusOr<SecretRow> DeleteSecret(std::string_view vault_id, std::string_view id_or_name) override;
-  StatusOr<std::vector<SecretRow>> ExpireDue(int64_t now, int limit) override;
+  StatusOr<SecretRow> DeleteSecret(std::string_view vault_id, std::string_view id_or_name,
+                                   const Journal& journal = {}) override;
+  StatusOr<std::vector<SecretRow>> ExpireDue(int64_t now, int limit, const Journal& journal = {}) override;
   StatusOr<int64_t> PurgeTombstones(int64_t gone_before) override;
-  Status CreateKey(const KeyRow& row) override;
+  Status CreateKey(const KeyRow& row, const Journal& journal = {}) override;
   StatusOr<KeyRow> GetKey(std::string_view vault_id, std::string_view id_or_name,
                           bool with_material) override;
   StatusOr<KeyPage> ListKeys(std::string_view vault_id, const KeyFilter& filter) override;
   StatusOr<int64_t> CountKeys(std::string_view vault_id) override;
-  StatusOr<KeyRow> DeleteKey(std::string_view vault_id, std::string_view id_or_name) override;
-  StatusOr<int64_t> NextHdIndex(std::string_view vault_id, std::string_view key_id) override;
-  Status SaveAuditHead(int64_t seq, const Bytes& mac) override;
+  StatusOr<KeyRow> DeleteKey(std::string_view vault_id, std::string_view id_or_name, const Journal& journal = {}) override;
+  StatusOr<int64_t> NextHdIndex(std::string_view vault_id, std::string_view key_id, const Journal& journal = {}) override;
+  Status SaveAuditHead(int64_t seq, const Bytes& mac, int64_t journal_written = 0) override;
+  StatusOr<std::vector<JournalEntry>> ReadJournal(int64_t after, int limit) override;
+  void SetJournalSink(JournalSink* sink) override;
   StatusOr<std::optional<std::pair<int64_t, Bytes>>> LoadAuditHead() override;
 
  private:
@@ -98,8 +101,14 @@ class SqliteStorage final : public Storage {
   // Runs `fn` in a write transaction (group commit). `only_vaults`: the write changes nothing
   // cached but these vaults' rows (a key rotation batch), so the other cached rows survive it;
   // null: any cached row may change.
+  // With a `journal`, the write is refused (Unavailable) while the journal sink is not ready;
+  // `fn` calls AddJournal after its statements to insert the write's audit records.
   template <typename Fn>
-  Status WithWriteTx(Fn&& fn, const std::vector<std::string>* only_vaults = nullptr);
+  Status WithWriteTx(Fn&& fn, const std::vector<std::string>* only_vaults = nullptr,
+                     const Journal* journal = nullptr);
+  // Inserts the records `journal` makes for `ctx` into the journal table (inside the current
+  // write transaction) and keeps them on the current write op for the sink.
+  Status AddJournal(Connection& c, const Journal& journal, const JournalContext& ctx);
   // Applies a batch of writes in one transaction (the group-commit leader; holds writer_mu_).
   void CommitBatch(const std::vector<WriteOp*>& batch);
   // Drops the cached rows `batch` may have changed (every row unless each op names its vaults).
@@ -119,6 +128,9 @@ class SqliteStorage final : public Storage {
 
   std::mutex writer_mu_;
   std::unique_ptr<Connection> writer_;  // guarded by writer_mu_
+
+  JournalSink* journal_sink_ = nullptr;  // set before serving
+  WriteOp* current_op_ = nullptr;         // the op whose fn runs; guarded by writer_mu_
 
   std::mutex commit_mu_;
   std::condition_variable commit_cv_;

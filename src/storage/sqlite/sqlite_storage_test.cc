@@ -55,7 +55,7 @@ TEST_F(SqliteStorageTest, InitializesOnceOnly) {
   EXPECT_EQ(db_->GetVault("default", "")->id, "vid");
   EXPECT_EQ(db_->GetVault("vid", "")->name, "default");
   EXPECT_EQ(db_->GetVault("nope", "").status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(SqliteStorage::SchemaVersion(), 4);
+  EXPECT_EQ(SqliteStorage::SchemaVersion(), 5);
 }
 
 // Secret and key ids are UUIDs; lookups by id only consider UUID-shaped references.
