@@ -93,6 +93,11 @@ int main(int argc, char** argv) {
       ->envname("SIRR_MAX_CONNECTIONS")
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
+  app.add_option("--max-connections-per-client", c.max_connections_per_client,
+                 "Open connections allowed from one client address (429 above)")
+      ->envname("SIRR_MAX_CONNECTIONS_PER_CLIENT")
+      ->check(CLI::Range(1, 65536))
+      ->capture_default_str();
   app.add_option("--idle-timeout", c.idle_timeout_seconds,
                  "Seconds a keep-alive connection may idle")
       ->envname("SIRR_IDLE_TIMEOUT")

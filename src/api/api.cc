@@ -196,7 +196,7 @@ Response Api::Handle(const Request& req) {
 
   if (path == "/health") {
     if (req.method != "GET" && req.method != "HEAD")
-      return ErrorResponse(MalformedError("method not allowed"));
+      return MethodNotAllowed("GET, HEAD");
     json j{{"status", "ok"}, {"sealed", keeper_.sealed()}, {"version", version_}};
     return JsonResponse(200, Dump(j));
   }
@@ -269,7 +269,7 @@ Response Api::HandleVaults(const Request& req, const ParsedTarget& target,
     if (!result.ok()) return ErrorResponse(result.status());
     return ListResponse(result->rows, result->total, VaultJson);
   }
-  if (!has_vault) return ErrorResponse(MalformedError("method not allowed"));
+  if (!has_vault) return MethodNotAllowed("GET, POST");
   if (req.method == "GET") {
     auto row = vaults_.Get(ctx, vault);
     if (!row.ok()) return ErrorResponse(row.status());
@@ -287,7 +287,7 @@ Response Api::HandleVaults(const Request& req, const ParsedTarget& target,
            std::to_string(deleted->secrets_destroyed) + " secret and key row(s) removed");
     return NoContent();
   }
-  return ErrorResponse(MalformedError("method not allowed"));
+  return MethodNotAllowed("GET, DELETE");
 }
 
 Response Api::HandleTokens(const Request& req, const core::RequestContext& ctx, std::string_view id,
@@ -322,7 +322,7 @@ Response Api::HandleTokens(const Request& req, const core::RequestContext& ctx, 
     return ListResponse(*rows, static_cast<int64_t>(rows->size()),
                         [now](const storage::TokenRow& t) { return TokenJson(t, now); });
   }
-  if (!has_id) return ErrorResponse(MalformedError("method not allowed"));
+  if (!has_id) return MethodNotAllowed("GET, POST");
   if (req.method == "GET") {
     auto row = tokens_.Get(ctx, id);
     if (!row.ok()) return ErrorResponse(row.status());
@@ -333,7 +333,7 @@ Response Api::HandleTokens(const Request& req, const core::RequestContext& ctx, 
     if (!st.ok()) return ErrorResponse(st);
     return NoContent();
   }
-  return ErrorResponse(MalformedError("method not allowed"));
+  return MethodNotAllowed("GET, DELETE");
 }
 
 namespace {
@@ -365,13 +365,13 @@ Response Api::HandleAdmin(const Request& req, const core::RequestContext& ctx,
       if (!started.ok()) return ErrorResponse(started.status());
       return JsonResponse(202, Dump(json{{"job_id", started->job_id}, {"total", started->total}}));
     }
-    if (req.method != "GET") return ErrorResponse(MalformedError("method not allowed"));
+    if (req.method != "GET") return MethodNotAllowed("GET, POST");
     if (Status st = core::Require(ctx.principal, core::Capability::kAdmin); !st.ok())
       return ErrorResponse(st);
     return JsonResponse(200, Dump(RotationJson(rotation_->Status())));
   }
   if (route == "backup" && backup_) {
-    if (req.method != "POST") return ErrorResponse(MalformedError("method not allowed"));
+    if (req.method != "POST") return MethodNotAllowed("POST");
     audit::Event e;
     e.action = "admin.backup";
     e.request_id = req.request_id;
@@ -416,7 +416,7 @@ Status Api::AuditSeal(const Request& req, const core::RequestContext* ctx, std::
 Response Api::HandleSeal(const Request& req, std::string_view route) {
   if (route == "seal-status") {
     if (req.method != "GET" && req.method != "HEAD")
-      return ErrorResponse(MalformedError("method not allowed"));
+      return MethodNotAllowed("GET, HEAD");
     auto st = keeper_.Status();
     if (!st.ok()) return ErrorResponse(st.status());
     json versions = json::array();
@@ -429,7 +429,7 @@ Response Api::HandleSeal(const Request& req, std::string_view route) {
            {"validation_hash_configured", st->validation_hash_configured}};
     return JsonResponse(200, Dump(j));
   }
-  if (req.method != "POST") return ErrorResponse(MalformedError("method not allowed"));
+  if (req.method != "POST") return MethodNotAllowed("POST");
   if (route == "unseal") return Unseal(req);
 
   Response refusal;
@@ -581,7 +581,7 @@ Response Api::HandleSecrets(const Request& req, const ParsedTarget& target,
     if (!result.ok()) return ErrorResponse(result.status());
     return ListResponse(result->rows, result->total, SecretMetaJson);
   }
-  if (!has_secret) return ErrorResponse(MalformedError("method not allowed"));
+  if (!has_secret) return MethodNotAllowed("GET, POST");
 
   if (req.method == "GET") {
     auto pulled = secrets_.Pull(ctx, vault, secret);
@@ -622,7 +622,7 @@ Response Api::HandleSecrets(const Request& req, const ParsedTarget& target,
     if (!deleted.ok()) return ErrorResponse(deleted.status());
     return NoContent();
   }
-  return ErrorResponse(MalformedError("method not allowed"));
+  return MethodNotAllowed("GET, HEAD, DELETE");
 }
 
 namespace internal {

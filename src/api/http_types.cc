@@ -46,6 +46,13 @@ int HttpStatusFor(StatusCode code) {
   return 500;
 }
 
+Response MethodNotAllowed(std::string_view allow) {
+  Response r = JsonResponse(405, "{\"message\":\"method not allowed; this route accepts " +
+                                     std::string(allow) + "\"}");
+  r.SetHeader("Allow", std::string(allow));
+  return r;
+}
+
 Response JsonResponse(int status, std::string body) {
   Response r;
   r.status = status;

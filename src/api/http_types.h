@@ -36,6 +36,8 @@ int HttpStatusFor(StatusCode code);
 // {"message": ...} with the mapped status; 422 uses {"errors":[{"message":...}]}.
 Response ErrorResponse(const Status& status);
 Response JsonResponse(int status, std::string body);
+// 405 with the Allow header naming the methods the route accepts (RFC 9110 §15.5.6).
+Response MethodNotAllowed(std::string_view allow);
 
 // Percent-decoding of one path segment or query component ('+' is a space only in queries).
 StatusOr<std::string> PercentDecode(std::string_view in, bool plus_is_space);

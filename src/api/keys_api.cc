@@ -193,7 +193,7 @@ Response Api::HandleKeys(const Request& req, const ParsedTarget& target,
       if (!page.ok()) return ErrorResponse(page.status());
       return internal::ListResponse(page->rows, page->total, KeyJson);
     }
-    return ErrorResponse(MalformedError("method not allowed"));
+    return MethodNotAllowed("GET, POST");
   }
 
   if (op.empty()) {
@@ -207,10 +207,10 @@ Response Api::HandleKeys(const Request& req, const ParsedTarget& target,
       if (!row.ok()) return ErrorResponse(row.status());
       return internal::NoContent();
     }
-    return ErrorResponse(MalformedError("method not allowed"));
+    return MethodNotAllowed("GET, DELETE");
   }
 
-  if (req.method != "POST") return ErrorResponse(MalformedError("method not allowed"));
+  if (req.method != "POST") return MethodNotAllowed("POST");
   auto parsed = ParseJsonObject(req.body);
   if (!parsed.ok()) return ErrorResponse(parsed.status());
   json& j = *parsed;
@@ -319,7 +319,7 @@ Response Api::HandleKeys(const Request& req, const ParsedTarget& target,
 }
 
 Response Api::HandleVerifyDetached(const Request& req, const core::RequestContext& ctx) {
-  if (req.method != "POST") return ErrorResponse(MalformedError("method not allowed"));
+  if (req.method != "POST") return MethodNotAllowed("POST");
   auto parsed = ParseJsonObject(req.body);
   if (!parsed.ok()) return ErrorResponse(parsed.status());
   const json& j = *parsed;

@@ -345,6 +345,7 @@ void AuditLog::Seal() {
   if (fd_ >= 0) ops_.Sync(fd_);
   key_.Wipe();
   backlog_.clear();  // still in the storage journal: Unseal reads them back
+  behind_.store(false, std::memory_order_release);
 }
 
 bool AuditLog::sealed() const {
@@ -387,6 +388,8 @@ void AuditLog::AppendCommitted(std::vector<Committed> records) {
 }
 
 Status AuditLog::Ready() {
+  // The common case takes no lock: nothing committed is waiting for the file.
+  if (!behind_.load(std::memory_order_acquire)) return OkStatus();
   std::unique_lock lock(mu_, std::defer_lock);
   if (!lock.try_lock_for(kAppendWait)) return UnavailableError(std::string(kNotWritable));
   if (key_.empty()) return OkStatus();
@@ -396,9 +399,13 @@ Status AuditLog::Ready() {
 Status AuditLog::FlushBacklogLocked() {
   while (!backlog_.empty()) {
     const Committed& c = backlog_.front();
-    SIRR_RETURN_IF_ERROR(WriteLocked(c.fields, c.time_ms, c.journal_id));
+    if (Status st = WriteLocked(c.fields, c.time_ms, c.journal_id); !st.ok()) {
+      behind_.store(true, std::memory_order_release);
+      return st;
+    }
     backlog_.pop_front();
   }
+  behind_.store(false, std::memory_order_release);
   return OkStatus();
 }
 

@@ -11,6 +11,7 @@
 // Never in an event: secret values, key material, tokens, mnemonics.
 // Thread safety: AuditLog is thread-safe; Append serialises writers.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -155,6 +156,7 @@ class AuditLog {
   ChainHead head_;          // guarded by mu_
   int64_t journal_written_ = 0;  // guarded by mu_
   std::deque<Committed> backlog_;  // committed, not yet written; guarded by mu_
+  std::atomic<bool> behind_{false};  // backlog_ is not empty (written under mu_)
   // Serialised event members (EventFields) and their time. guarded by mu_
   std::vector<std::pair<std::string, int64_t>> pending_;
   int64_t dropped_ = 0;  // guarded by mu_

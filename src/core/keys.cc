@@ -1,5 +1,7 @@
 #include "core/keys.h"
 
+#include "core/text.h"
+
 #include "base/encoding.h"
 #include "core/audited.h"
 #include "crypto/crypto.h"
@@ -198,6 +200,7 @@ StatusOr<CreatedKey> Keys::Create(const RequestContext& ctx, std::string_view va
   }
   if (req.description.size() > 1024)
     return InvalidArgumentError("description must be at most 1024 characters");
+  SIRR_RETURN_IF_ERROR(RejectControlCharacters("description", req.description));
 
   if (spec != crypto::KeySpec::kBip39 && (req.mnemonic || !req.passphrase.empty()))
     return InvalidArgumentError("mnemonic and passphrase apply to BIP39 keys only");
@@ -511,6 +514,7 @@ StatusOr<storage::KeyRow> Keys::Derive(const RequestContext& ctx, std::string_vi
     SIRR_RETURN_IF_ERROR(ValidateKeyName(req.name));
     if (req.description.size() > 1024)
       return InvalidArgumentError("description must be at most 1024 characters");
+  SIRR_RETURN_IF_ERROR(RejectControlCharacters("description", req.description));
     if (crypto::IsSymmetric(k.spec)) {
       if (!req.context || req.context->empty())
         return InvalidArgumentError("context is required to derive from a symmetric key");

@@ -1,6 +1,7 @@
 #include "core/secrets.h"
 
 #include "core/audited.h"
+#include "core/text.h"
 #include "crypto/envelope.h"
 
 namespace sirr::core {
@@ -78,6 +79,8 @@ StatusOr<storage::SecretRow> Secrets::Push(const RequestContext& ctx, PushReques
   if (req.type.size() > 64) return InvalidArgumentError("type must be at most 64 characters");
   if (req.description.size() > 1024)
     return InvalidArgumentError("description must be at most 1024 characters");
+  SIRR_RETURN_IF_ERROR(RejectControlCharacters("type", req.type));
+  SIRR_RETURN_IF_ERROR(RejectControlCharacters("description", req.description));
   SIRR_ASSIGN_OR_RETURN(auto key, instance->KeyFor(vault));
   const int64_t now = clock_.NowMillis();
   storage::SecretRow row;

@@ -1,5 +1,7 @@
 #include "core/tokens.h"
 
+#include "core/text.h"
+
 #include <algorithm>
 
 #include "base/encoding.h"
@@ -31,6 +33,7 @@ StatusOr<CreatedToken> Tokens::Create(const RequestContext& ctx, CreateTokenRequ
   const Principal& creator = ctx.principal;
   if (req.name.empty() || req.name.size() > 128)
     return InvalidArgumentError("name is required (1 to 128 characters)");
+  SIRR_RETURN_IF_ERROR(RejectControlCharacters("name", req.name));
   if (req.capabilities.empty())
     return InvalidArgumentError("capabilities must list at least one capability");
   SIRR_ASSIGN_OR_RETURN(CapabilitySet caps, ParseCapabilities(req.capabilities));

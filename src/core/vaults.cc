@@ -1,5 +1,7 @@
 #include "core/vaults.h"
 
+#include "core/text.h"
+
 #include "core/audited.h"
 #include "core/instance.h"
 
@@ -74,6 +76,7 @@ StatusOr<storage::VaultRow> Vaults::Create(const RequestContext& ctx, CreateVaul
   SIRR_RETURN_IF_ERROR(ValidateVaultName(req.name));
   if (req.description.size() > 1024)
     return InvalidArgumentError("description must be at most 1024 characters");
+  SIRR_RETURN_IF_ERROR(RejectControlCharacters("description", req.description));
   storage::VaultRow row;
   row.id = random_.Uuid();
   row.name = std::move(req.name);

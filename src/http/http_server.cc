@@ -1,6 +1,7 @@
 #include "http/http_server.h"
 
 #include <algorithm>
+#include <map>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -53,6 +54,24 @@ class HttpServer::Impl {
   std::atomic<bool> stopping_{false};
   std::atomic<bool> finished_{false};  // Run() has returned: the io_contexts no longer run
   std::atomic<int> connections_{0};
+  // Open connections per client address. guarded by sessions_mu_
+  std::map<std::string, int> per_client_;
+  // Counts a new connection from `client`; false when that address is at its cap.
+  bool AddClient(const std::string& client) {
+    std::lock_guard lock(sessions_mu_);
+    int& n = per_client_[client];
+    if (n >= options_.max_connections_per_client) {
+      if (n == 0) per_client_.erase(client);
+      return false;
+    }
+    ++n;
+    return true;
+  }
+  void RemoveClient(const std::string& client) {
+    std::lock_guard lock(sessions_mu_);
+    auto it = per_client_.find(client);
+    if (it != per_client_.end() && --it->second <= 0) per_client_.erase(it);
+  }
   std::mutex sessions_mu_;
   std::set<Session*> sessions_;               // guarded by sessions_mu_
   std::vector<std::weak_ptr<Session>> weak_;  // guarded by sessions_mu_
@@ -81,8 +100,10 @@ class Session : public std::enable_shared_from_this<Session> {
     beast::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
     client_ = ec ? "unknown" : ep.address().to_string();
+    counted_ = !reject_ && server_.AddClient(client_);
   }
   ~Session() {
+    if (counted_) server_.RemoveClient(client_);
     server_.connections_.fetch_sub(1);
     server_.Unregister(this);
   }
@@ -91,6 +112,8 @@ class Session : public std::enable_shared_from_this<Session> {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
       if (self->reject_) {
         self->WriteError(503, "too many connections", false);
+      } else if (!self->counted_) {
+        self->WriteError(429, "too many connections from this address", false, "1");
       } else {
         self->Read(true);
       }
@@ -110,27 +133,116 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
  private:
+  // Reads the next request. On a kept-alive connection with nothing buffered, first waits (up
+  // to the idle timeout) for the request's first byte; from that byte on, the whole request
+  // (header and body) must arrive within the request timeout, as on a new connection.
   void Read(bool first) {
+    if (!first && buffer_.size() == 0) {
+      stream_.expires_after(server_.options_.idle_timeout);
+      stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](
+                                                         beast::error_code ec, size_t n) {
+        if (ec) return self->Close();
+        self->buffer_.commit(n);
+        self->Read(true);
+      });
+      return;
+    }
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(server_.options_.max_header_bytes));
     parser_->body_limit(server_.options_.max_body_bytes);
-    stream_.expires_after(first || buffer_.size() > 0 ? server_.options_.request_timeout
-                                                      : server_.options_.idle_timeout);
+    stream_.expires_after(server_.options_.request_timeout);
+    ReadHeaderBytes();
+  }
+
+  // Reads until the buffer holds the whole header (or the header limit), then checks the raw
+  // bytes for obs-fold (RFC 9112 §5.2: a line starting with SP/HTAB continues the previous
+  // one), which Beast would otherwise unfold silently; then parses the header.
+  void ReadHeaderBytes() {
+    auto data = buffer_.cdata();
+    std::string_view raw(static_cast<const char*>(data.data()), data.size());
+    size_t end = raw.find("\r\n\r\n");
+    if (end == std::string_view::npos && raw.size() < server_.options_.max_header_bytes) {
+      stream_.async_read_some(
+          buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, size_t n) {
+            if (self->ReadFailed(ec)) return;
+            self->buffer_.commit(n);
+            self->ReadHeaderBytes();
+          });
+      return;
+    }
+    std::string_view header = raw.substr(0, end == std::string_view::npos ? raw.size() : end + 2);
+    for (size_t at = header.find("\r\n"); at != std::string_view::npos;
+         at = header.find("\r\n", at + 2))
+      if (at > 0 && at + 2 < header.size() && (header[at + 2] == ' ' || header[at + 2] == '\t'))
+        return WriteError(400, "folded header line (obs-fold)", false);
+    bhttp::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+  }
+
+  bool ReadFailed(beast::error_code ec) {
+    if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
+        ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+        ec == asio::error::eof || ec == asio::error::bad_descriptor) {
+      Close();
+      return true;
+    }
+    if (ec == bhttp::error::body_limit) {
+      WriteError(413, "request body too large", false);
+      return true;
+    }
+    if (ec == bhttp::error::header_limit) {
+      WriteError(431, "request headers too large", false);
+      return true;
+    }
+    if (ec) {
+      WriteError(400, "malformed HTTP request", false);
+      return true;
+    }
+    return false;
+  }
+
+  // RFC 9112: what the header says about framing must be unambiguous before any body is read.
+  // Returns the reason a request is refused, or null.
+  const char* FramingProblem() {
+    const auto& msg = parser_->get();
+    int hosts = 0, encodings = 0;
+    bool content_length = false;
+    std::string_view encoding;
+    for (const auto& field : msg) {
+      std::string_view value = field.value();
+      if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos)
+        return "folded or malformed header line";
+      if (beast::iequals(field.name_string(), "host")) ++hosts;
+      if (field.name() == bhttp::field::transfer_encoding) ++encodings, encoding = value;
+      if (field.name() == bhttp::field::content_length) content_length = true;
+    }
+    if (msg.version() >= 11 && hosts != 1) return "a request must carry exactly one Host header";
+    if (msg.version() < 11 && hosts > 1) return "a request must carry at most one Host header";
+    if (encodings > 0) {
+      auto trimmed = encoding;
+      while (!trimmed.empty() && (trimmed.front() == ' ' || trimmed.front() == '\t'))
+        trimmed.remove_prefix(1);
+      while (!trimmed.empty() && (trimmed.back() == ' ' || trimmed.back() == '\t'))
+        trimmed.remove_suffix(1);
+      if (encodings > 1 || !beast::iequals(trimmed, "chunked"))
+        return "unsupported Transfer-Encoding (only chunked is accepted)";
+      if (content_length) return "Transfer-Encoding and Content-Length together";
+      if (msg.version() < 11) return "Transfer-Encoding in an HTTP/1.0 request";
+    }
+    return nullptr;
+  }
+
+  void OnHeader(beast::error_code ec) {
+    if (ReadFailed(ec)) return;
+    if (const char* problem = FramingProblem()) return WriteError(400, problem, false);
     bhttp::async_read(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
   }
 
   void OnRead(beast::error_code ec) {
-    if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
-        ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
-        ec == asio::error::eof || ec == asio::error::bad_descriptor) {
-      return Close();
-    }
-    if (ec == bhttp::error::body_limit) return WriteError(413, "request body too large", false);
-    if (ec == bhttp::error::header_limit)
-      return WriteError(431, "request headers too large", false);
-    if (ec) return WriteError(400, "malformed HTTP request", false);
+    if (ReadFailed(ec)) return;
 
     in_flight_ = true;
     auto& msg = parser_->get();
@@ -184,7 +296,11 @@ class Session : public std::enable_shared_from_this<Session> {
     res_.emplace();
     res_->version(version_);
     res_->result(static_cast<unsigned>(resp.status));
-    for (auto& [k, v] : resp.headers) res_->set(k, v);
+    for (auto& [k, v] : resp.headers) {
+      // Never split a header (response splitting): values with CR, LF or NUL are dropped.
+      if (v.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) continue;
+      res_->set(k, v);
+    }
     res_->set("X-Request-Id", request_id);
     res_->keep_alive(keep_alive_ && !server_.stopping_.load());
     if (head_) {
@@ -221,12 +337,14 @@ class Session : public std::enable_shared_from_this<Session> {
     Read(false);
   }
 
-  void WriteError(int status, const char* message, bool keep_alive) {
+  void WriteError(int status, const char* message, bool keep_alive,
+                  const char* retry_after = nullptr) {
     in_flight_ = true;
     res_.emplace();
     res_->version(11);
     res_->result(static_cast<unsigned>(status));
     res_->set(bhttp::field::content_type, "application/json");
+    if (retry_after) res_->set(bhttp::field::retry_after, retry_after);
     res_->set("X-Request-Id", NewRequestId());
     res_->body() = std::string("{\"message\":\"") + message + "\"}";
     res_->keep_alive(keep_alive);
@@ -257,6 +375,7 @@ class Session : public std::enable_shared_from_this<Session> {
   HttpServer::Impl& server_;
   const bool reject_;
   std::string client_;
+  bool counted_ = false;  // counted in the per-client connections (below the cap)
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::optional<bhttp::response<bhttp::string_body>> res_;

@@ -7,7 +7,13 @@
 //   slow crypto) are handled on a separate pool of `blocking_threads` so that the io threads
 //   keep serving meanwhile; the rest are handled inline on the connection's io thread.
 // * Limits: request header bytes (431), body bytes (413), a deadline for each request to
-//   arrive in full and for idle keep-alive connections, and a connection cap (503, closed).
+//   arrive in full (from its first byte, on every request of a keep-alive connection) and for
+//   idle keep-alive connections, a connection cap (503, closed) and a cap per client address
+//   (429, closed).
+// * Framing per RFC 9112: Transfer-Encoding other than exactly "chunked", Transfer-Encoding
+//   with Content-Length, obs-fold (folded header lines), a missing or repeated Host: 400 and
+//   the connection is closed (nothing after such a request is read as a request).
+// * Response header values holding CR, LF or NUL are never written (defence in depth).
 // * Every response carries X-Request-Id (generated per request).
 // * Shutdown() stops accepting, lets requests in flight finish and closes idle connections;
 //   Run() returns when all connections are closed (or after the drain deadline).
@@ -38,6 +44,9 @@ struct HttpOptions {
   std::chrono::milliseconds idle_timeout{30'000};     // keep-alive idle
   std::chrono::milliseconds drain_timeout{10'000};    // at shutdown
   int max_connections = 1024;
+  // Connections from one client address (so one client cannot hold every slot); beyond it the
+  // connection gets 429 with Retry-After and is closed.
+  int max_connections_per_client = 64;
   int threads = 4;
   int blocking_threads = 16;
   // Which requests run on the blocking pool (null: none).

@@ -340,6 +340,8 @@ int RunServer(const ServerConfig& config) {
   http_options.blocking_threads = config.blocking_threads;
   http_options.blocking = &api::Api::MayBlock;
   http_options.max_connections = config.max_connections;
+  http_options.max_connections_per_client =
+      std::min(config.max_connections_per_client, config.max_connections);
   http_options.idle_timeout = std::chrono::seconds(config.idle_timeout_seconds);
   http_options.request_timeout = std::chrono::seconds(config.request_timeout_seconds);
   auto server =

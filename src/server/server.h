@@ -38,6 +38,7 @@ struct ServerConfig {
   int threads = 0;            // io threads; 0: one per CPU
   int blocking_threads = 16;  // threads for requests that may block on durable writes
   int max_connections = 1024;
+  int max_connections_per_client = 64;
   int idle_timeout_seconds = 30;
   int request_timeout_seconds = 10;
   int sweep_interval_seconds = 10;

@@ -3,8 +3,11 @@
 // The integration-test fixture: starts a real sirrd (port 0, temporary data dir and key file)
 // and drives it through HTTP (our libcurl client) and the sirr CLI.
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -167,6 +170,56 @@ class SirrdTest : public ::testing::Test {
     auto r = c.Do(method, path, body);
     EXPECT_TRUE(r.ok()) << r.status();
     return r.ok() ? std::move(r).value() : sirr::client::HttpResponse();
+  }
+
+  // A raw TCP connection to sirrd from `source` (another loopback address counts as another
+  // client); -1 on failure.
+  int Connect(const char* source = "127.0.0.1") {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in src{};
+    src.sin_family = AF_INET;
+    inet_pton(AF_INET, source, &src.sin_addr);
+    if (bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src) != 0) {
+      close(fd);
+      return -1;
+    }
+    sockaddr_in dst{};
+    dst.sin_family = AF_INET;
+    dst.sin_port = htons(static_cast<uint16_t>(port_));
+    inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&dst), sizeof dst) != 0) {
+      close(fd);
+      return -1;
+    }
+    timeval tv{3, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return fd;
+  }
+  // Reads until the peer closes or `seconds` pass without data; returns what arrived and
+  // whether the peer closed.
+  static std::string ReadAll(int fd, bool* closed = nullptr, int seconds = 3) {
+    timeval tv{seconds, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    std::string out;
+    char buf[4096];
+    bool eof = false;
+    while (true) {
+      ssize_t n = recv(fd, buf, sizeof buf, 0);
+      if (n == 0) eof = true;
+      if (n <= 0) break;
+      out.append(buf, static_cast<size_t>(n));
+    }
+    if (closed) *closed = eof;
+    return out;
+  }
+  // Sends `bytes` on a new connection and returns everything sirrd answers until it closes.
+  std::string Raw(const std::string& bytes, bool* closed = nullptr) {
+    int fd = Connect();
+    if (fd < 0) return "";
+    (void)!write(fd, bytes.data(), bytes.size());
+    std::string out = ReadAll(fd, closed);
+    close(fd);
+    return out;
   }
 
   fs::path dir_, key_file_, token_file_, log_;

@@ -123,7 +123,7 @@ ALTER TABLE keys ADD COLUMN hd_last_index INTEGER;
       // until the audit file holding them is synced (docs/formats.md).
       R"SQL(
 CREATE TABLE audit_journal (
-  id      INTEGER PRIMARY KEY AUTOINCREMENT,
+  id      INTEGER PRIMARY KEY,
   time_ms INTEGER NOT NULL,
   fields  TEXT NOT NULL
 );
@@ -426,7 +426,10 @@ Status SqliteStorage::WithWriteTx(Fn&& fn, const std::vector<std::string>* only_
     std::vector<WriteOp*> batch;
     batch.swap(commit_queue_);
     lock.unlock();
-    CommitBatch(batch);
+    std::vector<JournalEntry> journaled = CommitBatch(batch);
+    // The batch's records reach the sink before the next batch commits (commit order) and
+    // before any of its writers returns.
+    if (journal_sink_ && !journaled.empty()) journal_sink_->Committed(std::move(journaled));
     lock.lock();
     // Writes may have changed cached rows: drop them before any writer returns.
     InvalidateCaches(batch);
@@ -437,21 +440,24 @@ Status SqliteStorage::WithWriteTx(Fn&& fn, const std::vector<std::string>* only_
   return op.result;
 }
 
-void SqliteStorage::CommitBatch(const std::vector<WriteOp*>& batch) {
+std::vector<JournalEntry> SqliteStorage::CommitBatch(const std::vector<WriteOp*>& batch) {
   std::lock_guard lock(writer_mu_);
   Connection& c = *writer_;
   auto fail_all = [&](const Status& st) {
     for (WriteOp* w : batch)
       if (w->result.ok()) w->result = st;
   };
-  if (Status st = c.Exec("BEGIN IMMEDIATE"); !st.ok()) return fail_all(st);
+  if (Status st = c.Exec("BEGIN IMMEDIATE"); !st.ok()) {
+    fail_all(st);
+    return {};
+  }
   if (batch.size() == 1) {
     current_op_ = batch[0];
     batch[0]->result = batch[0]->fn(c);
     current_op_ = nullptr;
     if (!batch[0]->result.ok()) {
       (void)c.Exec("ROLLBACK");
-      return;
+      return {};
     }
   } else {
     for (size_t i = 0; i < batch.size(); ++i) {
@@ -469,7 +475,7 @@ void SqliteStorage::CommitBatch(const std::vector<WriteOp*>& batch) {
           if (batch[j]->result.ok()) batch[j]->result = lost;
         if (w->result.ok()) w->result = lost;
         for (size_t j = i + 1; j < batch.size(); ++j) batch[j]->result = lost;
-        return;
+        return {};
       }
       if (!w->result.ok()) (void)c.Exec("ROLLBACK TO w");
       (void)c.Exec("RELEASE w");
@@ -478,16 +484,14 @@ void SqliteStorage::CommitBatch(const std::vector<WriteOp*>& batch) {
   if (Status st = c.Exec("COMMIT"); !st.ok()) {
     (void)c.Exec("ROLLBACK");
     fail_all(st);
-    return;
+    return {};
   }
-  // Committed: the batch's audit records go to the sink in commit order, before any of its
-  // writers returns (and before the next batch commits: this thread holds writer_mu_).
-  if (!journal_sink_) return;
+  // Committed: the batch's audit records, in journal order, for the sink.
   std::vector<JournalEntry> entries;
   for (WriteOp* w : batch)
     if (w->result.ok())
       for (JournalEntry& e : w->journaled) entries.push_back(std::move(e));
-  if (!entries.empty()) journal_sink_->Committed(std::move(entries));
+  return entries;
 }
 
 Status SqliteStorage::AddJournal(Connection& c, const Journal& journal,
@@ -495,20 +499,18 @@ Status SqliteStorage::AddJournal(Connection& c, const Journal& journal,
   if (!journal) return OkStatus();
   std::vector<JournalEntry> entries = journal(ctx);
   for (JournalEntry& e : entries) {
-    SIRR_ASSIGN_OR_RETURN(
-        auto s, c.Prepare("INSERT INTO audit_journal (time_ms, fields) VALUES (?, ?) RETURNING id"));
+    SIRR_ASSIGN_OR_RETURN(auto s,
+                          c.Prepare("INSERT INTO audit_journal (time_ms, fields) VALUES (?, ?)"));
     s->Bind(1, e.time_ms).Bind(2, e.fields);
-    SIRR_ASSIGN_OR_RETURN(bool row, s->Step());
-    if (!row) return InternalError("audit journal insert returned no id");
-    e.id = s->Int(0);
-    SIRR_RETURN_IF_ERROR(s->Run());  // steps to SQLITE_DONE
+    SIRR_RETURN_IF_ERROR(s->Run());
+    e.id = sqlite3_last_insert_rowid(c.db());
     if (current_op_) current_op_->journaled.push_back(std::move(e));
   }
   return OkStatus();
 }
 
 void SqliteStorage::SetJournalSink(JournalSink* sink) {
-  std::lock_guard lock(writer_mu_);
+  std::lock_guard lock(commit_mu_);  // set before serving; no batch in flight
   journal_sink_ = sink;
 }
 
@@ -1444,9 +1446,17 @@ Status SqliteStorage::SaveAuditHead(int64_t seq, const Bytes& mac, int64_t journ
   return WithWriteTx(
       [&](Connection& c) -> Status {
         if (journal_written > 0) {
-          SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("DELETE FROM audit_journal WHERE id <= ?"));
+          // The newest row always stays: ids are max(id) + 1, so keeping it keeps every new
+          // id above every id ever written (no AUTOINCREMENT table to update per commit).
+          // Audit records hold no secret: their pages need not be zeroed when freed (with
+          // secure_delete the purge would rewrite every page it frees).
+          SIRR_RETURN_IF_ERROR(c.Exec("PRAGMA secure_delete=OFF"));
+          SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("DELETE FROM audit_journal WHERE id <= ?1 AND "
+                                                  "id < (SELECT max(id) FROM audit_journal)"));
           s->Bind(1, journal_written);
-          SIRR_RETURN_IF_ERROR(s->Run());
+          Status deleted = s->Run();
+          SIRR_RETURN_IF_ERROR(c.Exec("PRAGMA secure_delete=ON"));
+          SIRR_RETURN_IF_ERROR(deleted);
         }
         SIRR_ASSIGN_OR_RETURN(auto s,
                               c.Prepare("INSERT INTO audit_head (id, seq, mac) VALUES (1, ?, "

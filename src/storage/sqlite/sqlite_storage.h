@@ -110,7 +110,8 @@ class SqliteStorage final : public Storage {
   // write transaction) and keeps them on the current write op for the sink.
   Status AddJournal(Connection& c, const Journal& journal, const JournalContext& ctx);
   // Applies a batch of writes in one transaction (the group-commit leader; holds writer_mu_).
-  void CommitBatch(const std::vector<WriteOp*>& batch);
+  // Returns the audit journal records of the writes that committed, in journal order.
+  std::vector<JournalEntry> CommitBatch(const std::vector<WriteOp*>& batch);
   // Drops the cached rows `batch` may have changed (every row unless each op names its vaults).
   void InvalidateCaches(const std::vector<WriteOp*>& batch);
   void InvalidateCaches();
@@ -129,7 +130,7 @@ class SqliteStorage final : public Storage {
   std::mutex writer_mu_;
   std::unique_ptr<Connection> writer_;  // guarded by writer_mu_
 
-  JournalSink* journal_sink_ = nullptr;  // set before serving
+  JournalSink* journal_sink_ = nullptr;  // set before serving (under commit_mu_)
   WriteOp* current_op_ = nullptr;         // the op whose fn runs; guarded by writer_mu_
 
   std::mutex commit_mu_;

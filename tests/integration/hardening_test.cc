@@ -1,0 +1,132 @@
+// Hostile clients (issue: keep every promise under faults and hostile load): HTTP framing per
+// RFC 9112, connection caps per client address, timeouts on every request of a connection,
+// 405 with Allow, and no header injection through stored fields.
+
+#include "sirrd_fixture.h"
+
+namespace sirr_it {
+namespace {
+
+size_t CountResponses(const std::string& raw) {
+  size_t n = 0;
+  for (size_t at = raw.find("HTTP/1.1 "); at != std::string::npos; at = raw.find("HTTP/1.1 ", at + 1))
+    ++n;
+  return n;
+}
+
+// Transfer-Encoding that is not exactly "chunked" would be read as no body, and the body would
+// then run as the next request on the connection (request smuggling): refused and closed.
+TEST_F(SirrdTest, AmbiguousTransferEncodingIsRefusedAndNothingAfterItRuns) {
+  ASSERT_TRUE(Start());
+  const std::string smuggled = "GET /health HTTP/1.1\r\nHost: a\r\n\r\n";
+  for (const char* te : {"identity", "xchunked", "chunked, identity", "gzip"}) {
+    bool closed = false;
+    std::string out = Raw("POST /status HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: " +
+                              std::string(te) + "\r\n\r\n" + smuggled,
+                          &closed);
+    EXPECT_EQ(out.rfind("HTTP/1.1 400", 0), 0u) << te << ": " << out;
+    EXPECT_EQ(CountResponses(out), 1u) << te << ": the smuggled request ran: " << out;
+    EXPECT_TRUE(closed) << te;
+  }
+  // Transfer-Encoding together with Content-Length.
+  std::string out = Raw(
+      "POST /status HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "0\r\n\r\n");
+  EXPECT_EQ(out.rfind("HTTP/1.1 400", 0), 0u) << out;
+  // Plain chunked still works.
+  out = Raw("GET /health HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
+            "Connection: close\r\n\r\n0\r\n\r\n");
+  EXPECT_EQ(out.rfind("HTTP/1.1 200", 0), 0u) << out;
+}
+
+TEST_F(SirrdTest, FoldedHeadersAndMissingOrRepeatedHostAreRefused) {
+  ASSERT_TRUE(Start());
+  EXPECT_EQ(Raw("GET /health HTTP/1.1\r\nHost: a\r\nX-A: b\r\n c\r\n\r\n").rfind("HTTP/1.1 400", 0),
+            0u);
+  EXPECT_EQ(Raw("GET /health HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n").rfind("HTTP/1.1 400", 0),
+            0u);
+  EXPECT_EQ(Raw("GET /health HTTP/1.1\r\n\r\n").rfind("HTTP/1.1 400", 0), 0u);
+  EXPECT_EQ(Raw("GET /health HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+                .rfind("HTTP/1.1 200", 0),
+            0u);
+}
+
+TEST_F(SirrdTest, AWrongMethodIs405WithAllow) {
+  ASSERT_TRUE(Start());
+  auto r = Http("PUT", "/health");
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(r.headers["allow"], "GET, HEAD");
+  r = Http("PATCH", kSecrets + "/x");
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(r.headers["allow"], "GET, HEAD, DELETE");
+  r = Http("DELETE", kSecrets);
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(r.headers["allow"], "GET, POST");
+}
+
+// One address cannot hold every connection slot: past its own cap it gets 429, while another
+// client address is still served.
+TEST_F(SirrdTest, OneClientAddressCannotTakeEveryConnection) {
+  ASSERT_TRUE(Start({{"SIRR_MAX_CONNECTIONS_PER_CLIENT", "4"}}));
+  std::vector<int> held;
+  for (int i = 0; i < 4; ++i) held.push_back(Connect());
+  for (int fd : held) ASSERT_GE(fd, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // accepted and counted
+  int extra = Connect();
+  ASSERT_GE(extra, 0);
+  std::string out = ReadAll(extra);
+  EXPECT_EQ(out.rfind("HTTP/1.1 429", 0), 0u) << out;
+  EXPECT_NE(out.find("Retry-After: 1"), std::string::npos) << out;
+  close(extra);
+  int other = Connect("127.0.0.2");
+  ASSERT_GE(other, 0) << "127.0.0.2 is loopback on Linux";
+  const std::string req = "GET /health HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+  (void)!write(other, req.data(), req.size());
+  EXPECT_EQ(ReadAll(other).rfind("HTTP/1.1 200", 0), 0u);
+  close(other);
+  for (int fd : held) close(fd);
+}
+
+// The request timeout applies to every request of a keep-alive connection, from its first
+// byte: a slow second request is cut off after the request timeout, not the idle timeout.
+TEST_F(SirrdTest, RequestTimeoutAppliesToLaterRequestsOnAConnection) {
+  ASSERT_TRUE(Start({{"SIRR_REQUEST_TIMEOUT", "1"}, {"SIRR_IDLE_TIMEOUT", "30"}}));
+  int fd = Connect();
+  ASSERT_GE(fd, 0);
+  const std::string first = "GET /health HTTP/1.1\r\nHost: a\r\n\r\n";
+  (void)!write(fd, first.data(), first.size());
+  char buf[4096];
+  ASSERT_GT(recv(fd, buf, sizeof buf, 0), 0);
+  const std::string partial = "GET /health HTTP/1.1\r\nHost: a\r\n";  // never finished
+  (void)!write(fd, partial.data(), partial.size());
+  const auto start = std::chrono::steady_clock::now();
+  bool closed = false;
+  ReadAll(fd, &closed, 5);
+  const auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_TRUE(closed);
+  EXPECT_LT(waited, std::chrono::seconds(4)) << "cut off by the request timeout (1 s)";
+  close(fd);
+}
+
+// CR/LF in a stored field would come back as extra response headers (HEAD shows metadata as
+// headers): refused at the door with 422.
+TEST_F(SirrdTest, ControlCharactersInFieldsThatReachHeadersAreRefused) {
+  ASSERT_TRUE(Start());
+  auto r = Http("POST", kSecrets,
+                R"({"name":"inj","value":"v","type":"text\r\nSet-Cookie: stolen=1"})");
+  EXPECT_EQ(r.status, 422) << r.body;
+  r = Http("POST", kSecrets, R"({"name":"inj","value":"v","description":"a\u0000b"})");
+  EXPECT_EQ(r.status, 422) << r.body;
+  r = Http("POST", "/api/v1/tokens",
+           R"({"name":"x\ny","capabilities":["secrets:read"],"vaults":["default"]})");
+  EXPECT_EQ(r.status, 422) << r.body;
+  EXPECT_EQ(Http("HEAD", kSecrets + "/inj").status, 404);  // nothing stored
+  r = Http("POST", kSecrets, R"({"name":"ok","value":"v","type":"text/plain; charset=utf-8"})");
+  EXPECT_EQ(r.status, 201) << r.body;
+  r = Http("HEAD", kSecrets + "/ok");
+  EXPECT_EQ(r.headers["x-secret-type"], "text/plain; charset=utf-8");
+  EXPECT_TRUE(r.headers["set-cookie"].empty());
+}
+
+}  // namespace
+}  // namespace sirr_it
