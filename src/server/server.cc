@@ -244,6 +244,16 @@ int RunServer(const ServerConfig& config) {
   // One sirrd (or restore) per data directory.
   auto lock = LockDataDir(config.data_dir);
   if (!lock.ok()) return Fail(lock.status().message());
+  // Leftovers of backups a crash interrupted (the directory is ours alone now).
+  for (const auto& entry : std::filesystem::directory_iterator(config.data_dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.starts_with(".backup-") && name.ends_with(".tmp")) {
+      std::error_code rm;
+      std::filesystem::remove(entry.path(), rm);
+      Log(rm ? "warning" : "info",
+          (rm ? "cannot remove " : "removed ") + name + ", left by an interrupted backup");
+    }
+  }
 
   // Dual-key mode: the new key file is validated now, fail-closed like the current one.
   std::optional<SecretBytes> next_key;
