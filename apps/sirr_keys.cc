@@ -10,7 +10,7 @@ struct KeyArgs {
   CLI::App *create = nullptr, *list = nullptr, *show = nullptr, *rm = nullptr;
   CLI::App *encrypt = nullptr, *decrypt = nullptr, *sign = nullptr, *verify = nullptr,
            *derive = nullptr;
-  std::string name, spec, type, usage, description, data, file, aad, nonce, algorithm, signature,
+  std::string name, spec, type, usage, description, data, file, aad, algorithm, signature,
       context, public_key, new_name, mnemonic_file, hd_path;
   bool ephemeral = false, hex = false, json_out = false;
 };
@@ -100,7 +100,6 @@ KeyCommands::KeyCommands(CLI::App& app) : a_(std::make_unique<KeyArgs>()) {
   a.encrypt->add_option("KEY", a.name, "Key id or name")->required();
   AddDataInput(a.encrypt, a, "plaintext");
   a.encrypt->add_option("--aad", a.aad, "Associated data (symmetric keys)");
-  a.encrypt->add_option("--nonce", a.nonce, "12-byte nonce in hex (default: random)");
   a.decrypt = a.key->add_subcommand("decrypt", "Decrypt hex data; prints the plaintext exactly");
   a.decrypt->add_option("KEY", a.name, "Key id or name")->required();
   AddDataInput(a.decrypt, a, "hex ciphertext");
@@ -255,7 +254,6 @@ int KeyCommands::Run(const std::string& vault, const Expect& expect, const Fetch
     sirr::SecureWipe(b64.data(), b64.size());
     body["encoding"] = "base64";
     if (!a.aad.empty()) body["aad"] = sirr::Base64Encode(sirr::AsBytes(a.aad));
-    if (!a.nonce.empty()) body["nonce"] = a.nonce;
   } else if (a.decrypt->parsed()) {
     body["data"] = Trim(input->reveal_string());
     body["encoding"] = "base64";

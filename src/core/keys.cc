@@ -313,16 +313,19 @@ StatusOr<Bytes> Keys::Encrypt(const RequestContext& ctx, std::string_view vault,
     if (plaintext.size() > limits_.max_data_bytes)
       return InvalidArgumentError("data is larger than the maximum of " +
                                   std::to_string(limits_.max_data_bytes) + " bytes");
+    // Never a caller's nonce: one repeated (key, nonce) pair reveals the XOR of two plaintexts
+    // and lets anyone forge AES-GCM tags. Sirr draws a fresh random 96-bit nonce per call.
+    if (nonce)
+      return InvalidArgumentError(
+          "nonce is chosen by the server (a fresh random nonce per encryption): a caller-chosen "
+          "nonce can repeat, and a repeated nonce under one key reveals the plaintexts; omit it");
     if (crypto::IsRsa(k.spec)) {
-      if (nonce) return InvalidArgumentError("nonce applies only to symmetric keys");
       if (!aad.empty()) return InvalidArgumentError("aad applies only to symmetric keys");
       return crypto::RsaOaepEncrypt(k.spec, k.row.public_key, plaintext.reveal());
     }
     if (!crypto::IsSymmetric(k.spec))
       return InvalidArgumentError("a C25519 key agrees keys (derive); it does not encrypt");
-    std::optional<std::span<const uint8_t>> n;
-    if (nonce) n = std::span<const uint8_t>(*nonce);
-    return crypto::AeadEncrypt(k.spec, k.material, n, plaintext.reveal(), aad, random_);
+    return crypto::AeadEncrypt(k.spec, k.material, std::nullopt, plaintext.reveal(), aad, random_);
   };
   return Audited<Bytes>(ctx, "key.encrypt", k, run(), k.row.spec);
 }

@@ -188,13 +188,31 @@ TEST_F(KeysTest, DeriveIsDeterministicPerContext) {
   ASSERT_TRUE(derive("d2", "tenant-1").ok());
   ASSERT_TRUE(derive("d3", "tenant-2").ok());
   EXPECT_EQ(derive("d4", "").status().code(), StatusCode::kInvalidArgument);
-  Bytes nonce(12, 1);
-  auto enc = [&](const char* k) {
-    return keys_.Encrypt(admin_, "default", k, SecretBytes::FromString("p"), nonce, {}).value();
-  };
-  EXPECT_EQ(enc("d1"), enc("d2"));
-  EXPECT_NE(enc("d1"), enc("d3"));
-  EXPECT_NE(enc("d1"), enc("root"));
+  // Same context, same key: what d1 encrypts, d2 decrypts; another context or the root cannot.
+  auto sealed =
+      keys_.Encrypt(admin_, "default", "d1", SecretBytes::FromString("p"), std::nullopt, {});
+  ASSERT_TRUE(sealed.ok());
+  auto dec = [&](const char* k) { return keys_.Decrypt(admin_, "default", k, *sealed, {}); };
+  ASSERT_TRUE(dec("d2").ok());
+  EXPECT_EQ(dec("d2")->reveal_string(), "p");
+  EXPECT_FALSE(dec("d3").ok());
+  EXPECT_FALSE(dec("root").ok());
+}
+
+// A caller's nonce could repeat under one key (XOR of plaintexts, forged GCM tags): refused.
+TEST_F(KeysTest, CallerChosenNoncesAreRefused) {
+  for (const char* spec : {"AES-256-GCM", "ChaCha20-Poly1305"}) {
+    const std::string name = std::string("n-") + (spec[0] == 'A' ? "aes" : "chacha");
+    ASSERT_TRUE(keys_.Create(admin_, "default", Req(name, spec)).ok());
+    auto refused = keys_.Encrypt(admin_, "default", name, SecretBytes::FromString("p"),
+                                 Bytes(12, 7), {});
+    EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(refused.status().message().find("nonce is chosen by the server"), std::string::npos);
+    auto a = keys_.Encrypt(admin_, "default", name, SecretBytes::FromString("p"), std::nullopt, {});
+    auto b = keys_.Encrypt(admin_, "default", name, SecretBytes::FromString("p"), std::nullopt, {});
+    ASSERT_TRUE(a.ok() && b.ok());
+    EXPECT_NE(Bytes(a->begin(), a->begin() + 12), Bytes(b->begin(), b->begin() + 12));
+  }
 }
 
 TEST_F(KeysTest, CapabilitiesAreChecked) {
