@@ -116,6 +116,8 @@ Api::Api(core::Secrets& secrets, core::Vaults& vaults, core::Tokens& tokens, cor
       keeper_(keeper),
       unseal_limiter_(clock),
       rate_limiter_(clock, options.rate_limits),
+      auth_failure_limiter_(clock, options.auth_failure_limits),
+      refusals_(clock, options.refusal_audit),
       rate_limit_admin_(options.rate_limit_admin),
       jwt_(std::move(options.jwt)),
       log_(std::move(options.log)),
@@ -148,21 +150,39 @@ StatusOr<core::Principal> Api::Authenticate(const Request& req, Response* refusa
     }
   }
   // The audit event is built only for refusals: the accepted path allocates nothing here.
+  // Refusals cost bounded audit bytes: a capped detail, a few records per client address and
+  // window, then one summary record with the count (RefusalThrottle).
   auto refuse = [&](const Status& st, const char* action, const char* outcome,
                     std::string principal_id) {
+    FlushRefusalSummaries();
+    if (!refusals_.Admit(req.client, action)) {
+      *refusal = ErrorResponse(st);
+      return true;
+    }
     audit::Event e;
     e.action = action;
     e.outcome = outcome;
     e.request_id = req.request_id;
-    e.client = req.client;
+    e.client = req.client.substr(0, 64);
     e.principal = std::move(principal_id);
-    e.detail = st.message() + "; " + req.method + " " +
-               std::string(req.target.substr(0, req.target.find('?')));
+    constexpr size_t kMaxPath = 128;
+    std::string_view path = std::string_view(req.target).substr(0, req.target.find('?'));
+    e.detail = st.message().substr(0, 160) + "; " + req.method.substr(0, 16) + " " +
+               std::string(path.substr(0, kMaxPath)) + (path.size() > kMaxPath ? "..." : "");
     Status logged = audit_.Append(e);
     *refusal = ErrorResponse(logged.ok() ? st : logged);
     return logged.ok();
   };
   if (!principal.ok()) {
+    // Failed authentication is limited per client address, so guessing or flooding is slow.
+    if (auto wait = auth_failure_limiter_.Take(req.client)) {
+      Status limited = ResourceExhaustedError(
+          "too many failed authentications from this address; retry after " +
+          std::to_string(*wait) + " s");
+      if (refuse(limited, "auth.rate_limited", "rate_limited", ""))
+        refusal->SetHeader("Retry-After", std::to_string(*wait));
+      return limited;
+    }
     refuse(principal.status(), "auth.denied", "unauthenticated",
            token_id.empty() ? "" : "token:" + token_id);
     return principal.status();
@@ -176,6 +196,18 @@ StatusOr<core::Principal> Api::Authenticate(const Request& req, Response* refusa
     return limited;
   }
   return principal;
+}
+
+void Api::FlushRefusalSummaries(bool all) {
+  for (const auto& s : refusals_.TakeEnded(all)) {
+    audit::Event e;
+    e.action = s.action;
+    e.outcome = "repeated";
+    e.client = s.client;
+    e.detail = std::to_string(s.suppressed) + " more refusal(s) from this address since " +
+               FormatRfc3339(s.window_start_ms) + ", not recorded one by one";
+    (void)audit_.Append(e);  // best effort: the refusals changed nothing
+  }
 }
 
 bool Api::MayBlock(std::string_view method, std::string_view target) {

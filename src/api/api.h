@@ -18,6 +18,7 @@
 #include "core/keys.h"
 #include "core/principal.h"
 #include "core/rate_limiter.h"
+#include "core/refusal_throttle.h"
 #include "core/rotation.h"
 #include "core/seal_keeper.h"
 #include "core/secrets.h"
@@ -35,6 +36,11 @@ struct ApiOptions {
   // rate_limit_admin.
   core::RateLimits rate_limits;
   bool rate_limit_admin = false;
+  // Requests that fail authentication, per client address (429 with Retry-After beyond it);
+  // per_second <= 0 turns it off.
+  core::RateLimits auth_failure_limits{10, 20};
+  // How refusals are recorded: a few in detail per client and window, then one count.
+  core::RefusalThrottle::Options refusal_audit;
   // Operator log lines (seal and unseal events); never given key material.
   std::function<void(const std::string&)> log;
   // Admin routes: master key rotation (null: 404) and online backups (a consistent snapshot of
@@ -49,6 +55,9 @@ class Api {
       core::SealKeeper& keeper, audit::AuditLog& audit, const Clock& clock, ApiOptions options);
 
   Response Handle(const Request& request);
+  // Writes the summary records of refusal windows that have ended (all of them when `all`,
+  // at shutdown). Called about once a second.
+  void FlushRefusalSummaries(bool all = false);
 
   // Whether a request may block on a durable write (and so is better handled off the io
   // threads): every method but GET and HEAD, except the key operations that only compute
@@ -88,6 +97,8 @@ class Api {
   core::SealKeeper& keeper_;
   core::AttemptLimiter unseal_limiter_;
   core::RateLimiter rate_limiter_;
+  core::RateLimiter auth_failure_limiter_;  // keyed by client address
+  core::RefusalThrottle refusals_;
   const bool rate_limit_admin_;
   const std::shared_ptr<const JwtVerifier> jwt_;
   const std::function<void(const std::string&)> log_;

@@ -111,12 +111,13 @@ StatusOr<SecretBytes> LoadAdminToken(const ServerConfig& c) {
 class Background {
  public:
   Background(core::Secrets& secrets, core::SealKeeper& keeper, audit::AuditLog& audit,
-             storage::Storage& storage, int sweep_seconds)
+             storage::Storage& storage, int sweep_seconds, std::function<void()> tick)
       : secrets_(secrets),
         keeper_(keeper),
         audit_(audit),
         storage_(storage),
-        sweep_seconds_(sweep_seconds) {
+        sweep_seconds_(sweep_seconds),
+        tick_(std::move(tick)) {
     thread_ = std::thread([this] { Loop(); });
   }
   ~Background() {
@@ -161,6 +162,7 @@ class Background {
           Log("info", "sweeper destroyed " + std::to_string(*swept) + " expired value(s)");
         next_sweep = std::chrono::steady_clock::now() + std::chrono::seconds(sweep_seconds_);
       }
+      if (tick_) tick_();
       CheckpointAudit();
       lock.lock();
       cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_; });
@@ -172,6 +174,7 @@ class Background {
   audit::AuditLog& audit_;
   storage::Storage& storage_;
   const int sweep_seconds_;
+  const std::function<void()> tick_;  // once a second
   int64_t last_checkpoint_ = -1;  // used by the loop thread, and by the owner after join
   std::mutex mu_;
   std::condition_variable cv_;
@@ -380,10 +383,12 @@ int RunServer(const ServerConfig& config) {
   });
 
   {
-    Background background(secrets, keeper, audit, **storage, config.sweep_interval_seconds);
+    Background background(secrets, keeper, audit, **storage, config.sweep_interval_seconds,
+                          [&api] { api.FlushRefusalSummaries(); });
     (*server)->Run();
     // Stop the sweeper before the final records.
   }
+  api.FlushRefusalSummaries(/*all=*/true);
   audit::Event stop;
   stop.action = "server.stop";
   stop.outcome = "success";

@@ -130,3 +130,50 @@ TEST_F(SirrdTest, ControlCharactersInFieldsThatReachHeadersAreRefused) {
 
 }  // namespace
 }  // namespace sirr_it
+
+namespace sirr_it {
+namespace {
+
+// A no-token flood used to write every refused request's whole path to the audit log (1 GB in
+// 15 s). Now: failed authentication is rate limited per address (429 + Retry-After), each
+// record's detail is capped, and past a few records per window the rest are one count.
+TEST_F(SirrdTest, UnauthenticatedFloodCostsBoundedAuditBytes) {
+  ASSERT_TRUE(Start());
+  const fs::path audit = dir_ / "data" / "audit.log";
+  const auto before = fs::file_size(audit);
+  const std::string long_path = "/api/v1/vaults/default/secrets/" + std::string(7000, 'p');
+  std::atomic<int> unauthorized{0}, limited{0}, other{0};
+  std::atomic<bool> retry_after{true};
+  std::vector<std::thread> flood;
+  for (int t = 0; t < 8; ++t)
+    flood.emplace_back([&] {
+      sirr::client::Client c(server_, sirr::SecretBytes::FromString("sirr_not-a-token"));
+      for (int i = 0; i < 250; ++i) {
+        auto r = c.Do("GET", i % 2 ? long_path : kSecrets);
+        if (!r.ok()) continue;
+        if (r->status == 401) ++unauthorized;
+        else if (r->status == 429) {
+          ++limited;
+          if (r->headers["retry-after"].empty()) retry_after = false;
+        } else {
+          ++other;
+        }
+      }
+    });
+  // A client with a valid token is not affected.
+  EXPECT_EQ(Http("GET", kSecrets).status, 200);
+  for (auto& f : flood) f.join();
+  EXPECT_EQ(other, 0);
+  EXPECT_GT(limited, 0);
+  EXPECT_TRUE(retry_after);
+  EXPECT_EQ(Http("GET", kSecrets).status, 200);
+  ASSERT_EQ(Stop(), 0);  // writes the summaries of open windows
+  const auto grown = fs::file_size(audit) - before;
+  EXPECT_LT(grown, 16u * 1024) << "2,000 refused requests; audit grew by " << grown << " bytes";
+  const std::string log = ReadFile(audit);
+  EXPECT_NE(log.find("\"outcome\":\"repeated\""), std::string::npos);
+  EXPECT_EQ(log.find(std::string(200, 'p')), std::string::npos) << "detail is capped";
+}
+
+}  // namespace
+}  // namespace sirr_it
