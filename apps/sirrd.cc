@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 
+#include "seal/providers.h"
 #include "server/server.h"
 
 int main(int argc, char** argv) {
@@ -35,7 +36,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--admin-token-file", c.admin_token_file, "File holding the admin bearer token")
       ->envname("SIRR_ADMIN_TOKEN_FILE");
-  if (const char* t = std::getenv("SIRR_ADMIN_TOKEN")) c.admin_token = t;
+  // Taken out of the environment (and wiped from /proc/PID/environ) like the seal key.
+  c.admin_token = sirr::seal::TakeEnvironmentVariable("SIRR_ADMIN_TOKEN");
   app.add_option("--audit-log", c.audit_log, "Audit log file (default DATA_DIR/audit.log)")
       ->envname("SIRR_AUDIT_LOG");
   app.add_flag("--audit-allow-special-file", c.audit_allow_special_file,
@@ -73,10 +75,12 @@ int main(int argc, char** argv) {
       ->envname("SEAL_UNSEAL_VALIDATION_HASH");
   app.add_option("--max-body-bytes", c.max_body_bytes, "Largest request body accepted (413 above)")
       ->envname("SIRR_MAX_BODY_BYTES")
+      ->check(CLI::Range(size_t{1024}, size_t{64} << 20))
       ->capture_default_str();
   app.add_option("--max-value-bytes", c.max_value_bytes,
                  "Largest secret value accepted (422 above)")
       ->envname("SIRR_MAX_VALUE_BYTES")
+      ->check(CLI::Range(size_t{1}, size_t{64} << 20))
       ->capture_default_str();
   app.add_option("--threads", c.threads,
                  "HTTP io threads, each serving its share of the connections (0: one per CPU)")

@@ -22,6 +22,16 @@ SealKeeper::~SealKeeper() { Seal(); }
 StatusOr<UnsealResult> SealKeeper::Unseal(SecretBytes master_key) {
   if (master_key.size() != seal::kMasterKeySize)
     return InvalidArgumentError("the master key must be 32 bytes");
+  // A degenerate key (all zero, one repeated byte, a few values): not random, refused. 32
+  // random bytes have ~28 distinct values; fewer than 8 happens by chance with p < 2^-100.
+  bool seen[256] = {};
+  int distinct = 0;
+  for (uint8_t b : master_key.reveal()) distinct += seen[b] ? 0 : 1, seen[b] = true;
+  SecureWipe(seen, sizeof seen);
+  if (distinct < 8)
+    return InvalidArgumentError(
+        "the master key is degenerate (all zero or nearly constant bytes), not random: generate "
+        "one with 'sirr operator keygen' or 'openssl rand -base64 32'");
   if (options_.validation_hash) {
     SIRR_ASSIGN_OR_RETURN(auto digest, seal::ValidationDigest(master_key));
     if (!ConstantTimeEquals(digest, *options_.validation_hash))

@@ -41,6 +41,21 @@ StatusOr<LoadedKey> FromDocker(const ProviderConfig& c) {
                        "/master_key (or set SIRR_KEY_FILE)");
 }
 
+}  // namespace
+
+std::string TakeEnvironmentVariable(const char* name) {
+  char* value = std::getenv(name);
+  if (value == nullptr) return "";
+  std::string out(value);
+  char* entry = value - std::strlen(name) - 1;
+  const size_t entry_size = std::strlen(entry);
+  ::unsetenv(name);
+  SecureWipe(entry, entry_size);
+  return out;
+}
+
+namespace {
+
 // Reads the variable, wipes its bytes in place (so /proc/PID/environ no longer shows them) and
 // removes it from the environment.
 StatusOr<LoadedKey> FromEnv(const ProviderConfig& c) {

@@ -65,4 +65,8 @@ StatusOr<CommandOutput> RunCommand(const std::vector<std::string>& argv, int tim
                                    size_t max_output,
                                    const std::function<void(const std::string&)>& log);
 
+// Returns the environment variable's value (or "") and removes it from the environment,
+// wiping "NAME=value" in place so that /proc/PID/environ no longer shows it.
+std::string TakeEnvironmentVariable(const char* name);
+
 }  // namespace sirr::seal

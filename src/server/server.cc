@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <set>
 #include <fstream>
 #include <mutex>
 #include <thread>
@@ -89,6 +90,13 @@ StatusOr<SecretBytes> LoadAdminToken(const ServerConfig& c) {
   if (!c.admin_token_file.empty()) {
     std::ifstream in(c.admin_token_file);
     if (!in) return NotFoundError("admin token file " + c.admin_token_file + " cannot be read");
+    struct stat st {};
+    if (::stat(c.admin_token_file.c_str(), &st) == 0 && (st.st_mode & 077) != 0)
+      Log("warning", "admin token file " + c.admin_token_file +
+                         " is readable by group or others (mode " +
+                         std::to_string((st.st_mode >> 6) & 7) +
+                         std::to_string((st.st_mode >> 3) & 7) + std::to_string(st.st_mode & 7) +
+                         "); chmod 0400 it unless a container runtime mounts it so");
     std::getline(in, token);
     while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
   } else if (!c.admin_token.empty()) {
@@ -98,9 +106,14 @@ StatusOr<SecretBytes> LoadAdminToken(const ServerConfig& c) {
         "no admin token configured (set SIRR_ADMIN_TOKEN_FILE, or SIRR_ADMIN_TOKEN for "
         "development)");
   }
-  if (token.size() < 16) {
+  // At least 32 characters of random data: 256 bits as base64 or hex easily pass; a word, a
+  // date or a repeated character does not.
+  const size_t distinct = std::set<char>(token.begin(), token.end()).size();
+  if (token.size() < 32 || distinct < 12) {
     SecureWipe(token.data(), token.size());
-    return InvalidArgumentError("the admin token must be at least 16 characters");
+    return InvalidArgumentError(
+        "the admin token is too weak: use at least 32 random characters (for example the "
+        "output of 'openssl rand -base64 32')");
   }
   SecretBytes out = SecretBytes::FromString(token);
   SecureWipe(token.data(), token.size());

@@ -177,3 +177,51 @@ TEST_F(SirrdTest, UnauthenticatedFloodCostsBoundedAuditBytes) {
 
 }  // namespace
 }  // namespace sirr_it
+
+namespace sirr_it {
+namespace {
+
+TEST_F(SirrdTest, CarelessConfigurationIsRefusedOrWarnedAbout) {
+  // A weak admin token: refused, one line, never echoed.
+  std::ofstream(token_file_, std::ios::trunc) << "password-password-password-1234\n";
+  auto r = RunSirrd({});
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("admin token is too weak"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("password-password"), std::string::npos);
+  std::ofstream(token_file_, std::ios::trunc) << "short-but-random-Zq8\n";
+  EXPECT_NE(RunSirrd({}).code, 0);
+  // A token file others can read: served, with a warning.
+  std::ofstream(token_file_, std::ios::trunc) << kToken << "\n";
+  chmod(token_file_.c_str(), 0644);
+  ASSERT_TRUE(Start());
+  EXPECT_NE(ReadFile(log_).find("admin token file"), std::string::npos);
+  EXPECT_NE(ReadFile(log_).find("readable by group or others"), std::string::npos);
+  ASSERT_EQ(Stop(), 0);
+  chmod(token_file_.c_str(), 0600);
+  // An all-zero (degenerate) master key: refused before anything is initialised.
+  fs::remove_all(dir_ / "data");
+  fs::create_directories(dir_ / "data");
+  WriteKey(key_file_, std::string(64, '0'));
+  r = RunSirrd({});
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("degenerate"), std::string::npos) << r.err;
+  WriteKey(key_file_, kKeyB64);
+  // Limits outside sane ranges.
+  r = RunSirrd({{"SIRR_MAX_BODY_BYTES", "18446744073709551615"}});
+  EXPECT_NE(r.code, 0);
+  // /dev/null as the audit log would discard the trail: refused unless explicitly allowed.
+  r = RunSirrd({{"SIRR_AUDIT_LOG", "/dev/null"}});
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("not a regular file"), std::string::npos) << r.err;
+}
+
+TEST_F(SirrdTest, AdminTokenFromTheEnvironmentIsScrubbed) {
+  ASSERT_TRUE(Start({{"SIRR_ADMIN_TOKEN_FILE", ""}, {"SIRR_ADMIN_TOKEN", kToken}}));
+  EXPECT_EQ(Http("GET", kSecrets).status, 200);
+  const std::string environ = ReadFile("/proc/" + std::to_string(pid_) + "/environ");
+  EXPECT_EQ(environ.find(kToken), std::string::npos);
+  EXPECT_EQ(environ.find("SIRR_ADMIN_TOKEN="), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sirr_it

@@ -23,10 +23,11 @@ using nlohmann::json;
 
 constexpr const char* kSoftHsm = "/usr/lib/softhsm/libsofthsm2.so";
 constexpr const char* kSoftHsmUtil = "/usr/bin/softhsm2-util";
-// A valid 24-word phrase that is not kKeyMnemonic.
+// A valid 24-word phrase (random entropy) that is not kKeyMnemonic. ("zoo … vote" is valid too,
+// but its entropy is all 0xff: a degenerate key, refused as such.)
 constexpr const char* kOtherMnemonic =
-    "zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo "
-    "vote";
+    "surprise tiny prosper rate album degree math define enhance chat midnight fancy "
+    "excess race nurse scan across pole brisk elevator injury dragon victory disagree";
 
 std::string UnsealBody(const std::string& phrase) { return json{{"key", phrase}}.dump(); }
 

@@ -28,7 +28,7 @@ namespace sirr_it {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-inline constexpr const char* kToken = "test-admin-token-0123456789";
+inline constexpr const char* kToken = "test-admin-token-0123456789abcdefgh";
 inline constexpr const char* kKeyB64 = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 inline constexpr const char* kKeyMnemonic =
     "abandon amount liar amount expire adjust cage candy arch gather drum bullet absurd math era "
