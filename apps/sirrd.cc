@@ -164,6 +164,14 @@ int main(int argc, char** argv) {
       "directory holds a database, against the chain head recorded there. Prints OK or the "
       "first bad line; exit 0 when intact, 1 otherwise.");
   verify->add_option("FILE", audit_file, "The audit log")->required();
+  std::string recover_reason;
+  auto* recover = audit->add_subcommand(
+      "recover",
+      "After the audit log was lost (sirrd refuses to start: the log ends before the head "
+      "recorded in the database), start a new log whose first record, audit.recovered, "
+      "continues the chain from that head and records --reason. sirrd must be stopped; the "
+      "log file must not exist (move what is left of it away first).");
+  recover->add_option("--reason", recover_reason, "Why the log was lost (recorded)")->required();
 
   std::string restore_file;
   auto* restore = app.add_subcommand(
@@ -189,6 +197,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   if (verify->parsed())
     return sirr::server::VerifyAudit(audit_file, c.provider.key_file, c.data_dir, c.key_file_new);
+  if (recover->parsed()) return sirr::server::RecoverAudit(c, recover_reason);
   if (wrap->parsed()) return sirr::server::Pkcs11Wrap(c, from_key_file, generate, reuse_key);
   if (restore->parsed()) return sirr::server::RestoreBackup(c, restore_file);
   return sirr::server::RunServer(c);

@@ -463,6 +463,55 @@ int VerifyAudit(const std::string& audit_file, const std::string& key_file,
   }
   std::printf("OK %lld lines%s\n", static_cast<long long>(result->lines),
               head ? ", matches the head recorded in the database" : "");
+  if (result->continues_after > 0)
+    std::printf("note: this file continues the chain after sequence %lld (its first record says "
+                "why: the previous log was removed, replaced or lost)\n",
+                static_cast<long long>(result->continues_after));
+  for (int64_t line : result->torn_lines)
+    std::printf("note: line %lld is a torn record (a write cut short by a crash or a full disk), "
+                "not an edit: the chain continues across it\n",
+                static_cast<long long>(line));
+  return 0;
+}
+
+int RecoverAudit(const ServerConfig& config, const std::string& reason) {
+  if (reason.empty()) return Fail("say why with --reason TEXT (it is recorded in the new log)");
+  std::error_code ec;
+  auto lock = LockDataDir(config.data_dir);
+  if (!lock.ok()) return Fail(lock.status().message());
+  // The key that MACs new records: the new key in dual-key mode, else the current one.
+  const std::string key_file =
+      config.key_file_new.empty() ? config.provider.key_file : config.key_file_new;
+  auto key = seal::ReadKeyFile(key_file);
+  if (!key.ok()) return Fail(key.status().message());
+  auto master = seal::MasterKey::Derive(std::move(key->key));
+  if (!master.ok()) return Fail(master.status().message());
+  const auto db = std::filesystem::path(config.data_dir) / "sirr.db";
+  if (!std::filesystem::exists(db, ec))
+    return Fail("no database at " + db.string() + ": nothing to recover the audit chain from");
+  auto storage = storage::SqliteStorage::Open(db.string());
+  if (!storage.ok()) return Fail(storage.status().message());
+  auto keyring = (*storage)->ListKeyring();
+  if (!keyring.ok()) return Fail(keyring.status().message());
+  bool known = false;
+  for (const auto& row : *keyring)
+    known = known || row.key_id == Bytes(master->key_id().begin(), master->key_id().end());
+  if (!known) return Fail("the key in " + key_file + " is not in this database's keyring");
+  auto recorded = (*storage)->LoadAuditHead();
+  if (!recorded.ok()) return Fail(recorded.status().message());
+  audit::ChainHead from{0, Bytes(32, 0)};
+  if (*recorded) from = audit::ChainHead{(*recorded)->first, (*recorded)->second};
+  const std::string audit_path =
+      config.audit_log.empty() ? (std::filesystem::path(config.data_dir) / "audit.log").string()
+                               : config.audit_log;
+  Status st = audit::AuditLog::Recover(audit_path, master->audit_key(),
+                                       crypto::KeyIdHex(master->key_id()), from, reason,
+                                       SystemClock::Get());
+  if (!st.ok()) return Fail(st.message());
+  std::printf("started %s: its first record (audit.recovered, sequence %lld) continues the chain "
+              "after sequence %lld recorded in the database; keep the reason on file\n",
+              audit_path.c_str(), static_cast<long long>(from.seq + 1),
+              static_cast<long long>(from.seq));
   return 0;
 }
 

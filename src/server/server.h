@@ -58,6 +58,11 @@ int RestoreBackup(const ServerConfig& config, const std::string& file);
 int VerifyAudit(const std::string& audit_file, const std::string& key_file,
                 const std::string& data_dir, const std::string& key_file_new = "");
 
+// `sirrd audit recover --reason TEXT` (server stopped): after the audit log was lost, starts a
+// new one whose first record continues the chain from the head recorded in the database, so
+// that sirrd starts again. Refuses when the log file exists and is not empty.
+int RecoverAudit(const ServerConfig& config, const std::string& reason);
+
 // `sirrd pkcs11 wrap`: creates the HSM key and the wrapped-key file from an existing key file
 // or a newly generated key (whose mnemonic is printed once).
 int Pkcs11Wrap(const ServerConfig& config, const std::string& from_key_file, bool generate,

@@ -225,3 +225,69 @@ TEST_F(SirrdTest, AdminTokenFromTheEnvironmentIsScrubbed) {
 
 }  // namespace
 }  // namespace sirr_it
+
+namespace sirr_it {
+namespace {
+
+// Removing or replacing the audit log while sirrd runs is noticed within about a second: said
+// on stderr, and a new file continues the chain (its first record links to the old head).
+TEST_F(SirrdTest, AuditLogRemovedOrReplacedWhileRunningContinuesInANewFile) {
+  ASSERT_TRUE(Start());
+  const fs::path audit = dir_ / "data" / "audit.log";
+  ASSERT_EQ(Http("POST", kSecrets, R"({"name":"before","value":"v"})").status, 201);
+  fs::remove(audit);
+  bool reopened = false;
+  for (int i = 0; i < 60 && !reopened; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    reopened = fs::exists(audit) && ReadFile(audit).find("audit.reopened") != std::string::npos;
+  }
+  ASSERT_TRUE(reopened) << "no new audit log within 3 s";
+  EXPECT_NE(ReadFile(log_).find("removed while running"), std::string::npos);
+  ASSERT_EQ(Http("POST", kSecrets, R"({"name":"after","value":"v"})").status, 201);
+  EXPECT_NE(ReadFile(audit).find("\"secret\":\"after\""), std::string::npos);
+
+  // Replaced by another file: that file is moved aside, never appended to.
+  std::ofstream(dir_ / "data" / "forged.log") << "{\"seq\":1}\n";
+  fs::rename(dir_ / "data" / "forged.log", audit);
+  bool moved = false;
+  for (int i = 0; i < 60 && !moved; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    for (const auto& e : fs::directory_iterator(dir_ / "data"))
+      moved = moved || e.path().filename().string().starts_with("audit.log.replaced-");
+  }
+  ASSERT_TRUE(moved);
+  ASSERT_EQ(Http("POST", kSecrets, R"({"name":"later","value":"v"})").status, 201);
+  ASSERT_EQ(Stop(), 0);
+  auto v = RunSirrd({}, {"audit", "verify", audit.string()});
+  EXPECT_EQ(v.code, 0) << v.out << v.err;
+  EXPECT_NE(v.out.find("continues the chain"), std::string::npos) << v.out;
+  ASSERT_TRUE(Start()) << ReadFile(log_);  // the new file reaches the recorded head
+}
+
+// A log lost while sirrd was down: the start is refused with the way back, and the documented
+// recovery command starts a new log that continues the recorded chain, with the reason.
+TEST_F(SirrdTest, LostAuditLogIsRefusedAtStartUntilRecovered) {
+  ASSERT_TRUE(Start());
+  ASSERT_EQ(Http("POST", kSecrets, R"({"name":"a","value":"v"})").status, 201);
+  ASSERT_EQ(Stop(), 0);
+  const fs::path audit = dir_ / "data" / "audit.log";
+  fs::remove(audit);
+  auto refused = RunSirrd({});
+  EXPECT_NE(refused.code, 0);
+  EXPECT_NE(refused.err.find("sirrd audit recover"), std::string::npos) << refused.err;
+  EXPECT_NE(RunSirrd({}, {"audit", "recover"}).code, 0);  // --reason is required
+  auto rec = RunSirrd({}, {"audit", "recover", "--reason", "disk replaced (ticket 42)"});
+  ASSERT_EQ(rec.code, 0) << rec.err;
+  EXPECT_NE(ReadFile(audit).find("audit.recovered"), std::string::npos);
+  EXPECT_NE(ReadFile(audit).find("ticket 42"), std::string::npos);
+  // Refuses to start a second recovered log over a non-empty one.
+  EXPECT_NE(RunSirrd({}, {"audit", "recover", "--reason", "again"}).code, 0);
+  ASSERT_TRUE(Start()) << ReadFile(log_);
+  EXPECT_EQ(Http("GET", kSecrets + "/a").status, 200);
+  ASSERT_EQ(Stop(), 0);
+  auto v = RunSirrd({}, {"audit", "verify", audit.string()});
+  EXPECT_EQ(v.code, 0) << v.out << v.err;
+}
+
+}  // namespace
+}  // namespace sirr_it
