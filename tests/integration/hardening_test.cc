@@ -291,3 +291,110 @@ TEST_F(SirrdTest, LostAuditLogIsRefusedAtStartUntilRecovered) {
 
 }  // namespace
 }  // namespace sirr_it
+
+#include <sys/mount.h>
+#include <sys/statvfs.h>
+
+namespace sirr_it {
+namespace {
+
+// A small tmpfs for disk-full tests; lazily unmounted on destruction. Needs root (CI is).
+struct Tmpfs {
+  fs::path dir;
+  bool mounted = false;
+  Tmpfs(const fs::path& d, size_t bytes) : dir(d) {
+    fs::create_directories(dir);
+    const std::string opts = "size=" + std::to_string(bytes) + ",mode=0700";
+    mounted = mount("tmpfs", dir.c_str(), "tmpfs", 0, opts.c_str()) == 0;
+  }
+  ~Tmpfs() {
+    if (mounted) umount2(dir.c_str(), MNT_DETACH);
+  }
+  bool Resize(size_t bytes) {
+    const std::string opts = "size=" + std::to_string(bytes) + ",mode=0700";
+    return mount("tmpfs", dir.c_str(), "tmpfs", MS_REMOUNT, opts.c_str()) == 0;
+  }
+  // Fills the file system with a file until about `leave` bytes are free.
+  void FillLeaving(size_t leave) {
+    struct statvfs v {};
+    statvfs(dir.c_str(), &v);
+    const size_t avail = static_cast<size_t>(v.f_bavail) * v.f_frsize;
+    if (avail <= leave) return;
+    std::ofstream(dir / "filler", std::ios::binary) << std::string(avail - leave, 'f');
+  }
+};
+
+#define SIRR_NEED_TMPFS(t)                                                                 \
+  if (!(t).mounted)                                                                         \
+  GTEST_SKIP() << "cannot mount a tmpfs here (" << std::strerror(errno)                    \
+               << "); the disk-full tests need root with CAP_SYS_ADMIN"
+
+// Only the audit log's disk is full: changes are refused with 503 and nothing changes (the
+// read-once secret is not burned, the push is not stored); once there is room again, the
+// records that committed reach the file and the chain verifies.
+TEST_F(SirrdTest, DiskFullUnderTheAuditLogRefusesChangesAndLosesNoRecord) {
+  Tmpfs t(dir_ / "auditfs", 1 << 20);
+  SIRR_NEED_TMPFS(t);
+  const fs::path audit = t.dir / "audit.log";
+  ASSERT_TRUE(Start({{"SIRR_AUDIT_LOG", audit.string()}}));
+  ASSERT_EQ(Http("POST", kSecrets, R"({"name":"once","value":"v1","max_reads":1})").status, 201);
+  t.FillLeaving(8 * 1024);
+  std::vector<std::string> acked;
+  int refused = 0, other = 0;
+  for (int i = 0; i < 2000 && refused == 0; ++i) {
+    const std::string name = "s" + std::to_string(i);
+    int status = Http("POST", kSecrets, json{{"name", name}, {"value", "v"}}.dump()).status;
+    if (status == 201) acked.push_back(name);
+    else if (status == 503) ++refused;
+    else ++other;
+  }
+  ASSERT_EQ(refused, 1) << "the audit disk never filled";
+  EXPECT_EQ(other, 0);
+  EXPECT_EQ(Http("GET", kSecrets + "/once").status, 503);  // not served, not burned
+  EXPECT_EQ(Http("POST", kSecrets, R"({"name":"refused","value":"v"})").status, 503);
+  EXPECT_EQ(Http("DELETE", kSecrets + "/s0").status, 503);
+  fs::remove(t.dir / "filler");  // room again
+  auto once = Http("GET", kSecrets + "/once");
+  EXPECT_EQ(once.status, 200) << once.body;
+  EXPECT_EQ(Http("GET", kSecrets + "/refused").status, 404);
+  EXPECT_EQ(Http("GET", kSecrets + "/s0").status, 200);
+  ASSERT_EQ(Stop(), 0);
+  const std::string log = ReadFile(audit);
+  for (const auto& name : acked)
+    EXPECT_NE(log.find("\"secret\":\"" + name + "\""), std::string::npos) << name;
+  auto v = RunSirrd({{"SIRR_AUDIT_LOG", audit.string()}}, {"audit", "verify", audit.string()});
+  EXPECT_EQ(v.code, 0) << v.out << v.err;
+}
+
+// The database's disk is full: a write that cannot commit is 503 (never 500) and stores
+// nothing; every acknowledged write survives, and sirrd starts again once there is room.
+TEST_F(SirrdTest, DiskFullUnderTheDatabaseIs503AndLosesNoAcknowledgedWrite) {
+  Tmpfs t(dir_ / "dbfs", 4 << 20);
+  SIRR_NEED_TMPFS(t);
+  const std::map<std::string, std::string> env = {{"SIRR_DATA_DIR", (t.dir / "data").string()},
+                                                  {"SIRR_AUDIT_LOG", (dir_ / "audit.log").string()}};
+  ASSERT_TRUE(Start(env));
+  const std::string big(16 * 1024, 'x');
+  std::vector<std::string> acked;
+  int refused = 0, other = 0;
+  for (int i = 0; i < 2000 && refused < 3; ++i) {
+    const std::string name = "b" + std::to_string(i);
+    int status = Http("POST", kSecrets, json{{"name", name}, {"value", big}}.dump()).status;
+    if (status == 201) acked.push_back(name);
+    else if (status == 503) ++refused;
+    else ++other;
+  }
+  EXPECT_EQ(refused, 3) << "the database disk never filled";
+  EXPECT_EQ(other, 0) << "a full disk must be 503, never 500";
+  Stop();
+  ASSERT_TRUE(t.Resize(64 << 20));
+  ASSERT_TRUE(Start(env)) << ReadFile(log_);
+  for (const auto& name : acked) ASSERT_EQ(Http("GET", kSecrets + "/" + name).status, 200) << name;
+  EXPECT_EQ(Http("GET", kSecrets + "/b" + std::to_string(acked.size())).status, 404);
+  ASSERT_EQ(Stop(), 0);
+  auto v = RunSirrd(env, {"audit", "verify", (dir_ / "audit.log").string()});
+  EXPECT_EQ(v.code, 0) << v.out << v.err;
+}
+
+}  // namespace
+}  // namespace sirr_it

@@ -135,7 +135,11 @@ CREATE TABLE audit_journal (
 Status SqlError(sqlite3* db, std::string_view what) {
   int code = sqlite3_extended_errcode(db);
   std::string msg = "storage: " + std::string(what) + ": " + sqlite3_errmsg(db);
-  if ((code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED) return UnavailableError(msg);
+  // Busy, a full disk or an I/O error: the transaction is rolled back, nothing changed, and a
+  // retry may work: Unavailable (503), never a 500.
+  if ((code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED ||
+      (code & 0xff) == SQLITE_FULL || (code & 0xff) == SQLITE_IOERR)
+    return UnavailableError(msg);
   if ((code & 0xff) == SQLITE_CONSTRAINT) return AlreadyExistsError(msg);
   return InternalError(msg);
 }
@@ -236,6 +240,9 @@ class Connection {
     if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
       std::string msg = err ? err : "unknown error";
       sqlite3_free(err);
+      const int code = sqlite3_extended_errcode(db_) & 0xff;
+      if (code == SQLITE_FULL || code == SQLITE_IOERR || code == SQLITE_BUSY)
+        return UnavailableError("storage: " + msg);
       return InternalError("storage: " + msg);
     }
     return OkStatus();
