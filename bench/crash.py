@@ -191,16 +191,19 @@ def main():
             key_new = new_key()
         s = Sirrd(args.sirrd, data, key, key_new)
         if key_new is not None:
+            # The keyring says where the rotation stands (the job's own status is in memory and
+            # dies with the process): no version left "retiring" means it completed.
             conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=5)
-            status, body = request(conn, "GET", "/api/v1/admin/rotate-keys")
-            st = json.loads(body) if status == 200 else {}
-            if st.get("state") == "completed" and st.get("to_version"):
-                # Done: from the next cycle on the new key alone opens the database.
-                rotations_done += 1
+            status, body = request(conn, "GET", "/api/v1/seal-status")
+            versions = json.loads(body).get("key_versions", []) if status == 200 else []
+            if len(versions) > 1 and not any(v["state"] == "retiring" for v in versions):
+                rotations_done += 1  # from the next cycle on, the new key alone opens it
                 key, key_new = key_new, None
-            elif st.get("state") != "running":
-                if request(conn, "POST", "/api/v1/admin/rotate-keys")[0] == 202:
-                    rotations_started += 1
+            else:
+                status, body = request(conn, "GET", "/api/v1/admin/rotate-keys")
+                if status == 200 and json.loads(body).get("state") != "running":
+                    if request(conn, "POST", "/api/v1/admin/rotate-keys")[0] == 202:
+                        rotations_started += 1
         stop = threading.Event()
         threads = [threading.Thread(target=writer, args=(s.port, state, stop, cycle, w, 0.3))
                    for w in range(4)]

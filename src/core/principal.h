@@ -71,6 +71,10 @@ struct Principal {
   bool all_vaults = false;
   std::vector<std::string> vault_ids;  // sorted
   std::string owner;
+  // API tokens: when the token expires, and how many uses it has left (after this one);
+  // tokens it creates never exceed either.
+  std::optional<int64_t> expires_at;
+  std::optional<int64_t> uses_left;
 
   bool Has(Capability c) const {
     return (capabilities & Bit(Capability::kAdmin)) != 0 || (capabilities & Bit(c)) != 0;

@@ -17,6 +17,16 @@ Bytes HashOf(std::string_view token) {
   return Bytes(h.begin(), h.end());
 }
 
+// Whether a token lies within what `p` may manage: every token for a principal over all
+// instance vaults; otherwise only tokens limited to vaults `p` itself holds (so a tokens:manage
+// token scoped to one vault neither sees nor touches tokens of other vaults).
+bool WithinScope(const Principal& p, const storage::TokenRow& t) {
+  if (p.is_admin() || p.all_vaults) return true;
+  if (t.all_vaults) return false;
+  return std::includes(p.vault_ids.begin(), p.vault_ids.end(), t.vault_ids.begin(),
+                       t.vault_ids.end());
+}
+
 }  // namespace
 
 Status Tokens::Authorize(const RequestContext& ctx, std::string_view action) {
@@ -84,6 +94,22 @@ StatusOr<CreatedToken> Tokens::Create(const RequestContext& ctx, CreateTokenRequ
   row.created_by = creator.id;
   if (req.ttl_seconds) row.expires_at = now + *req.ttl_seconds * 1000;
   row.max_uses = req.max_uses;
+  // A token's children never outlive or outlast it: without a ttl or max_uses they inherit the
+  // creator's; beyond them they are refused.
+  if (creator.expires_at) {
+    if (!row.expires_at) row.expires_at = creator.expires_at;
+    if (*row.expires_at > *creator.expires_at)
+      return PermissionDeniedError("cannot create a token that outlives the creating token (it "
+                                   "expires at " +
+                                   FormatRfc3339(*creator.expires_at) + ")");
+  }
+  if (creator.uses_left) {
+    if (!row.max_uses) row.max_uses = std::max<int64_t>(*creator.uses_left, 1);
+    if (*row.max_uses > *creator.uses_left)
+      return PermissionDeniedError("cannot create a token with more uses than the creating token "
+                                   "has left (" +
+                                   std::to_string(*creator.uses_left) + ")");
+  }
   audit::Event e = NewEvent(ctx, "token.create", "success");
   e.detail = "token:" + row.id + " (" + row.capabilities + ")";
   Status st = storage_.CreateToken(row, JournalOf(e, clock_));
@@ -99,6 +125,7 @@ StatusOr<CreatedToken> Tokens::Create(const RequestContext& ctx, CreateTokenRequ
 StatusOr<std::vector<storage::TokenRow>> Tokens::List(const RequestContext& ctx) {
   SIRR_RETURN_IF_ERROR(Authorize(ctx, "token.list"));
   SIRR_ASSIGN_OR_RETURN(auto rows, storage_.ListTokens());
+  std::erase_if(rows, [&](const storage::TokenRow& t) { return !WithinScope(ctx.principal, t); });
   for (auto& r : rows) r.hash.clear();
   audit::Event e = NewEvent(ctx, "token.list", "success");
   e.detail = std::to_string(rows.size()) + " token(s)";
@@ -109,6 +136,7 @@ StatusOr<std::vector<storage::TokenRow>> Tokens::List(const RequestContext& ctx)
 StatusOr<storage::TokenRow> Tokens::Get(const RequestContext& ctx, std::string_view id) {
   SIRR_RETURN_IF_ERROR(Authorize(ctx, "token.read"));
   auto row = storage_.GetToken(id);
+  if (row.ok() && !WithinScope(ctx.principal, *row)) row = NotFoundError("token not found");
   audit::Event e = NewEvent(ctx, "token.read", OutcomeOf(row.status()));
   e.detail = "token:" + std::string(id.substr(0, 64));
   SIRR_RETURN_IF_ERROR(audit_.Append(e));
@@ -120,7 +148,15 @@ StatusOr<storage::TokenRow> Tokens::Get(const RequestContext& ctx, std::string_v
 Status Tokens::Revoke(const RequestContext& ctx, std::string_view id) {
   SIRR_RETURN_IF_ERROR(Authorize(ctx, "token.revoke"));
   audit::Event e = NewEvent(ctx, "token.revoke", "success");
-  e.detail = "token:" + std::string(id.substr(0, 64));
+  e.detail = "token:" + std::string(id.substr(0, 64)) + " and the tokens it created";
+  if (auto row = storage_.GetToken(id); !row.ok() || !WithinScope(ctx.principal, *row)) {
+    Status missing = row.ok() || row.status().code() == StatusCode::kNotFound
+                         ? NotFoundError("token not found")
+                         : row.status();
+    e.outcome = std::string(OutcomeOf(missing));
+    SIRR_RETURN_IF_ERROR(audit_.Append(e));
+    return missing;
+  }
   Status st = storage_.RevokeToken(id, clock_.NowMillis(), JournalOf(e, clock_));
   if (!st.ok() && st.code() != StatusCode::kUnavailable) {
     e.outcome = std::string(OutcomeOf(st));
@@ -146,9 +182,11 @@ StatusOr<Principal> Tokens::AuthenticateDigest(std::span<const uint8_t> digest,
   if (row->revoked_at) return UnauthenticatedError("token has been revoked");
   if (row->expires_at && *row->expires_at <= clock_.NowMillis())
     return UnauthenticatedError("token has expired");
+  std::optional<int64_t> uses_left;
   if (row->max_uses) {
     SIRR_ASSIGN_OR_RETURN(bool counted, storage_.ConsumeTokenUse(row->id));
     if (!counted) return UnauthenticatedError("token has been used up");
+    uses_left = *row->max_uses - row->uses - 1;
   }
   auto caps = ParseCapabilities(SplitCapabilities(row->capabilities));
   if (!caps.ok()) return DataLossError("token " + row->id + " has unreadable capabilities");
@@ -160,6 +198,8 @@ StatusOr<Principal> Tokens::AuthenticateDigest(std::span<const uint8_t> digest,
   p.capabilities = *caps;
   p.all_vaults = row->all_vaults;
   p.vault_ids = std::move(row->vault_ids);  // sorted by storage
+  p.expires_at = row->expires_at;
+  p.uses_left = uses_left;
   return p;
 }
 

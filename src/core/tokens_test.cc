@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "core/core_test_env.h"
 #include "core/rate_limiter.h"
 
@@ -160,6 +162,84 @@ TEST(RateLimiterTest, RemembersABoundedNumberOfPrincipals) {
   for (int i = 0; i < 1000; ++i) limiter.Take("p" + std::to_string(i));
   // Still works (entries were evicted rather than growing without bound).
   EXPECT_FALSE(limiter.Take("fresh").has_value());
+}
+
+// A token's children never exceed its expiry or uses, nor its capabilities or vaults.
+TEST_F(TokensTest, ChildTokensNeverOutliveOrOutlastTheirCreator) {
+  auto parent_req = Req({"tokens:manage", "secrets:read"}, {"default"});
+  parent_req.ttl_seconds = 600;
+  parent_req.max_uses = 10;
+  auto parent = tokens_.Create(admin_, std::move(parent_req));
+  ASSERT_TRUE(parent.ok()) << parent.status();
+  auto as_parent = [&] {
+    auto p = tokens_.Authenticate(parent->value.reveal_string(), nullptr);
+    EXPECT_TRUE(p.ok()) << p.status();
+    return RequestContext{"req", *p, "127.0.0.1"};
+  };
+  auto longer = Req({"secrets:read"}, {"default"});
+  longer.ttl_seconds = 3600;
+  EXPECT_EQ(tokens_.Create(as_parent(), std::move(longer)).status().code(),
+            StatusCode::kPermissionDenied);
+  auto more = Req({"secrets:read"}, {"default"});
+  more.max_uses = 100;
+  EXPECT_EQ(tokens_.Create(as_parent(), std::move(more)).status().code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(tokens_.Create(as_parent(), Req({"secrets:write"}, {"default"})).status().code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(tokens_.Create(as_parent(), Req({"secrets:read"}, {"*"})).status().code(),
+            StatusCode::kPermissionDenied);
+  // Unlimited by request, limited by inheritance.
+  auto child = tokens_.Create(as_parent(), Req({"secrets:read"}, {"default"}));
+  ASSERT_TRUE(child.ok()) << child.status();
+  ASSERT_TRUE(child->row.expires_at && parent->row.expires_at);
+  EXPECT_LE(*child->row.expires_at, *parent->row.expires_at);
+  ASSERT_TRUE(child->row.max_uses);
+  EXPECT_LE(*child->row.max_uses, 10);
+}
+
+TEST_F(TokensTest, RevokingATokenRevokesTheTokensItCreated) {
+  auto parent = tokens_.Create(admin_, Req({"tokens:manage", "secrets:read"}, {"default"}));
+  ASSERT_TRUE(parent.ok());
+  auto p = tokens_.Authenticate(parent->value.reveal_string(), nullptr);
+  RequestContext as_parent{"req", *p, "127.0.0.1"};
+  auto child = tokens_.Create(as_parent, Req({"tokens:manage", "secrets:read"}, {"default"}));
+  ASSERT_TRUE(child.ok()) << child.status();
+  auto c = tokens_.Authenticate(child->value.reveal_string(), nullptr);
+  RequestContext as_child{"req", *c, "127.0.0.1"};
+  auto grandchild = tokens_.Create(as_child, Req({"secrets:read"}, {"default"}));
+  ASSERT_TRUE(grandchild.ok()) << grandchild.status();
+  auto sibling = tokens_.Create(admin_, Req({"secrets:read"}, {"default"}));
+  ASSERT_TRUE(tokens_.Revoke(admin_, parent->row.id).ok());
+  for (const auto* t : {&*parent, &*child, &*grandchild})
+    EXPECT_EQ(tokens_.Authenticate(t->value.reveal_string(), nullptr).status().message(),
+              "token has been revoked");
+  EXPECT_TRUE(tokens_.Authenticate(sibling->value.reveal_string(), nullptr).ok());
+}
+
+// A tokens:manage token scoped to one vault sees and revokes only tokens within its vaults:
+// other vaults' tokens (and their vault ids) stay hidden, as if they did not exist.
+TEST_F(TokensTest, ScopedTokenManagersSeeOnlyTokensWithinTheirVaults) {
+  ASSERT_TRUE(env_.vaults_->Create(admin_, {"payments", ""}).ok());
+  auto other = tokens_.Create(admin_, Req({"secrets:read"}, {"payments"}));
+  auto everywhere = tokens_.Create(admin_, Req({"secrets:read"}, {"*"}));
+  auto mine = tokens_.Create(admin_, Req({"secrets:read"}, {"default"}));
+  auto manager = tokens_.Create(admin_, Req({"tokens:manage", "secrets:read"}, {"default"}));
+  ASSERT_TRUE(other.ok() && everywhere.ok() && mine.ok() && manager.ok());
+  auto m = tokens_.Authenticate(manager->value.reveal_string(), nullptr);
+  RequestContext as_manager{"req", *m, "127.0.0.1"};
+  auto listed = tokens_.List(as_manager);
+  ASSERT_TRUE(listed.ok());
+  std::set<std::string> ids;
+  for (const auto& t : *listed) ids.insert(t.id);
+  EXPECT_TRUE(ids.count(mine->row.id));
+  EXPECT_TRUE(ids.count(manager->row.id));
+  EXPECT_FALSE(ids.count(other->row.id));
+  EXPECT_FALSE(ids.count(everywhere->row.id));
+  EXPECT_EQ(tokens_.Get(as_manager, other->row.id).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(tokens_.Revoke(as_manager, other->row.id).code(), StatusCode::kNotFound);
+  EXPECT_TRUE(tokens_.Authenticate(other->value.reveal_string(), nullptr).ok());
+  EXPECT_TRUE(tokens_.Revoke(as_manager, mine->row.id).ok());
+  EXPECT_EQ(tokens_.List(admin_)->size(), 4u);  // the admin sees every token
 }
 
 }  // namespace

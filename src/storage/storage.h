@@ -220,7 +220,8 @@ class Storage {
   virtual StatusOr<bool> ConsumeTokenUse(std::string_view id) = 0;
   // All tokens, newest first (revoked ones too).
   virtual StatusOr<std::vector<TokenRow>> ListTokens() = 0;
-  // NotFound; revoking a revoked token keeps the first revocation time.
+  // Revokes the token and, transitively, every token it created. NotFound; revoking a revoked
+  // token keeps the first revocation time.
   virtual Status RevokeToken(std::string_view id, int64_t now, const Journal& journal = {}) = 0;
 
   // --- secrets

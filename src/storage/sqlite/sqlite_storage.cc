@@ -1104,8 +1104,12 @@ StatusOr<std::vector<TokenRow>> SqliteStorage::ListTokens() {
 
 Status SqliteStorage::RevokeToken(std::string_view id, int64_t now, const Journal& journal) {
   return WithWriteTx([&](Connection& c) -> Status {
-    SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("UPDATE tokens SET revoked_at = coalesce(revoked_at, "
-                                            "?) WHERE id = ?"));
+    // The token and, transitively, every token it created (created_by = "token:<id>").
+    SIRR_ASSIGN_OR_RETURN(
+        auto s, c.Prepare("WITH RECURSIVE tree(id) AS (SELECT id FROM tokens WHERE id = ?2 UNION "
+                          "SELECT t.id FROM tokens t JOIN tree ON t.created_by = 'token:' || "
+                          "tree.id) UPDATE tokens SET revoked_at = coalesce(revoked_at, ?1) "
+                          "WHERE id IN tree"));
     s->Bind(1, now).Bind(2, id);
     SIRR_RETURN_IF_ERROR(s->Run());
     if (sqlite3_changes64(c.db()) == 0) return NotFoundError("token not found");
