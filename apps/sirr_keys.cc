@@ -10,8 +10,8 @@ struct KeyArgs {
   CLI::App *create = nullptr, *list = nullptr, *show = nullptr, *rm = nullptr;
   CLI::App *encrypt = nullptr, *decrypt = nullptr, *sign = nullptr, *verify = nullptr,
            *derive = nullptr;
-  std::string name, spec, type, usage, description, data, file, aad, algorithm, signature,
-      context, public_key, new_name, mnemonic_file, hd_path;
+  std::string name, spec, type, usage, description, data, file, aad, algorithm, signature, context,
+      public_key, new_name, mnemonic_file, hd_path;
   bool ephemeral = false, hex = false, json_out = false;
 };
 

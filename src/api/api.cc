@@ -176,9 +176,9 @@ StatusOr<core::Principal> Api::Authenticate(const Request& req, Response* refusa
   if (!principal.ok()) {
     // Failed authentication is limited per client address, so guessing or flooding is slow.
     if (auto wait = auth_failure_limiter_.Take(req.client)) {
-      Status limited = ResourceExhaustedError(
-          "too many failed authentications from this address; retry after " +
-          std::to_string(*wait) + " s");
+      Status limited =
+          ResourceExhaustedError("too many failed authentications from this address; retry after " +
+                                 std::to_string(*wait) + " s");
       if (refuse(limited, "auth.rate_limited", "rate_limited", ""))
         refusal->SetHeader("Retry-After", std::to_string(*wait));
       return limited;
@@ -227,8 +227,7 @@ Response Api::Handle(const Request& req) {
   const std::string& path = target->path;
 
   if (path == "/health") {
-    if (req.method != "GET" && req.method != "HEAD")
-      return MethodNotAllowed("GET, HEAD");
+    if (req.method != "GET" && req.method != "HEAD") return MethodNotAllowed("GET, HEAD");
     json j{{"status", "ok"}, {"sealed", keeper_.sealed()}, {"version", version_}};
     return JsonResponse(200, Dump(j));
   }
@@ -447,8 +446,7 @@ Status Api::AuditSeal(const Request& req, const core::RequestContext* ctx, std::
 
 Response Api::HandleSeal(const Request& req, std::string_view route) {
   if (route == "seal-status") {
-    if (req.method != "GET" && req.method != "HEAD")
-      return MethodNotAllowed("GET, HEAD");
+    if (req.method != "GET" && req.method != "HEAD") return MethodNotAllowed("GET, HEAD");
     auto st = keeper_.Status();
     if (!st.ok()) return ErrorResponse(st.status());
     json versions = json::array();

@@ -47,8 +47,8 @@ int HttpStatusFor(StatusCode code) {
 }
 
 Response MethodNotAllowed(std::string_view allow) {
-  Response r = JsonResponse(405, "{\"message\":\"method not allowed; this route accepts " +
-                                     std::string(allow) + "\"}");
+  Response r = JsonResponse(
+      405, "{\"message\":\"method not allowed; this route accepts " + std::string(allow) + "\"}");
   r.SetHeader("Allow", std::string(allow));
   return r;
 }

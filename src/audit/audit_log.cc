@@ -475,8 +475,8 @@ Status AuditLog::CheckFileLocked(std::string* what) {
     // Another file was put in its place: keep it for the investigation, never append to it.
     aside = path_ + ".replaced-" + ms;
     if (ops_.Rename(path_, aside) != 0)
-      return UnavailableError("audit log " + path_ + " was replaced and cannot be moved aside: " +
-                              std::strerror(errno));
+      return UnavailableError("audit log " + path_ +
+                              " was replaced and cannot be moved aside: " + std::strerror(errno));
   }
   int fd = ops_.OpenAppend(path_, true);
   if (fd < 0)
@@ -558,8 +558,8 @@ StatusOr<VerifyResult> Verify(const std::string& path, std::span<const SecretByt
     bool matched = false;
     if (rec)
       for (const SecretBytes* key : mac_keys)
-        matched = matched || ConstantTimeEquals(crypto::HmacSha256(*key, AsBytes(rec->body)),
-                                                rec->mac);
+        matched =
+            matched || ConstantTimeEquals(crypto::HmacSha256(*key, AsBytes(rec->body)), rec->mac);
     if (!rec) {
       // Not a whole record: torn (a write cut short) if the chain continues after it from the
       // record before it, or if it is the unterminated end of the file; else damage.
@@ -587,8 +587,8 @@ StatusOr<VerifyResult> Verify(const std::string& path, std::span<const SecretByt
     if (rec->seq != r.head.seq + 1) {
       if (torn_candidate != 0) r.lines = torn_candidate;
       return fail(torn_candidate != 0 ? "line is damaged or has no mac"
-                                      : "sequence number " + std::to_string(rec->seq) +
-                                            " where " + std::to_string(r.head.seq + 1) +
+                                      : "sequence number " + std::to_string(rec->seq) + " where " +
+                                            std::to_string(r.head.seq + 1) +
                                             " was expected (lines deleted or reordered)");
     }
     if (rec->prev_hex != HexEncode(r.head.mac)) {

@@ -23,10 +23,10 @@
 #include <string>
 #include <vector>
 
+#include "audit/audit_file.h"
 #include "base/clock.h"
 #include "base/secret_bytes.h"
 #include "base/status.h"
-#include "audit/audit_file.h"
 #include "crypto/cloak.h"
 
 namespace sirr::audit {
@@ -154,8 +154,8 @@ class AuditLog {
   crypto::CloakedKey key_;  // guarded by mu_; empty when sealed
   std::string key_id_hex_;  // guarded by mu_
   ChainHead head_;          // guarded by mu_
-  int64_t journal_written_ = 0;  // guarded by mu_
-  std::deque<Committed> backlog_;  // committed, not yet written; guarded by mu_
+  int64_t journal_written_ = 0;      // guarded by mu_
+  std::deque<Committed> backlog_;    // committed, not yet written; guarded by mu_
   std::atomic<bool> behind_{false};  // backlog_ is not empty (written under mu_)
   // Serialised event members (EventFields) and their time. guarded by mu_
   std::vector<std::pair<std::string, int64_t>> pending_;

@@ -63,18 +63,15 @@ TEST_F(AuditBeforeCommitTest, ChangesAreRefusedAndNothingChangesWhileTheLogCanno
 
   EXPECT_EQ(env_.secrets_->Push(ctx_, testing::CoreEnv::Req("refused", "v")).status().code(),
             StatusCode::kUnavailable);
-  EXPECT_EQ(env_.secrets_->Pull(ctx_, "default", "once").status().code(),
-            StatusCode::kUnavailable);
+  EXPECT_EQ(env_.secrets_->Pull(ctx_, "default", "once").status().code(), StatusCode::kUnavailable);
   EXPECT_EQ(env_.secrets_->Delete(ctx_, "default", "keep").status().code(),
             StatusCode::kUnavailable);
   // A read that changes nothing cannot be recorded either: refused, value not served.
-  EXPECT_EQ(env_.secrets_->Pull(ctx_, "default", "keep").status().code(),
-            StatusCode::kUnavailable);
+  EXPECT_EQ(env_.secrets_->Pull(ctx_, "default", "keep").status().code(), StatusCode::kUnavailable);
 
   // Nothing changed: not stored, not burned, not deleted.
   const std::string vault = env_.storage_->GetVault("default", "")->id;
-  EXPECT_EQ(env_.storage_->GetSecretMeta(vault, "refused").status().code(),
-            StatusCode::kNotFound);
+  EXPECT_EQ(env_.storage_->GetSecretMeta(vault, "refused").status().code(), StatusCode::kNotFound);
   EXPECT_EQ(*env_.storage_->GetSecretMeta(vault, "once")->reads_remaining, 1);
   EXPECT_TRUE(env_.storage_->GetSecretMeta(vault, "keep").ok());
 
@@ -153,7 +150,8 @@ TEST_F(AuditBeforeCommitTest, JournalRowsArePurgedOnlyUpToWhatTheFileHolds) {
   ASSERT_TRUE(env_.secrets_->Push(ctx_, testing::CoreEnv::Req("b", "v")).ok());  // in backlog
   EXPECT_EQ(env_.audit_->journal_written(), written);
   auto head = env_.audit_->Head();
-  ASSERT_TRUE(env_.storage_->SaveAuditHead(head.seq, head.mac, env_.audit_->journal_written()).ok());
+  ASSERT_TRUE(
+      env_.storage_->SaveAuditHead(head.seq, head.mac, env_.audit_->journal_written()).ok());
   auto left = env_.storage_->ReadJournal(0, 1000);
   ASSERT_EQ(left->size(), 1u);  // b's record stays until the file has it
   EXPECT_NE(left->front().fields.find("\"secret\":\"b\""), std::string::npos);

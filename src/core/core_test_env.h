@@ -6,9 +6,9 @@
 #include <memory>
 #include <string>
 
+#include "core/audit_journal.h"
 #include "core/keys.h"
 #include "core/principal.h"
-#include "core/audit_journal.h"
 #include "core/seal_keeper.h"
 #include "core/secrets.h"
 #include "core/tokens.h"
@@ -35,8 +35,8 @@ class CoreEnv {
     keeper_.reset();
     storage_->SetJournalSink(nullptr);
     journal_.reset();
-    audit_ = std::make_unique<audit::AuditLog>((dir_ / "audit.log").string(), clock_,
-                                               audit_options_);
+    audit_ =
+        std::make_unique<audit::AuditLog>((dir_ / "audit.log").string(), clock_, audit_options_);
     journal_ = std::make_unique<AuditJournal>(*audit_);
     storage_->SetJournalSink(journal_.get());
     keeper_ = std::make_unique<SealKeeper>(*storage_, *audit_, clock_, crypto::SecureRandom::Get(),

@@ -55,8 +55,8 @@ StatusOr<Instance::OpenResult> Instance::Open(storage::Storage& storage, seal::M
     SIRR_RETURN_IF_ERROR(storage.InitializeInstance(
         key, vault,
         SystemJournal("instance.initialize",
-                      "keyring version 1 (" + HexEncode(key.key_id) + ") and vault '" +
-                          vault.name + "' (" + vault.id + ") created",
+                      "keyring version 1 (" + HexEncode(key.key_id) + ") and vault '" + vault.name +
+                          "' (" + vault.id + ") created",
                       clock)));
     return OpenResult{std::unique_ptr<Instance>(new Instance(std::move(master), 1)), true};
   }

@@ -1,9 +1,8 @@
 #include "core/keys.h"
 
-#include "core/text.h"
-
 #include "base/encoding.h"
 #include "core/audited.h"
+#include "core/text.h"
 #include "crypto/crypto.h"
 #include "crypto/envelope.h"
 #include "crypto/hd/bip39.h"
@@ -164,9 +163,8 @@ StatusOr<storage::KeyRow> Keys::Store(const RequestContext& ctx, std::string_vie
   SIRR_ASSIGN_OR_RETURN(row.material,
                         crypto::SealEnvelope(vault_key->key.Decloak(), vault_key->id,
                                              key.material.reveal(), KeyAad(row), random_));
-  Status st =
-      storage_.CreateKey(row, JournalOf(KeyEvent(ctx, action, "success", &vault, &row, detail),
-                                        clock_));
+  Status st = storage_.CreateKey(
+      row, JournalOf(KeyEvent(ctx, action, "success", &vault, &row, detail), clock_));
   if (!st.ok()) {
     if (st.code() != StatusCode::kUnavailable)
       SIRR_RETURN_IF_ERROR(Audit(ctx, action, OutcomeOf(st), &vault, &row, std::move(detail)));
@@ -377,10 +375,10 @@ StatusOr<std::pair<crypto::hd::WalletKey, HdResult>> Keys::HdKey(const RequestCo
     } else if (advance) {
       SIRR_ASSIGN_OR_RETURN(
           index, storage_.NextHdIndex(k.vault.id, k.row.id, [&](const storage::JournalContext& jc) {
-            return std::vector<storage::JournalEntry>{JournalEntryOf(
-                KeyEvent(ctx, "key.hd_advance", "success", &k.vault, &k.row,
-                         "BIP44 index " + std::to_string(jc.index) + " taken"),
-                clock_)};
+            return std::vector<storage::JournalEntry>{
+                JournalEntryOf(KeyEvent(ctx, "key.hd_advance", "success", &k.vault, &k.row,
+                                        "BIP44 index " + std::to_string(jc.index) + " taken"),
+                               clock_)};
           }));
     } else if (k.row.hd_last_index) {
       index = *k.row.hd_last_index;
@@ -517,7 +515,7 @@ StatusOr<storage::KeyRow> Keys::Derive(const RequestContext& ctx, std::string_vi
     SIRR_RETURN_IF_ERROR(ValidateKeyName(req.name));
     if (req.description.size() > 1024)
       return InvalidArgumentError("description must be at most 1024 characters");
-  SIRR_RETURN_IF_ERROR(RejectControlCharacters("description", req.description));
+    SIRR_RETURN_IF_ERROR(RejectControlCharacters("description", req.description));
     if (crypto::IsSymmetric(k.spec)) {
       if (!req.context || req.context->empty())
         return InvalidArgumentError("context is required to derive from a symmetric key");

@@ -204,8 +204,8 @@ TEST_F(KeysTest, CallerChosenNoncesAreRefused) {
   for (const char* spec : {"AES-256-GCM", "ChaCha20-Poly1305"}) {
     const std::string name = std::string("n-") + (spec[0] == 'A' ? "aes" : "chacha");
     ASSERT_TRUE(keys_.Create(admin_, "default", Req(name, spec)).ok());
-    auto refused = keys_.Encrypt(admin_, "default", name, SecretBytes::FromString("p"),
-                                 Bytes(12, 7), {});
+    auto refused =
+        keys_.Encrypt(admin_, "default", name, SecretBytes::FromString("p"), Bytes(12, 7), {});
     EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
     EXPECT_NE(refused.status().message().find("nonce is chosen by the server"), std::string::npos);
     auto a = keys_.Encrypt(admin_, "default", name, SecretBytes::FromString("p"), std::nullopt, {});

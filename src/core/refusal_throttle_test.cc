@@ -11,7 +11,7 @@ TEST(RefusalThrottleTest, RecordsAFewPerWindowThenCountsAndSummarisesOnce) {
   int detailed = 0;
   for (int i = 0; i < 1000; ++i) detailed += t.Admit("10.0.0.1", "auth.denied") ? 1 : 0;
   EXPECT_EQ(detailed, 3);
-  EXPECT_TRUE(t.Admit("10.0.0.2", "auth.denied"));      // another address has its own budget
+  EXPECT_TRUE(t.Admit("10.0.0.2", "auth.denied"));        // another address has its own budget
   EXPECT_TRUE(t.Admit("10.0.0.1", "auth.rate_limited"));  // and another action
   EXPECT_TRUE(t.TakeEnded().empty());                     // the window is still open
   clock.AdvanceSeconds(11);
@@ -19,7 +19,7 @@ TEST(RefusalThrottleTest, RecordsAFewPerWindowThenCountsAndSummarisesOnce) {
   ASSERT_EQ(ended.size(), 1u);  // only windows with suppressed refusals are summarised
   EXPECT_EQ(ended[0].client, "10.0.0.1");
   EXPECT_EQ(ended[0].suppressed, 997);
-  EXPECT_TRUE(t.TakeEnded().empty());  // once
+  EXPECT_TRUE(t.TakeEnded().empty());               // once
   EXPECT_TRUE(t.Admit("10.0.0.1", "auth.denied"));  // a new window
 }
 

@@ -153,12 +153,12 @@ void KeyRotation::Run(std::shared_ptr<Instance> instance, std::string request_id
         break;
       }
       if (*still > 0) continue;
-      if (sirr::Status st = storage_.SetKeyState(
-              row.version, "retired", clock_.NowMillis(),
-              SystemJournal("keys.version_retire",
-                            "key version " + std::to_string(row.version) +
-                                " retired: it wraps no vault key any more",
-                            clock_));
+      if (sirr::Status st =
+              storage_.SetKeyState(row.version, "retired", clock_.NowMillis(),
+                                   SystemJournal("keys.version_retire",
+                                                 "key version " + std::to_string(row.version) +
+                                                     " retired: it wraps no vault key any more",
+                                                 clock_));
           !st.ok()) {
         failure = st.message();
         break;

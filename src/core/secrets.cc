@@ -96,11 +96,10 @@ StatusOr<storage::SecretRow> Secrets::Push(const RequestContext& ctx, PushReques
   SIRR_ASSIGN_OR_RETURN(row.value,
                         crypto::SealEnvelope(key->key.Decloak(), key->id, req.value.reveal(),
                                              SecretAad(row), random_));
-  Status st = storage_.PutSecret(
-      row, req.overwrite, now,
-      JournalOf(SecretEvent(ctx, "secret.create", "success", &vault, &row,
-                            req.overwrite ? "overwrite" : ""),
-                clock_));
+  Status st = storage_.PutSecret(row, req.overwrite, now,
+                                 JournalOf(SecretEvent(ctx, "secret.create", "success", &vault,
+                                                       &row, req.overwrite ? "overwrite" : ""),
+                                           clock_));
   if (!st.ok()) {
     // Nothing changed: the refusal is recorded directly (never for a write the audit log
     // could not take: that refusal is the log's own).
@@ -128,8 +127,8 @@ StatusOr<PulledSecret> Secrets::Pull(const RequestContext& ctx, std::string_view
     const storage::SecretRow& r = *jc.secret;
     journaled = true;
     if (r.state == storage::SecretState::kExpired) {
-      out.push_back(JournalEntryOf(SecretEvent(ctx, "secret.read", "gone", &vault, &r, "expired"),
-                                   clock_));
+      out.push_back(
+          JournalEntryOf(SecretEvent(ctx, "secret.read", "gone", &vault, &r, "expired"), clock_));
       return out;
     }
     out.push_back(JournalEntryOf(SecretEvent(ctx, "secret.read", "success", &vault, &r), clock_));
@@ -147,9 +146,9 @@ StatusOr<PulledSecret> Secrets::Pull(const RequestContext& ctx, std::string_view
   }
   if (row->state != storage::SecretState::kLive) {
     if (!journaled)
-      SIRR_RETURN_IF_ERROR(Audit(ctx, "secret.read", "gone", &vault, &*row,
-                                 row->state == storage::SecretState::kBurned ? "burned"
-                                                                             : "expired"));
+      SIRR_RETURN_IF_ERROR(
+          Audit(ctx, "secret.read", "gone", &vault, &*row,
+                row->state == storage::SecretState::kBurned ? "burned" : "expired"));
     return GoneError(GoneMessage(*row));
   }
   SIRR_ASSIGN_OR_RETURN(auto key, instance->KeyFor(vault));
@@ -202,11 +201,10 @@ StatusOr<storage::SecretRow> Secrets::Delete(const RequestContext& ctx, std::str
   SIRR_ASSIGN_OR_RETURN(
       storage::VaultRow vault,
       vaults_.Resolve(ctx, "secret.delete", Capability::kSecretsDelete, vault_ref));
-  auto row = storage_.DeleteSecret(
-      vault.id, secret, [&](const storage::JournalContext& jc) {
-        return std::vector<storage::JournalEntry>{JournalEntryOf(
-            SecretEvent(ctx, "secret.delete", "success", &vault, jc.secret), clock_)};
-      });
+  auto row = storage_.DeleteSecret(vault.id, secret, [&](const storage::JournalContext& jc) {
+    return std::vector<storage::JournalEntry>{
+        JournalEntryOf(SecretEvent(ctx, "secret.delete", "success", &vault, jc.secret), clock_)};
+  });
   if (!row.ok()) {
     if (row.status().code() == StatusCode::kNotFound) {
       SIRR_RETURN_IF_ERROR(Audit(ctx, "secret.delete", "not_found", &vault, nullptr, "", secret));

@@ -1,12 +1,11 @@
 #include "core/tokens.h"
 
-#include "core/text.h"
-
 #include <algorithm>
 
 #include "base/encoding.h"
 #include "core/audited.h"
 #include "core/secrets.h"
+#include "core/text.h"
 #include "crypto/crypto.h"
 
 namespace sirr::core {
@@ -99,16 +98,18 @@ StatusOr<CreatedToken> Tokens::Create(const RequestContext& ctx, CreateTokenRequ
   if (creator.expires_at) {
     if (!row.expires_at) row.expires_at = creator.expires_at;
     if (*row.expires_at > *creator.expires_at)
-      return PermissionDeniedError("cannot create a token that outlives the creating token (it "
-                                   "expires at " +
-                                   FormatRfc3339(*creator.expires_at) + ")");
+      return PermissionDeniedError(
+          "cannot create a token that outlives the creating token (it "
+          "expires at " +
+          FormatRfc3339(*creator.expires_at) + ")");
   }
   if (creator.uses_left) {
     if (!row.max_uses) row.max_uses = std::max<int64_t>(*creator.uses_left, 1);
     if (*row.max_uses > *creator.uses_left)
-      return PermissionDeniedError("cannot create a token with more uses than the creating token "
-                                   "has left (" +
-                                   std::to_string(*creator.uses_left) + ")");
+      return PermissionDeniedError(
+          "cannot create a token with more uses than the creating token "
+          "has left (" +
+          std::to_string(*creator.uses_left) + ")");
   }
   audit::Event e = NewEvent(ctx, "token.create", "success");
   e.detail = "token:" + row.id + " (" + row.capabilities + ")";

@@ -1,9 +1,8 @@
 #include "core/vaults.h"
 
-#include "core/text.h"
-
 #include "core/audited.h"
 #include "core/instance.h"
+#include "core/text.h"
 
 namespace sirr::core {
 
@@ -88,8 +87,8 @@ StatusOr<storage::VaultRow> Vaults::Create(const RequestContext& ctx, CreateVaul
   const bool grant = p.kind == PrincipalKind::kToken && !p.is_admin() && !p.all_vaults;
   audit::Event e = NewEvent(ctx, "vault.create", "success", &row);
   if (grant) e.detail = "added to the scope of " + p.id;
-  Status st = storage_.CreateVault(row, grant ? std::string_view(p.token_id) : "",
-                                   JournalOf(e, clock_));
+  Status st =
+      storage_.CreateVault(row, grant ? std::string_view(p.token_id) : "", JournalOf(e, clock_));
   if (!st.ok()) {
     if (st.code() != StatusCode::kUnavailable) {
       e.outcome = std::string(OutcomeOf(st));
@@ -143,9 +142,8 @@ StatusOr<DeletedVault> Vaults::Delete(const RequestContext& ctx, std::string_vie
   SIRR_RETURN_IF_ERROR(storage_.ShredVaultKey(row.id, JournalOf(shred, clock_)));
   instance->Forget(row.id);
   audit::Event e = NewEvent(ctx, "vault.delete", "success", &row);
-  e.detail = std::string(force ? "forced; " : "") + "vault key destroyed; " +
-             std::to_string(live) + " live secret(s) and " + std::to_string(keys) +
-             " key(s) deleted with it";
+  e.detail = std::string(force ? "forced; " : "") + "vault key destroyed; " + std::to_string(live) +
+             " live secret(s) and " + std::to_string(keys) + " key(s) deleted with it";
   auto removed = storage_.DeleteVault(row.id, JournalOf(e, clock_));
   if (!removed.ok()) return removed.status();
   row.wrapped_key.clear();

@@ -1,11 +1,11 @@
 #include "http/http_server.h"
 
 #include <algorithm>
-#include <map>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <map>
 #include <mutex>
 #include <set>
 #include <span>
@@ -139,12 +139,12 @@ class Session : public std::enable_shared_from_this<Session> {
   void Read(bool first) {
     if (!first && buffer_.size() == 0) {
       stream_.expires_after(server_.options_.idle_timeout);
-      stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](
-                                                         beast::error_code ec, size_t n) {
-        if (ec) return self->Close();
-        self->buffer_.commit(n);
-        self->Read(true);
-      });
+      stream_.async_read_some(buffer_.prepare(4096),
+                              [self = shared_from_this()](beast::error_code ec, size_t n) {
+                                if (ec) return self->Close();
+                                self->buffer_.commit(n);
+                                self->Read(true);
+                              });
       return;
     }
     parser_.emplace();
@@ -162,12 +162,12 @@ class Session : public std::enable_shared_from_this<Session> {
     std::string_view raw(static_cast<const char*>(data.data()), data.size());
     size_t end = raw.find("\r\n\r\n");
     if (end == std::string_view::npos && raw.size() < server_.options_.max_header_bytes) {
-      stream_.async_read_some(
-          buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, size_t n) {
-            if (self->ReadFailed(ec)) return;
-            self->buffer_.commit(n);
-            self->ReadHeaderBytes();
-          });
+      stream_.async_read_some(buffer_.prepare(4096),
+                              [self = shared_from_this()](beast::error_code ec, size_t n) {
+                                if (self->ReadFailed(ec)) return;
+                                self->buffer_.commit(n);
+                                self->ReadHeaderBytes();
+                              });
       return;
     }
     std::string_view header = raw.substr(0, end == std::string_view::npos ? raw.size() : end + 2);

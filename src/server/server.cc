@@ -11,16 +11,16 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <set>
 #include <fstream>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <utility>
 
 #include "api/api.h"
 #include "audit/audit_log.h"
-#include "core/audit_journal.h"
 #include "base/clock.h"
+#include "core/audit_journal.h"
 #include "core/seal_keeper.h"
 #include "core/secrets.h"
 #include "crypto/cloak.h"
@@ -188,7 +188,7 @@ class Background {
   storage::Storage& storage_;
   const int sweep_seconds_;
   const std::function<void()> tick_;  // once a second
-  int64_t last_checkpoint_ = -1;  // used by the loop thread, and by the owner after join
+  int64_t last_checkpoint_ = -1;      // used by the loop thread, and by the owner after join
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;  // guarded by mu_
@@ -464,13 +464,15 @@ int VerifyAudit(const std::string& audit_file, const std::string& key_file,
   std::printf("OK %lld lines%s\n", static_cast<long long>(result->lines),
               head ? ", matches the head recorded in the database" : "");
   if (result->continues_after > 0)
-    std::printf("note: this file continues the chain after sequence %lld (its first record says "
-                "why: the previous log was removed, replaced or lost)\n",
-                static_cast<long long>(result->continues_after));
+    std::printf(
+        "note: this file continues the chain after sequence %lld (its first record says "
+        "why: the previous log was removed, replaced or lost)\n",
+        static_cast<long long>(result->continues_after));
   for (int64_t line : result->torn_lines)
-    std::printf("note: line %lld is a torn record (a write cut short by a crash or a full disk), "
-                "not an edit: the chain continues across it\n",
-                static_cast<long long>(line));
+    std::printf(
+        "note: line %lld is a torn record (a write cut short by a crash or a full disk), "
+        "not an edit: the chain continues across it\n",
+        static_cast<long long>(line));
   return 0;
 }
 
@@ -504,14 +506,14 @@ int RecoverAudit(const ServerConfig& config, const std::string& reason) {
   const std::string audit_path =
       config.audit_log.empty() ? (std::filesystem::path(config.data_dir) / "audit.log").string()
                                : config.audit_log;
-  Status st = audit::AuditLog::Recover(audit_path, master->audit_key(),
-                                       crypto::KeyIdHex(master->key_id()), from, reason,
-                                       SystemClock::Get());
+  Status st =
+      audit::AuditLog::Recover(audit_path, master->audit_key(), crypto::KeyIdHex(master->key_id()),
+                               from, reason, SystemClock::Get());
   if (!st.ok()) return Fail(st.message());
-  std::printf("started %s: its first record (audit.recovered, sequence %lld) continues the chain "
-              "after sequence %lld recorded in the database; keep the reason on file\n",
-              audit_path.c_str(), static_cast<long long>(from.seq + 1),
-              static_cast<long long>(from.seq));
+  std::printf(
+      "started %s: its first record (audit.recovered, sequence %lld) continues the chain "
+      "after sequence %lld recorded in the database; keep the reason on file\n",
+      audit_path.c_str(), static_cast<long long>(from.seq + 1), static_cast<long long>(from.seq));
   return 0;
 }
 

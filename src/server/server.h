@@ -16,13 +16,13 @@ struct ServerConfig {
   std::string addr = "127.0.0.1:39999";
   std::string data_dir = "/var/lib/sirr";
   std::string admin_token_file;
-  std::string admin_token;        // development only (environment)
-  std::string audit_log;          // default: <data_dir>/audit.log
+  std::string admin_token;                // development only (environment)
+  std::string audit_log;                  // default: <data_dir>/audit.log
   bool audit_allow_special_file = false;  // SIRR_AUDIT_ALLOW_SPECIAL_FILE: a device or pipe
-  seal::ProviderConfig provider;  // provider name, key file, command and PKCS#11 settings
-  std::string validation_hash;    // SEAL_UNSEAL_VALIDATION_HASH
-  std::string key_file_new;       // SIRR_KEY_FILE_NEW: dual-key mode (rotation)
-  int rotation_batch = 100;       // SIRR_ROTATION_BATCH: vault keys per rotation transaction
+  seal::ProviderConfig provider;          // provider name, key file, command and PKCS#11 settings
+  std::string validation_hash;            // SEAL_UNSEAL_VALIDATION_HASH
+  std::string key_file_new;               // SIRR_KEY_FILE_NEW: dual-key mode (rotation)
+  int rotation_batch = 100;  // SIRR_ROTATION_BATCH: vault keys per rotation transaction
   // JWT bearer authentication (off when no key file is given).
   std::string jwt_public_key_file;
   std::string jwt_issuer;

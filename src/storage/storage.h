@@ -169,7 +169,8 @@ class Storage {
   // Adds `row` (state active) and marks every other active version retiring, in one
   // transaction. FailedPrecondition if the version or key id exists.
   virtual Status AddKeyVersion(const KeyringRow& row, const Journal& journal = {}) = 0;
-  virtual Status SetKeyState(int version, std::string_view state, int64_t now, const Journal& journal = {}) = 0;
+  virtual Status SetKeyState(int version, std::string_view state, int64_t now,
+                             const Journal& journal = {}) = 0;
   // Vaults whose key is (`wrapped_by`) or is not (!`wrapped_by`) wrapped by `key_id`
   // (shredded keys are not counted either way).
   virtual StatusOr<int64_t> CountVaultKeys(const Bytes& key_id, bool wrapped_by) = 0;
@@ -182,14 +183,16 @@ class Storage {
   };
   // Replaces each vault's wrapped key in one transaction, only where it still equals
   // old_wrapped (a vault shredded or rewrapped meanwhile is left alone). Returns how many.
-  virtual StatusOr<int64_t> RewrapVaultKeys(const std::vector<Rewrap>& rewraps, const Journal& journal = {}) = 0;
+  virtual StatusOr<int64_t> RewrapVaultKeys(const std::vector<Rewrap>& rewraps,
+                                            const Journal& journal = {}) = 0;
   // A consistent copy of the whole database at `dest` (SQLite online backup, in steps so
   // writers continue), file mode 0600.
   virtual Status BackupTo(const std::string& dest) = 0;
   virtual StatusOr<int64_t> CountVaults() = 0;
   // Creates keyring version 1 and the first vault in one transaction. FailedPrecondition
   // if a keyring already exists (never initialises a second keyring over existing data).
-  virtual Status InitializeInstance(const KeyringRow& key, const VaultRow& vault, const Journal& journal = {}) = 0;
+  virtual Status InitializeInstance(const KeyringRow& key, const VaultRow& vault,
+                                    const Journal& journal = {}) = 0;
 
   // --- vaults
   // The vault with this id (any owner), else the one with this name among `name_owner`'s
@@ -197,7 +200,8 @@ class Storage {
   virtual StatusOr<VaultRow> GetVault(std::string_view id_or_name, std::string_view name_owner) = 0;
   // AlreadyExists when the owner already has a vault of that name. A non-empty
   // `grant_token_id` adds the new vault to that token's scope in the same transaction.
-  virtual Status CreateVault(const VaultRow& row, std::string_view grant_token_id, const Journal& journal = {}) = 0;
+  virtual Status CreateVault(const VaultRow& row, std::string_view grant_token_id,
+                             const Journal& journal = {}) = 0;
   // Ordered by owner, then name.
   virtual StatusOr<VaultPage> ListVaults(const VaultScope& scope, int64_t offset,
                                          int64_t limit) = 0;
@@ -227,7 +231,8 @@ class Storage {
   // --- secrets
   // Inserts a live secret. When a secret of that name exists: a live, unexpired one is
   // AlreadyExists unless `overwrite`; otherwise (or with overwrite) it is replaced.
-  virtual Status PutSecret(const SecretRow& row, bool overwrite, int64_t now, const Journal& journal = {}) = 0;
+  virtual Status PutSecret(const SecretRow& row, bool overwrite, int64_t now,
+                           const Journal& journal = {}) = 0;
   // Metadata (value not filled) of the secret by id or name, in any state. NotFound.
   virtual StatusOr<SecretRow> GetSecretMeta(std::string_view vault_id,
                                             std::string_view id_or_name) = 0;
@@ -241,10 +246,11 @@ class Storage {
   virtual StatusOr<SecretPage> ListSecrets(std::string_view vault_id, const SecretFilter& filter,
                                            int64_t now) = 0;
   // Removes the row (any state); returns its metadata. NotFound.
-  virtual StatusOr<SecretRow> DeleteSecret(std::string_view vault_id,
-                                           std::string_view id_or_name, const Journal& journal = {}) = 0;
+  virtual StatusOr<SecretRow> DeleteSecret(std::string_view vault_id, std::string_view id_or_name,
+                                           const Journal& journal = {}) = 0;
   // Destroys the values of live secrets whose expiry is <= now; returns their metadata.
-  virtual StatusOr<std::vector<SecretRow>> ExpireDue(int64_t now, int limit, const Journal& journal = {}) = 0;
+  virtual StatusOr<std::vector<SecretRow>> ExpireDue(int64_t now, int limit,
+                                                     const Journal& journal = {}) = 0;
   // Deletes burned/expired tombstones that went away at or before `gone_before`.
   virtual StatusOr<int64_t> PurgeTombstones(int64_t gone_before) = 0;
 
@@ -258,10 +264,12 @@ class Storage {
   virtual StatusOr<KeyPage> ListKeys(std::string_view vault_id, const KeyFilter& filter) = 0;
   virtual StatusOr<int64_t> CountKeys(std::string_view vault_id) = 0;
   // Removes the key; returns its metadata. NotFound.
-  virtual StatusOr<KeyRow> DeleteKey(std::string_view vault_id, std::string_view id_or_name, const Journal& journal = {}) = 0;
+  virtual StatusOr<KeyRow> DeleteKey(std::string_view vault_id, std::string_view id_or_name,
+                                     const Journal& journal = {}) = 0;
   // BIP39 keys: takes the key's next BIP44 index (0, 1, 2, …) and records it as the last used,
   // atomically and durably: concurrent callers never get the same index.
-  virtual StatusOr<int64_t> NextHdIndex(std::string_view vault_id, std::string_view key_id, const Journal& journal = {}) = 0;
+  virtual StatusOr<int64_t> NextHdIndex(std::string_view vault_id, std::string_view key_id,
+                                        const Journal& journal = {}) = 0;
 
   // --- audit chain head (to detect truncation of the audit log) and journal
   // Records the chain head and, in the same transaction, removes the journal rows with

@@ -13,7 +13,7 @@ namespace sirr::testing {
 
 class FaultyAuditFile final : public audit::AuditFileOps {
  public:
-  std::atomic<bool> full{false};          // every write fails with ENOSPC
+  std::atomic<bool> full{false};           // every write fails with ENOSPC
   std::atomic<bool> partial_first{false};  // ... after writing half of what it was given once
   std::atomic<bool> truncate_fails{false};
   std::atomic<int> writes{0};

@@ -9,7 +9,8 @@ namespace {
 
 size_t CountResponses(const std::string& raw) {
   size_t n = 0;
-  for (size_t at = raw.find("HTTP/1.1 "); at != std::string::npos; at = raw.find("HTTP/1.1 ", at + 1))
+  for (size_t at = raw.find("HTTP/1.1 "); at != std::string::npos;
+       at = raw.find("HTTP/1.1 ", at + 1))
     ++n;
   return n;
 }
@@ -21,9 +22,10 @@ TEST_F(SirrdTest, AmbiguousTransferEncodingIsRefusedAndNothingAfterItRuns) {
   const std::string smuggled = "GET /health HTTP/1.1\r\nHost: a\r\n\r\n";
   for (const char* te : {"identity", "xchunked", "chunked, identity", "gzip"}) {
     bool closed = false;
-    std::string out = Raw("POST /status HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: " +
-                              std::string(te) + "\r\n\r\n" + smuggled,
-                          &closed);
+    std::string out =
+        Raw("POST /status HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: " + std::string(te) +
+                "\r\n\r\n" + smuggled,
+            &closed);
     EXPECT_EQ(out.rfind("HTTP/1.1 400", 0), 0u) << te << ": " << out;
     EXPECT_EQ(CountResponses(out), 1u) << te << ": the smuggled request ran: " << out;
     EXPECT_TRUE(closed) << te;
@@ -34,8 +36,9 @@ TEST_F(SirrdTest, AmbiguousTransferEncodingIsRefusedAndNothingAfterItRuns) {
       "0\r\n\r\n");
   EXPECT_EQ(out.rfind("HTTP/1.1 400", 0), 0u) << out;
   // Plain chunked still works.
-  out = Raw("GET /health HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
-            "Connection: close\r\n\r\n0\r\n\r\n");
+  out =
+      Raw("GET /health HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
+          "Connection: close\r\n\r\n0\r\n\r\n");
   EXPECT_EQ(out.rfind("HTTP/1.1 200", 0), 0u) << out;
 }
 
@@ -43,12 +46,11 @@ TEST_F(SirrdTest, FoldedHeadersAndMissingOrRepeatedHostAreRefused) {
   ASSERT_TRUE(Start());
   EXPECT_EQ(Raw("GET /health HTTP/1.1\r\nHost: a\r\nX-A: b\r\n c\r\n\r\n").rfind("HTTP/1.1 400", 0),
             0u);
-  EXPECT_EQ(Raw("GET /health HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n").rfind("HTTP/1.1 400", 0),
-            0u);
+  EXPECT_EQ(Raw("GET /health HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n").rfind("HTTP/1.1 400", 0), 0u);
   EXPECT_EQ(Raw("GET /health HTTP/1.1\r\n\r\n").rfind("HTTP/1.1 400", 0), 0u);
-  EXPECT_EQ(Raw("GET /health HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
-                .rfind("HTTP/1.1 200", 0),
-            0u);
+  EXPECT_EQ(
+      Raw("GET /health HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").rfind("HTTP/1.1 200", 0),
+      0u);
 }
 
 TEST_F(SirrdTest, AWrongMethodIs405WithAllow) {
@@ -112,8 +114,8 @@ TEST_F(SirrdTest, RequestTimeoutAppliesToLaterRequestsOnAConnection) {
 // headers): refused at the door with 422.
 TEST_F(SirrdTest, ControlCharactersInFieldsThatReachHeadersAreRefused) {
   ASSERT_TRUE(Start());
-  auto r = Http("POST", kSecrets,
-                R"({"name":"inj","value":"v","type":"text\r\nSet-Cookie: stolen=1"})");
+  auto r =
+      Http("POST", kSecrets, R"({"name":"inj","value":"v","type":"text\r\nSet-Cookie: stolen=1"})");
   EXPECT_EQ(r.status, 422) << r.body;
   r = Http("POST", kSecrets, R"({"name":"inj","value":"v","description":"a\u0000b"})");
   EXPECT_EQ(r.status, 422) << r.body;
@@ -151,7 +153,8 @@ TEST_F(SirrdTest, UnauthenticatedFloodCostsBoundedAuditBytes) {
       for (int i = 0; i < 250; ++i) {
         auto r = c.Do("GET", i % 2 ? long_path : kSecrets);
         if (!r.ok()) continue;
-        if (r->status == 401) ++unauthorized;
+        if (r->status == 401)
+          ++unauthorized;
         else if (r->status == 429) {
           ++limited;
           if (r->headers["retry-after"].empty()) retry_after = false;
@@ -324,9 +327,9 @@ struct Tmpfs {
   }
 };
 
-#define SIRR_NEED_TMPFS(t)                                                                 \
-  if (!(t).mounted)                                                                         \
-  GTEST_SKIP() << "cannot mount a tmpfs here (" << std::strerror(errno)                    \
+#define SIRR_NEED_TMPFS(t)                                              \
+  if (!(t).mounted)                                                     \
+  GTEST_SKIP() << "cannot mount a tmpfs here (" << std::strerror(errno) \
                << "); the disk-full tests need root with CAP_SYS_ADMIN"
 
 // Only the audit log's disk is full: changes are refused with 503 and nothing changes (the
@@ -344,9 +347,12 @@ TEST_F(SirrdTest, DiskFullUnderTheAuditLogRefusesChangesAndLosesNoRecord) {
   for (int i = 0; i < 2000 && refused == 0; ++i) {
     const std::string name = "s" + std::to_string(i);
     int status = Http("POST", kSecrets, json{{"name", name}, {"value", "v"}}.dump()).status;
-    if (status == 201) acked.push_back(name);
-    else if (status == 503) ++refused;
-    else ++other;
+    if (status == 201)
+      acked.push_back(name);
+    else if (status == 503)
+      ++refused;
+    else
+      ++other;
   }
   ASSERT_EQ(refused, 1) << "the audit disk never filled";
   EXPECT_EQ(other, 0);
@@ -371,8 +377,9 @@ TEST_F(SirrdTest, DiskFullUnderTheAuditLogRefusesChangesAndLosesNoRecord) {
 TEST_F(SirrdTest, DiskFullUnderTheDatabaseIs503AndLosesNoAcknowledgedWrite) {
   Tmpfs t(dir_ / "dbfs", 4 << 20);
   SIRR_NEED_TMPFS(t);
-  const std::map<std::string, std::string> env = {{"SIRR_DATA_DIR", (t.dir / "data").string()},
-                                                  {"SIRR_AUDIT_LOG", (dir_ / "audit.log").string()}};
+  const std::map<std::string, std::string> env = {
+      {"SIRR_DATA_DIR", (t.dir / "data").string()},
+      {"SIRR_AUDIT_LOG", (dir_ / "audit.log").string()}};
   ASSERT_TRUE(Start(env));
   const std::string big(16 * 1024, 'x');
   std::vector<std::string> acked;
@@ -380,9 +387,12 @@ TEST_F(SirrdTest, DiskFullUnderTheDatabaseIs503AndLosesNoAcknowledgedWrite) {
   for (int i = 0; i < 2000 && refused < 3; ++i) {
     const std::string name = "b" + std::to_string(i);
     int status = Http("POST", kSecrets, json{{"name", name}, {"value", big}}.dump()).status;
-    if (status == 201) acked.push_back(name);
-    else if (status == 503) ++refused;
-    else ++other;
+    if (status == 201)
+      acked.push_back(name);
+    else if (status == 503)
+      ++refused;
+    else
+      ++other;
   }
   EXPECT_EQ(refused, 3) << "the database disk never filled";
   EXPECT_EQ(other, 0) << "a full disk must be 503, never 500";

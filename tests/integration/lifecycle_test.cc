@@ -302,8 +302,8 @@ TEST_F(LifecycleIt, BackupFinishesUnderASteadyWriteLoadAndLeftoversAreRemoved) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_GT(during, 0) << "the writers went on during the backup";
   EXPECT_GT(fs::file_size(dir_ / "loaded.db"), 4u << 20);
-  auto restored =
-      RunSirrd({{"SIRR_DATA_DIR", (dir_ / "copy").string()}}, {"restore", (dir_ / "loaded.db").string()});
+  auto restored = RunSirrd({{"SIRR_DATA_DIR", (dir_ / "copy").string()}},
+                           {"restore", (dir_ / "loaded.db").string()});
   EXPECT_EQ(restored.code, 0) << restored.err;
 }
 

@@ -411,15 +411,14 @@ struct SqliteStorage::WriteOp {
   Status result;
   const std::vector<std::string>* only_vaults = nullptr;  // see WithWriteTx
   bool done = false;                                      // guarded by commit_mu_
-  std::vector<JournalEntry> journaled;  // inserted by fn; guarded by writer_mu_
+  std::vector<JournalEntry> journaled;                    // inserted by fn; guarded by writer_mu_
 };
 
 template <typename Fn>
 Status SqliteStorage::WithWriteTx(Fn&& fn, const std::vector<std::string>* only_vaults,
                                   const Journal* journal) {
   // Audit before commit: while the audit log cannot take records, no audited change starts.
-  if (journal && *journal && journal_sink_)
-    SIRR_RETURN_IF_ERROR(journal_sink_->Ready());
+  if (journal && *journal && journal_sink_) SIRR_RETURN_IF_ERROR(journal_sink_->Ready());
   WriteOp op{std::ref(fn), OkStatus(), only_vaults, false, {}};
   std::unique_lock lock(commit_mu_);
   commit_queue_.push_back(&op);
@@ -501,8 +500,7 @@ std::vector<JournalEntry> SqliteStorage::CommitBatch(const std::vector<WriteOp*>
   return entries;
 }
 
-Status SqliteStorage::AddJournal(Connection& c, const Journal& journal,
-                                 const JournalContext& ctx) {
+Status SqliteStorage::AddJournal(Connection& c, const Journal& journal, const JournalContext& ctx) {
   if (!journal) return OkStatus();
   std::vector<JournalEntry> entries = journal(ctx);
   for (JournalEntry& e : entries) {
@@ -594,40 +592,46 @@ StatusOr<std::vector<KeyringRow>> SqliteStorage::ListKeyring() {
 }
 
 Status SqliteStorage::AddKeyVersion(const KeyringRow& row, const Journal& journal) {
-  return WithWriteTx([&](Connection& c) -> Status {
-    {
-      SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT count(*) FROM keyring WHERE version = ? OR "
-                                              "key_id = ?"));
-      s->Bind(1, int64_t{row.version}).BindBlob(2, row.key_id);
-      SIRR_ASSIGN_OR_RETURN(bool found, s->Step());
-      if (found && s->Int(0) > 0)
-        return FailedPreconditionError("key version or key id already in the keyring");
-    }
-    {
-      SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("UPDATE keyring SET state = 'retiring', "
-                                              "updated_at = ? WHERE state = 'active'"));
-      s->Bind(1, row.created_at);
-      SIRR_RETURN_IF_ERROR(s->Run());
-    }
-    SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("INSERT INTO keyring (version, key_id, state, "
-                                            "created_at, updated_at, key_check) VALUES (?, ?, "
-                                            "?, ?, ?, ?)"));
-    s->Bind(1, int64_t{row.version}).BindBlob(2, row.key_id).Bind(3, row.state);
-    s->Bind(4, row.created_at).Bind(5, row.updated_at).BindBlob(6, row.key_check);
-    SIRR_RETURN_IF_ERROR(s->Run());
-    return AddJournal(c, journal, {});
-  }, nullptr, &journal);
+  return WithWriteTx(
+      [&](Connection& c) -> Status {
+        {
+          SIRR_ASSIGN_OR_RETURN(auto s,
+                                c.Prepare("SELECT count(*) FROM keyring WHERE version = ? OR "
+                                          "key_id = ?"));
+          s->Bind(1, int64_t{row.version}).BindBlob(2, row.key_id);
+          SIRR_ASSIGN_OR_RETURN(bool found, s->Step());
+          if (found && s->Int(0) > 0)
+            return FailedPreconditionError("key version or key id already in the keyring");
+        }
+        {
+          SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("UPDATE keyring SET state = 'retiring', "
+                                                  "updated_at = ? WHERE state = 'active'"));
+          s->Bind(1, row.created_at);
+          SIRR_RETURN_IF_ERROR(s->Run());
+        }
+        SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("INSERT INTO keyring (version, key_id, state, "
+                                                "created_at, updated_at, key_check) VALUES (?, ?, "
+                                                "?, ?, ?, ?)"));
+        s->Bind(1, int64_t{row.version}).BindBlob(2, row.key_id).Bind(3, row.state);
+        s->Bind(4, row.created_at).Bind(5, row.updated_at).BindBlob(6, row.key_check);
+        SIRR_RETURN_IF_ERROR(s->Run());
+        return AddJournal(c, journal, {});
+      },
+      nullptr, &journal);
 }
 
-Status SqliteStorage::SetKeyState(int version, std::string_view state, int64_t now, const Journal& journal) {
-  return WithWriteTx([&](Connection& c) -> Status {
-    SIRR_ASSIGN_OR_RETURN(
-        auto s, c.Prepare("UPDATE keyring SET state = ?, updated_at = ? WHERE version = ?"));
-    s->Bind(1, state).Bind(2, now).Bind(3, int64_t{version});
-    SIRR_RETURN_IF_ERROR(s->Run());
-    if (sqlite3_changes64(c.db()) == 0) return NotFoundError("no such key version");
-    return AddJournal(c, journal, {});
-  }, nullptr, &journal);
+Status SqliteStorage::SetKeyState(int version, std::string_view state, int64_t now,
+                                  const Journal& journal) {
+  return WithWriteTx(
+      [&](Connection& c) -> Status {
+        SIRR_ASSIGN_OR_RETURN(
+            auto s, c.Prepare("UPDATE keyring SET state = ?, updated_at = ? WHERE version = ?"));
+        s->Bind(1, state).Bind(2, now).Bind(3, int64_t{version});
+        SIRR_RETURN_IF_ERROR(s->Run());
+        if (sqlite3_changes64(c.db()) == 0) return NotFoundError("no such key version");
+        return AddJournal(c, journal, {});
+      },
+      nullptr, &journal);
 }
 
 StatusOr<int64_t> SqliteStorage::CountVaultKeys(const Bytes& key_id, bool wrapped_by) {
@@ -668,7 +672,8 @@ StatusOr<std::vector<VaultRow>> SqliteStorage::VaultsNotWrappedBy(const Bytes& k
   });
 }
 
-StatusOr<int64_t> SqliteStorage::RewrapVaultKeys(const std::vector<Rewrap>& rewraps, const Journal& journal) {
+StatusOr<int64_t> SqliteStorage::RewrapVaultKeys(const std::vector<Rewrap>& rewraps,
+                                                 const Journal& journal) {
   int64_t changed = 0;
   // Only the vault rows change (the vault keys inside stay the same): other cached rows stay.
   std::vector<std::string> vault_ids;
@@ -783,30 +788,35 @@ StatusOr<int64_t> SqliteStorage::CountVaults() {
   });
 }
 
-Status SqliteStorage::InitializeInstance(const KeyringRow& key, const VaultRow& vault, const Journal& journal) {
-  return WithWriteTx([&](Connection& c) -> Status {
-    {
-      SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT count(*) FROM keyring"));
-      SIRR_ASSIGN_OR_RETURN(bool row, s->Step());
-      if (row && s->Int(0) > 0)
-        return FailedPreconditionError("the database already has a keyring");
-    }
-    {
-      SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("INSERT INTO keyring (version, key_id, state, "
-                                              "created_at, updated_at, key_check) VALUES (?, ?, "
-                                              "?, ?, ?, ?)"));
-      s->Bind(1, int64_t{key.version}).BindBlob(2, key.key_id).Bind(3, key.state);
-      s->Bind(4, key.created_at).Bind(5, key.updated_at).BindBlob(6, key.key_check);
-      SIRR_RETURN_IF_ERROR(s->Run());
-    }
-    SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("INSERT INTO vaults (id, name, description, "
-                                            "created_at, wrapped_key, owner) VALUES (?, ?, ?, ?, "
-                                            "?, ?)"));
-    s->Bind(1, vault.id).Bind(2, vault.name).Bind(3, vault.description);
-    s->Bind(4, vault.created_at).BindBlob(5, vault.wrapped_key).Bind(6, vault.owner);
-    SIRR_RETURN_IF_ERROR(s->Run());
-    return AddJournal(c, journal, {});
-  }, nullptr, &journal);
+Status SqliteStorage::InitializeInstance(const KeyringRow& key, const VaultRow& vault,
+                                         const Journal& journal) {
+  return WithWriteTx(
+      [&](Connection& c) -> Status {
+        {
+          SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT count(*) FROM keyring"));
+          SIRR_ASSIGN_OR_RETURN(bool row, s->Step());
+          if (row && s->Int(0) > 0)
+            return FailedPreconditionError("the database already has a keyring");
+        }
+        {
+          SIRR_ASSIGN_OR_RETURN(auto s,
+                                c.Prepare("INSERT INTO keyring (version, key_id, state, "
+                                          "created_at, updated_at, key_check) VALUES (?, ?, "
+                                          "?, ?, ?, ?)"));
+          s->Bind(1, int64_t{key.version}).BindBlob(2, key.key_id).Bind(3, key.state);
+          s->Bind(4, key.created_at).Bind(5, key.updated_at).BindBlob(6, key.key_check);
+          SIRR_RETURN_IF_ERROR(s->Run());
+        }
+        SIRR_ASSIGN_OR_RETURN(auto s,
+                              c.Prepare("INSERT INTO vaults (id, name, description, "
+                                        "created_at, wrapped_key, owner) VALUES (?, ?, ?, ?, "
+                                        "?, ?)"));
+        s->Bind(1, vault.id).Bind(2, vault.name).Bind(3, vault.description);
+        s->Bind(4, vault.created_at).BindBlob(5, vault.wrapped_key).Bind(6, vault.owner);
+        SIRR_RETURN_IF_ERROR(s->Run());
+        return AddJournal(c, journal, {});
+      },
+      nullptr, &journal);
 }
 
 #define VAULT_COLS "id, name, description, created_at, wrapped_key, owner"
@@ -920,29 +930,33 @@ StatusOr<VaultRow> SqliteStorage::GetVault(std::string_view id_or_name,
                     });
 }
 
-Status SqliteStorage::CreateVault(const VaultRow& row, std::string_view grant_token_id, const Journal& journal) {
-  return WithWriteTx([&](Connection& c) -> Status {
-    {
-      SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT 1 FROM vaults WHERE owner = ? AND name = ?"));
-      s->Bind(1, row.owner).Bind(2, row.name);
-      SIRR_ASSIGN_OR_RETURN(bool found, s->Step());
-      if (found) return AlreadyExistsError("a vault named '" + row.name + "' already exists");
-    }
-    {
-      SIRR_ASSIGN_OR_RETURN(
-          auto s, c.Prepare("INSERT INTO vaults (" VAULT_COLS ") VALUES (?, ?, ?, ?, ?, ?)"));
-      s->Bind(1, row.id).Bind(2, row.name).Bind(3, row.description).Bind(4, row.created_at);
-      s->BindBlob(5, row.wrapped_key).Bind(6, row.owner);
-      SIRR_RETURN_IF_ERROR(s->Run());
-    }
-    if (!grant_token_id.empty()) {
-      SIRR_ASSIGN_OR_RETURN(
-          auto s, c.Prepare("INSERT INTO token_vaults (token_id, vault_id) VALUES (?, ?)"));
-      s->Bind(1, grant_token_id).Bind(2, row.id);
-      SIRR_RETURN_IF_ERROR(s->Run());
-    }
-    return AddJournal(c, journal, {});
-  }, nullptr, &journal);
+Status SqliteStorage::CreateVault(const VaultRow& row, std::string_view grant_token_id,
+                                  const Journal& journal) {
+  return WithWriteTx(
+      [&](Connection& c) -> Status {
+        {
+          SIRR_ASSIGN_OR_RETURN(auto s,
+                                c.Prepare("SELECT 1 FROM vaults WHERE owner = ? AND name = ?"));
+          s->Bind(1, row.owner).Bind(2, row.name);
+          SIRR_ASSIGN_OR_RETURN(bool found, s->Step());
+          if (found) return AlreadyExistsError("a vault named '" + row.name + "' already exists");
+        }
+        {
+          SIRR_ASSIGN_OR_RETURN(
+              auto s, c.Prepare("INSERT INTO vaults (" VAULT_COLS ") VALUES (?, ?, ?, ?, ?, ?)"));
+          s->Bind(1, row.id).Bind(2, row.name).Bind(3, row.description).Bind(4, row.created_at);
+          s->BindBlob(5, row.wrapped_key).Bind(6, row.owner);
+          SIRR_RETURN_IF_ERROR(s->Run());
+        }
+        if (!grant_token_id.empty()) {
+          SIRR_ASSIGN_OR_RETURN(
+              auto s, c.Prepare("INSERT INTO token_vaults (token_id, vault_id) VALUES (?, ?)"));
+          s->Bind(1, grant_token_id).Bind(2, row.id);
+          SIRR_RETURN_IF_ERROR(s->Run());
+        }
+        return AddJournal(c, journal, {});
+      },
+      nullptr, &journal);
 }
 
 StatusOr<VaultPage> SqliteStorage::ListVaults(const VaultScope& scope, int64_t offset,
@@ -993,37 +1007,42 @@ StatusOr<int64_t> SqliteStorage::CountLiveSecrets(std::string_view vault_id) {
 }
 
 Status SqliteStorage::ShredVaultKey(std::string_view vault_id, const Journal& journal) {
-  return WithWriteTx([&](Connection& c) -> Status {
-    // secure_delete zeroes the freed bytes of the old value in the page.
-    SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("UPDATE vaults SET wrapped_key = X'' WHERE id = ?"));
-    s->Bind(1, vault_id);
-    SIRR_RETURN_IF_ERROR(s->Run());
-    if (sqlite3_changes64(c.db()) == 0) return NotFoundError("vault not found");
-    return AddJournal(c, journal, {});
-  }, nullptr, &journal);
+  return WithWriteTx(
+      [&](Connection& c) -> Status {
+        // secure_delete zeroes the freed bytes of the old value in the page.
+        SIRR_ASSIGN_OR_RETURN(auto s,
+                              c.Prepare("UPDATE vaults SET wrapped_key = X'' WHERE id = ?"));
+        s->Bind(1, vault_id);
+        SIRR_RETURN_IF_ERROR(s->Run());
+        if (sqlite3_changes64(c.db()) == 0) return NotFoundError("vault not found");
+        return AddJournal(c, journal, {});
+      },
+      nullptr, &journal);
 }
 
 StatusOr<int64_t> SqliteStorage::DeleteVault(std::string_view vault_id, const Journal& journal) {
   int64_t removed = 0;
-  Status st = WithWriteTx([&](Connection& c) -> Status {
-    {
-      SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("DELETE FROM secrets WHERE vault_id = ?"));
-      s->Bind(1, vault_id);
-      SIRR_RETURN_IF_ERROR(s->Run());
-      removed = sqlite3_changes64(c.db());
-    }
-    {
-      SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("DELETE FROM keys WHERE vault_id = ?"));
-      s->Bind(1, vault_id);
-      SIRR_RETURN_IF_ERROR(s->Run());
-      removed += sqlite3_changes64(c.db());
-    }
-    SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("DELETE FROM vaults WHERE id = ?"));
-    s->Bind(1, vault_id);
-    SIRR_RETURN_IF_ERROR(s->Run());
-    if (sqlite3_changes64(c.db()) == 0) return NotFoundError("vault not found");
-    return AddJournal(c, journal, {});
-  }, nullptr, &journal);
+  Status st = WithWriteTx(
+      [&](Connection& c) -> Status {
+        {
+          SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("DELETE FROM secrets WHERE vault_id = ?"));
+          s->Bind(1, vault_id);
+          SIRR_RETURN_IF_ERROR(s->Run());
+          removed = sqlite3_changes64(c.db());
+        }
+        {
+          SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("DELETE FROM keys WHERE vault_id = ?"));
+          s->Bind(1, vault_id);
+          SIRR_RETURN_IF_ERROR(s->Run());
+          removed += sqlite3_changes64(c.db());
+        }
+        SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("DELETE FROM vaults WHERE id = ?"));
+        s->Bind(1, vault_id);
+        SIRR_RETURN_IF_ERROR(s->Run());
+        if (sqlite3_changes64(c.db()) == 0) return NotFoundError("vault not found");
+        return AddJournal(c, journal, {});
+      },
+      nullptr, &journal);
   if (!st.ok()) return st;
   SIRR_RETURN_IF_ERROR(CompactLog());
   return removed;
@@ -1039,23 +1058,25 @@ Status SqliteStorage::CompactLog() {
 }
 
 Status SqliteStorage::CreateToken(const TokenRow& t, const Journal& journal) {
-  return WithWriteTx([&](Connection& c) -> Status {
-    {
-      SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("INSERT INTO tokens (" TOKEN_COLS
-                                              ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL)"));
-      s->Bind(1, t.id).Bind(2, t.name).BindBlob(3, t.hash).Bind(4, t.capabilities);
-      s->Bind(5, int64_t{t.all_vaults ? 1 : 0}).Bind(6, t.created_at).Bind(7, t.created_by);
-      s->Bind(8, t.expires_at).Bind(9, t.max_uses);
-      SIRR_RETURN_IF_ERROR(s->Run());
-    }
-    for (const auto& vault : t.vault_ids) {
-      SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("INSERT OR IGNORE INTO token_vaults (token_id, "
-                                              "vault_id) VALUES (?, ?)"));
-      s->Bind(1, t.id).Bind(2, vault);
-      SIRR_RETURN_IF_ERROR(s->Run());
-    }
-    return AddJournal(c, journal, {});
-  }, nullptr, &journal);
+  return WithWriteTx(
+      [&](Connection& c) -> Status {
+        {
+          SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("INSERT INTO tokens (" TOKEN_COLS
+                                                  ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL)"));
+          s->Bind(1, t.id).Bind(2, t.name).BindBlob(3, t.hash).Bind(4, t.capabilities);
+          s->Bind(5, int64_t{t.all_vaults ? 1 : 0}).Bind(6, t.created_at).Bind(7, t.created_by);
+          s->Bind(8, t.expires_at).Bind(9, t.max_uses);
+          SIRR_RETURN_IF_ERROR(s->Run());
+        }
+        for (const auto& vault : t.vault_ids) {
+          SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("INSERT OR IGNORE INTO token_vaults (token_id, "
+                                                  "vault_id) VALUES (?, ?)"));
+          s->Bind(1, t.id).Bind(2, vault);
+          SIRR_RETURN_IF_ERROR(s->Run());
+        }
+        return AddJournal(c, journal, {});
+      },
+      nullptr, &journal);
 }
 
 StatusOr<TokenRow> SqliteStorage::FindTokenByHash(const Bytes& hash) {
@@ -1103,48 +1124,54 @@ StatusOr<std::vector<TokenRow>> SqliteStorage::ListTokens() {
 }
 
 Status SqliteStorage::RevokeToken(std::string_view id, int64_t now, const Journal& journal) {
-  return WithWriteTx([&](Connection& c) -> Status {
-    // The token and, transitively, every token it created (created_by = "token:<id>").
-    SIRR_ASSIGN_OR_RETURN(
-        auto s, c.Prepare("WITH RECURSIVE tree(id) AS (SELECT id FROM tokens WHERE id = ?2 UNION "
-                          "SELECT t.id FROM tokens t JOIN tree ON t.created_by = 'token:' || "
-                          "tree.id) UPDATE tokens SET revoked_at = coalesce(revoked_at, ?1) "
-                          "WHERE id IN tree"));
-    s->Bind(1, now).Bind(2, id);
-    SIRR_RETURN_IF_ERROR(s->Run());
-    if (sqlite3_changes64(c.db()) == 0) return NotFoundError("token not found");
-    return AddJournal(c, journal, {});
-  }, nullptr, &journal);
+  return WithWriteTx(
+      [&](Connection& c) -> Status {
+        // The token and, transitively, every token it created (created_by = "token:<id>").
+        SIRR_ASSIGN_OR_RETURN(
+            auto s,
+            c.Prepare("WITH RECURSIVE tree(id) AS (SELECT id FROM tokens WHERE id = ?2 UNION "
+                      "SELECT t.id FROM tokens t JOIN tree ON t.created_by = 'token:' || "
+                      "tree.id) UPDATE tokens SET revoked_at = coalesce(revoked_at, ?1) "
+                      "WHERE id IN tree"));
+        s->Bind(1, now).Bind(2, id);
+        SIRR_RETURN_IF_ERROR(s->Run());
+        if (sqlite3_changes64(c.db()) == 0) return NotFoundError("token not found");
+        return AddJournal(c, journal, {});
+      },
+      nullptr, &journal);
 }
 
-Status SqliteStorage::PutSecret(const SecretRow& row, bool overwrite, int64_t now, const Journal& journal) {
-  return WithWriteTx([&](Connection& c) -> Status {
-    {
-      SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT state, expires_at FROM secrets WHERE "
-                                              "vault_id = ? AND name = ?"));
-      s->Bind(1, row.vault_id).Bind(2, row.name);
-      SIRR_ASSIGN_OR_RETURN(bool found, s->Step());
-      if (found) {
-        bool live = s->Int(0) == static_cast<int>(SecretState::kLive) &&
-                    (!s->OptInt(1) || *s->OptInt(1) > now);
-        if (live && !overwrite)
-          return AlreadyExistsError("a secret named '" + row.name + "' already exists");
-      }
-    }
-    {
-      SIRR_ASSIGN_OR_RETURN(auto s,
-                            c.Prepare("DELETE FROM secrets WHERE vault_id = ? AND name = ?"));
-      s->Bind(1, row.vault_id).Bind(2, row.name);
-      SIRR_RETURN_IF_ERROR(s->Run());
-    }
-    SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("INSERT INTO secrets (" SECRET_COLS ", value) "
-                                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, ?)"));
-    s->Bind(1, row.id).Bind(2, row.vault_id).Bind(3, row.name).Bind(4, row.type);
-    s->Bind(5, row.description).Bind(6, row.created_at).Bind(7, row.expires_at);
-    s->Bind(8, row.max_reads).Bind(9, row.reads_remaining).BindBlob(10, row.value);
-    SIRR_RETURN_IF_ERROR(s->Run());
-    return AddJournal(c, journal, {});
-  }, nullptr, &journal);
+Status SqliteStorage::PutSecret(const SecretRow& row, bool overwrite, int64_t now,
+                                const Journal& journal) {
+  return WithWriteTx(
+      [&](Connection& c) -> Status {
+        {
+          SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT state, expires_at FROM secrets WHERE "
+                                                  "vault_id = ? AND name = ?"));
+          s->Bind(1, row.vault_id).Bind(2, row.name);
+          SIRR_ASSIGN_OR_RETURN(bool found, s->Step());
+          if (found) {
+            bool live = s->Int(0) == static_cast<int>(SecretState::kLive) &&
+                        (!s->OptInt(1) || *s->OptInt(1) > now);
+            if (live && !overwrite)
+              return AlreadyExistsError("a secret named '" + row.name + "' already exists");
+          }
+        }
+        {
+          SIRR_ASSIGN_OR_RETURN(auto s,
+                                c.Prepare("DELETE FROM secrets WHERE vault_id = ? AND name = ?"));
+          s->Bind(1, row.vault_id).Bind(2, row.name);
+          SIRR_RETURN_IF_ERROR(s->Run());
+        }
+        SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("INSERT INTO secrets (" SECRET_COLS ", value) "
+                                                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, ?)"));
+        s->Bind(1, row.id).Bind(2, row.vault_id).Bind(3, row.name).Bind(4, row.type);
+        s->Bind(5, row.description).Bind(6, row.created_at).Bind(7, row.expires_at);
+        s->Bind(8, row.max_reads).Bind(9, row.reads_remaining).BindBlob(10, row.value);
+        SIRR_RETURN_IF_ERROR(s->Run());
+        return AddJournal(c, journal, {});
+      },
+      nullptr, &journal);
 }
 
 StatusOr<SecretRow> SqliteStorage::GetSecretMeta(std::string_view vault_id,
@@ -1157,7 +1184,8 @@ StatusOr<SecretRow> SqliteStorage::GetSecretMeta(std::string_view vault_id,
 }
 
 StatusOr<SecretRow> SqliteStorage::ReadSecret(std::string_view vault_id,
-                                              std::string_view id_or_name, int64_t now, const Journal& journal) {
+                                              std::string_view id_or_name, int64_t now,
+                                              const Journal& journal) {
   // Fastest path: a cached live secret without a read limit, not yet expired. Only such rows
   // are cached (with their sealed value, never plaintext); every write clears the cache.
   constexpr size_t kMaxCachedSecrets = 16384;
@@ -1198,43 +1226,45 @@ StatusOr<SecretRow> SqliteStorage::ReadSecret(std::string_view vault_id,
   }
   // Slow path: expiry or read accounting, in one write transaction.
   SecretRow out;
-  Status st = WithWriteTx([&](Connection& c) -> Status {
-    SIRR_ASSIGN_OR_RETURN(auto found, FindSecret(c, vault_id, id_or_name, true));
-    if (!found) return NotFoundError("secret not found");
-    out = std::move(*found);
-    if (out.state != SecretState::kLive) {
-      out.value.clear();
-      return OkStatus();
-    }
-    if (out.expires_at && *out.expires_at <= now) {
-      SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("UPDATE secrets SET state = 2, value = NULL, "
-                                              "gone_at = ? WHERE id = ?"));
-      s->Bind(1, now).Bind(2, out.id);
-      SIRR_RETURN_IF_ERROR(s->Run());
-      out.state = SecretState::kExpired;
-      out.gone_at = now;
-      out.value.clear();
-      return AddJournal(c, journal, {.secret = &out});
-    }
-    if (!out.reads_remaining) return OkStatus();
-    if (*out.reads_remaining <= 1) {
-      SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("UPDATE secrets SET state = 1, value = NULL, "
-                                              "reads_remaining = 0, gone_at = ? WHERE id = ?"));
-      s->Bind(1, now).Bind(2, out.id);
-      SIRR_RETURN_IF_ERROR(s->Run());
-      out.reads_remaining = 0;
-      out.gone_at = now;
-      // `out` keeps the value: this read is the one that burns it. state stays kLive in the
-      // returned row so the caller serves it; the stored row is already kBurned.
-      return AddJournal(c, journal, {.secret = &out});
-    }
-    SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("UPDATE secrets SET reads_remaining = "
-                                            "reads_remaining - 1 WHERE id = ?"));
-    s->Bind(1, out.id);
-    SIRR_RETURN_IF_ERROR(s->Run());
-    out.reads_remaining = *out.reads_remaining - 1;
-    return AddJournal(c, journal, {.secret = &out});
-  }, nullptr, &journal);
+  Status st = WithWriteTx(
+      [&](Connection& c) -> Status {
+        SIRR_ASSIGN_OR_RETURN(auto found, FindSecret(c, vault_id, id_or_name, true));
+        if (!found) return NotFoundError("secret not found");
+        out = std::move(*found);
+        if (out.state != SecretState::kLive) {
+          out.value.clear();
+          return OkStatus();
+        }
+        if (out.expires_at && *out.expires_at <= now) {
+          SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("UPDATE secrets SET state = 2, value = NULL, "
+                                                  "gone_at = ? WHERE id = ?"));
+          s->Bind(1, now).Bind(2, out.id);
+          SIRR_RETURN_IF_ERROR(s->Run());
+          out.state = SecretState::kExpired;
+          out.gone_at = now;
+          out.value.clear();
+          return AddJournal(c, journal, {.secret = &out});
+        }
+        if (!out.reads_remaining) return OkStatus();
+        if (*out.reads_remaining <= 1) {
+          SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("UPDATE secrets SET state = 1, value = NULL, "
+                                                  "reads_remaining = 0, gone_at = ? WHERE id = ?"));
+          s->Bind(1, now).Bind(2, out.id);
+          SIRR_RETURN_IF_ERROR(s->Run());
+          out.reads_remaining = 0;
+          out.gone_at = now;
+          // `out` keeps the value: this read is the one that burns it. state stays kLive in the
+          // returned row so the caller serves it; the stored row is already kBurned.
+          return AddJournal(c, journal, {.secret = &out});
+        }
+        SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("UPDATE secrets SET reads_remaining = "
+                                                "reads_remaining - 1 WHERE id = ?"));
+        s->Bind(1, out.id);
+        SIRR_RETURN_IF_ERROR(s->Run());
+        out.reads_remaining = *out.reads_remaining - 1;
+        return AddJournal(c, journal, {.secret = &out});
+      },
+      nullptr, &journal);
   if (!st.ok()) return st;
   return out;
 }
@@ -1270,46 +1300,53 @@ StatusOr<SecretPage> SqliteStorage::ListSecrets(std::string_view vault_id,
 }
 
 StatusOr<SecretRow> SqliteStorage::DeleteSecret(std::string_view vault_id,
-                                                std::string_view id_or_name, const Journal& journal) {
+                                                std::string_view id_or_name,
+                                                const Journal& journal) {
   SecretRow out;
-  Status st = WithWriteTx([&](Connection& c) -> Status {
-    SIRR_ASSIGN_OR_RETURN(auto found, FindSecret(c, vault_id, id_or_name, false));
-    if (!found) return NotFoundError("secret not found");
-    out = std::move(*found);
-    SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("DELETE FROM secrets WHERE id = ?"));
-    s->Bind(1, out.id);
-    SIRR_RETURN_IF_ERROR(s->Run());
-    return AddJournal(c, journal, {.secret = &out});
-  }, nullptr, &journal);
+  Status st = WithWriteTx(
+      [&](Connection& c) -> Status {
+        SIRR_ASSIGN_OR_RETURN(auto found, FindSecret(c, vault_id, id_or_name, false));
+        if (!found) return NotFoundError("secret not found");
+        out = std::move(*found);
+        SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("DELETE FROM secrets WHERE id = ?"));
+        s->Bind(1, out.id);
+        SIRR_RETURN_IF_ERROR(s->Run());
+        return AddJournal(c, journal, {.secret = &out});
+      },
+      nullptr, &journal);
   if (!st.ok()) return st;
   return out;
 }
 
-StatusOr<std::vector<SecretRow>> SqliteStorage::ExpireDue(int64_t now, int limit, const Journal& journal) {
+StatusOr<std::vector<SecretRow>> SqliteStorage::ExpireDue(int64_t now, int limit,
+                                                          const Journal& journal) {
   std::vector<SecretRow> out;
-  Status st = WithWriteTx([&](Connection& c) -> Status {
-    {
-      SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT " SECRET_COLS " FROM secrets WHERE state = "
-                                              "0 AND expires_at IS NOT NULL AND expires_at <= ? "
-                                              "ORDER BY expires_at LIMIT ?"));
-      s->Bind(1, now).Bind(2, int64_t{limit});
-      while (true) {
-        SIRR_ASSIGN_OR_RETURN(bool row, s->Step());
-        if (!row) break;
-        out.push_back(ReadSecretColumns(*s));
-      }
-    }
-    for (auto& r : out) {
-      SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("UPDATE secrets SET state = 2, value = NULL, "
-                                              "gone_at = ? WHERE id = ?"));
-      s->Bind(1, now).Bind(2, r.id);
-      SIRR_RETURN_IF_ERROR(s->Run());
-      r.state = SecretState::kExpired;
-      r.gone_at = now;
-      SIRR_RETURN_IF_ERROR(AddJournal(c, journal, {.secret = &r}));
-    }
-    return OkStatus();
-  }, nullptr, &journal);
+  Status st = WithWriteTx(
+      [&](Connection& c) -> Status {
+        {
+          SIRR_ASSIGN_OR_RETURN(auto s,
+                                c.Prepare("SELECT " SECRET_COLS " FROM secrets WHERE state = "
+                                          "0 AND expires_at IS NOT NULL AND expires_at <= ? "
+                                          "ORDER BY expires_at LIMIT ?"));
+          s->Bind(1, now).Bind(2, int64_t{limit});
+          while (true) {
+            SIRR_ASSIGN_OR_RETURN(bool row, s->Step());
+            if (!row) break;
+            out.push_back(ReadSecretColumns(*s));
+          }
+        }
+        for (auto& r : out) {
+          SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("UPDATE secrets SET state = 2, value = NULL, "
+                                                  "gone_at = ? WHERE id = ?"));
+          s->Bind(1, now).Bind(2, r.id);
+          SIRR_RETURN_IF_ERROR(s->Run());
+          r.state = SecretState::kExpired;
+          r.gone_at = now;
+          SIRR_RETURN_IF_ERROR(AddJournal(c, journal, {.secret = &r}));
+        }
+        return OkStatus();
+      },
+      nullptr, &journal);
   if (!st.ok()) return st;
   return out;
 }
@@ -1360,22 +1397,24 @@ StatusOr<std::optional<KeyRow>> FindKey(Connection& c, std::string_view vault_id
 }  // namespace
 
 Status SqliteStorage::CreateKey(const KeyRow& k, const Journal& journal) {
-  return WithWriteTx([&](Connection& c) -> Status {
-    {
-      SIRR_ASSIGN_OR_RETURN(auto s,
-                            c.Prepare("SELECT 1 FROM keys WHERE vault_id = ? AND name = ?"));
-      s->Bind(1, k.vault_id).Bind(2, k.name);
-      SIRR_ASSIGN_OR_RETURN(bool found, s->Step());
-      if (found) return AlreadyExistsError("a key named '" + k.name + "' already exists");
-    }
-    SIRR_ASSIGN_OR_RETURN(
-        auto s, c.Prepare("INSERT INTO keys (" KEY_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-    s->Bind(1, k.id).Bind(2, k.vault_id).Bind(3, k.name).Bind(4, k.description);
-    s->Bind(5, k.spec).Bind(6, k.type).Bind(7, k.usage).Bind(8, k.created_at);
-    s->BindBlob(9, k.public_key).BindBlob(10, k.material);
-    SIRR_RETURN_IF_ERROR(s->Run());
-    return AddJournal(c, journal, {});
-  }, nullptr, &journal);
+  return WithWriteTx(
+      [&](Connection& c) -> Status {
+        {
+          SIRR_ASSIGN_OR_RETURN(auto s,
+                                c.Prepare("SELECT 1 FROM keys WHERE vault_id = ? AND name = ?"));
+          s->Bind(1, k.vault_id).Bind(2, k.name);
+          SIRR_ASSIGN_OR_RETURN(bool found, s->Step());
+          if (found) return AlreadyExistsError("a key named '" + k.name + "' already exists");
+        }
+        SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("INSERT INTO keys (" KEY_COLS
+                                                ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+        s->Bind(1, k.id).Bind(2, k.vault_id).Bind(3, k.name).Bind(4, k.description);
+        s->Bind(5, k.spec).Bind(6, k.type).Bind(7, k.usage).Bind(8, k.created_at);
+        s->BindBlob(9, k.public_key).BindBlob(10, k.material);
+        SIRR_RETURN_IF_ERROR(s->Run());
+        return AddJournal(c, journal, {});
+      },
+      nullptr, &journal);
 }
 
 StatusOr<KeyRow> SqliteStorage::GetKey(std::string_view vault_id, std::string_view id_or_name,
@@ -1423,34 +1462,40 @@ StatusOr<int64_t> SqliteStorage::CountKeys(std::string_view vault_id) {
   });
 }
 
-StatusOr<int64_t> SqliteStorage::NextHdIndex(std::string_view vault_id, std::string_view key_id, const Journal& journal) {
+StatusOr<int64_t> SqliteStorage::NextHdIndex(std::string_view vault_id, std::string_view key_id,
+                                             const Journal& journal) {
   int64_t index = 0;
-  Status st = WithWriteTx([&](Connection& c) -> Status {
-    SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("UPDATE keys SET hd_last_index = hd_next_index, "
-                                            "hd_next_index = hd_next_index + 1 WHERE vault_id "
-                                            "= ? AND id = ? RETURNING hd_last_index"));
-    s->Bind(1, vault_id).Bind(2, key_id);
-    SIRR_ASSIGN_OR_RETURN(bool row, s->Step());
-    if (!row) return NotFoundError("key not found");
-    index = s->Int(0);
-    SIRR_RETURN_IF_ERROR(s->Run());
-    return AddJournal(c, journal, {.index = index});
-  }, nullptr, &journal);
+  Status st = WithWriteTx(
+      [&](Connection& c) -> Status {
+        SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("UPDATE keys SET hd_last_index = hd_next_index, "
+                                                "hd_next_index = hd_next_index + 1 WHERE vault_id "
+                                                "= ? AND id = ? RETURNING hd_last_index"));
+        s->Bind(1, vault_id).Bind(2, key_id);
+        SIRR_ASSIGN_OR_RETURN(bool row, s->Step());
+        if (!row) return NotFoundError("key not found");
+        index = s->Int(0);
+        SIRR_RETURN_IF_ERROR(s->Run());
+        return AddJournal(c, journal, {.index = index});
+      },
+      nullptr, &journal);
   if (!st.ok()) return st;
   return index;
 }
 
-StatusOr<KeyRow> SqliteStorage::DeleteKey(std::string_view vault_id, std::string_view id_or_name, const Journal& journal) {
+StatusOr<KeyRow> SqliteStorage::DeleteKey(std::string_view vault_id, std::string_view id_or_name,
+                                          const Journal& journal) {
   KeyRow out;
-  Status st = WithWriteTx([&](Connection& c) -> Status {
-    SIRR_ASSIGN_OR_RETURN(auto found, FindKey(c, vault_id, id_or_name, false));
-    if (!found) return NotFoundError("key not found");
-    out = std::move(*found);
-    SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("DELETE FROM keys WHERE id = ?"));
-    s->Bind(1, out.id);
-    SIRR_RETURN_IF_ERROR(s->Run());
-    return AddJournal(c, journal, {.key = &out});
-  }, nullptr, &journal);
+  Status st = WithWriteTx(
+      [&](Connection& c) -> Status {
+        SIRR_ASSIGN_OR_RETURN(auto found, FindKey(c, vault_id, id_or_name, false));
+        if (!found) return NotFoundError("key not found");
+        out = std::move(*found);
+        SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("DELETE FROM keys WHERE id = ?"));
+        s->Bind(1, out.id);
+        SIRR_RETURN_IF_ERROR(s->Run());
+        return AddJournal(c, journal, {.key = &out});
+      },
+      nullptr, &journal);
   if (!st.ok()) return st;
   return out;
 }

@@ -51,16 +51,20 @@ class SqliteStorage final : public Storage {
 
   StatusOr<std::vector<KeyringRow>> ListKeyring() override;
   Status AddKeyVersion(const KeyringRow& row, const Journal& journal = {}) override;
-  Status SetKeyState(int version, std::string_view state, int64_t now, const Journal& journal = {}) override;
+  Status SetKeyState(int version, std::string_view state, int64_t now,
+                     const Journal& journal = {}) override;
   StatusOr<int64_t> CountVaultKeys(const Bytes& key_id, bool wrapped_by) override;
   StatusOr<std::vector<VaultRow>> VaultsNotWrappedBy(const Bytes& key_id, std::string_view after,
                                                      int limit) override;
-  StatusOr<int64_t> RewrapVaultKeys(const std::vector<Rewrap>& rewraps, const Journal& journal = {}) override;
+  StatusOr<int64_t> RewrapVaultKeys(const std::vector<Rewrap>& rewraps,
+                                    const Journal& journal = {}) override;
   Status BackupTo(const std::string& dest) override;
   StatusOr<int64_t> CountVaults() override;
-  Status InitializeInstance(const KeyringRow& key, const VaultRow& vault, const Journal& journal = {}) override;
+  Status InitializeInstance(const KeyringRow& key, const VaultRow& vault,
+                            const Journal& journal = {}) override;
   StatusOr<VaultRow> GetVault(std::string_view id_or_name, std::string_view name_owner) override;
-  Status CreateVault(const VaultRow& row, std::string_view grant_token_id, const Journal& journal = {}) override;
+  Status CreateVault(const VaultRow& row, std::string_view grant_token_id,
+                     const Journal& journal = {}) override;
   StatusOr<VaultPage> ListVaults(const VaultScope& scope, int64_t offset, int64_t limit) override;
   StatusOr<int64_t> CountLiveSecrets(std::string_view vault_id) override;
   Status ShredVaultKey(std::string_view vault_id, const Journal& journal = {}) override;
@@ -71,7 +75,8 @@ class SqliteStorage final : public Storage {
   StatusOr<bool> ConsumeTokenUse(std::string_view id) override;
   StatusOr<std::vector<TokenRow>> ListTokens() override;
   Status RevokeToken(std::string_view id, int64_t now, const Journal& journal = {}) override;
-  Status PutSecret(const SecretRow& row, bool overwrite, int64_t now, const Journal& journal = {}) override;
+  Status PutSecret(const SecretRow& row, bool overwrite, int64_t now,
+                   const Journal& journal = {}) override;
   StatusOr<SecretRow> GetSecretMeta(std::string_view vault_id,
                                     std::string_view id_or_name) override;
   StatusOr<SecretRow> ReadSecret(std::string_view vault_id, std::string_view id_or_name,
@@ -80,15 +85,18 @@ class SqliteStorage final : public Storage {
                                    int64_t now) override;
   StatusOr<SecretRow> DeleteSecret(std::string_view vault_id, std::string_view id_or_name,
                                    const Journal& journal = {}) override;
-  StatusOr<std::vector<SecretRow>> ExpireDue(int64_t now, int limit, const Journal& journal = {}) override;
+  StatusOr<std::vector<SecretRow>> ExpireDue(int64_t now, int limit,
+                                             const Journal& journal = {}) override;
   StatusOr<int64_t> PurgeTombstones(int64_t gone_before) override;
   Status CreateKey(const KeyRow& row, const Journal& journal = {}) override;
   StatusOr<KeyRow> GetKey(std::string_view vault_id, std::string_view id_or_name,
                           bool with_material) override;
   StatusOr<KeyPage> ListKeys(std::string_view vault_id, const KeyFilter& filter) override;
   StatusOr<int64_t> CountKeys(std::string_view vault_id) override;
-  StatusOr<KeyRow> DeleteKey(std::string_view vault_id, std::string_view id_or_name, const Journal& journal = {}) override;
-  StatusOr<int64_t> NextHdIndex(std::string_view vault_id, std::string_view key_id, const Journal& journal = {}) override;
+  StatusOr<KeyRow> DeleteKey(std::string_view vault_id, std::string_view id_or_name,
+                             const Journal& journal = {}) override;
+  StatusOr<int64_t> NextHdIndex(std::string_view vault_id, std::string_view key_id,
+                                const Journal& journal = {}) override;
   Status SaveAuditHead(int64_t seq, const Bytes& mac, int64_t journal_written = 0) override;
   StatusOr<std::vector<JournalEntry>> ReadJournal(int64_t after, int limit) override;
   void SetJournalSink(JournalSink* sink) override;
@@ -131,7 +139,7 @@ class SqliteStorage final : public Storage {
   std::unique_ptr<Connection> writer_;  // guarded by writer_mu_
 
   JournalSink* journal_sink_ = nullptr;  // set before serving (under commit_mu_)
-  WriteOp* current_op_ = nullptr;         // the op whose fn runs; guarded by writer_mu_
+  WriteOp* current_op_ = nullptr;        // the op whose fn runs; guarded by writer_mu_
 
   std::mutex commit_mu_;
   std::condition_variable commit_cv_;
