@@ -132,6 +132,17 @@ TEST_F(SealKeeperTest, EventsWhileSealedAreWrittenOnUnsealAndTheChainVerifies) {
   EXPECT_NE(all.find("while.sealed"), std::string::npos);
 }
 
+// An empty (or lost and recreated) database beside an audit log that holds records is earlier
+// data, not a first start: refused, and nothing is initialised.
+TEST_F(SealKeeperTest, RefusesToInitialiseAnEmptyDatabaseBesideAnAuditLog) {
+  std::ofstream(dir_ / "audit.log") << "{\"seq\":1}\n";
+  Make(SealOptions{});
+  auto r = keeper_->Unseal(key_.Clone());
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(r.status().message().find("refusing to initialise"), std::string::npos);
+  EXPECT_TRUE(storage_->ListKeyring()->empty());
+}
+
 TEST_F(SealKeeperTest, RefusesAnAuditLogShorterThanTheRecordedHead) {
   ASSERT_TRUE(keeper_->Unseal(key_.Clone()).ok());
   ASSERT_TRUE(secrets_->Push(ctx_, Req("a", "v")).ok());

@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <filesystem>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -393,6 +395,19 @@ StatusOr<std::unique_ptr<SqliteStorage>> SqliteStorage::Open(const std::string& 
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
   });
+  // A write-ahead log without its database is earlier data whose database was lost: never
+  // start a new, empty database beside it.
+  {
+    std::error_code ec;
+    const bool db_empty =
+        !std::filesystem::exists(path, ec) || std::filesystem::file_size(path, ec) == 0;
+    const std::string wal = path + "-wal";
+    if (db_empty && std::filesystem::exists(wal, ec) && std::filesystem::file_size(wal, ec) > 0)
+      return FailedPreconditionError("found " + wal + " but " + path +
+                                     " is missing or empty: refusing to start a new database "
+                                     "over earlier data (restore the database or move the WAL "
+                                     "away)");
+  }
   std::unique_ptr<SqliteStorage> s(new SqliteStorage(path));
   SIRR_ASSIGN_OR_RETURN(s->writer_, Connection::Open(path));
   SIRR_RETURN_IF_ERROR(Migrate(*s->writer_));

@@ -58,6 +58,34 @@ TEST_F(SqliteStorageTest, InitializesOnceOnly) {
   EXPECT_EQ(SqliteStorage::SchemaVersion(), 5);
 }
 
+// A schema version this build does not know (a negative one crashed Migrate before) is
+// refused with one clear error; the file is not touched.
+TEST(SqliteStorageOpenTest, RefusesUnknownSchemaVersions) {
+  sirr::testing::TempDir dir{"sirr-schema"};
+  for (int version : {-1, -2147483647, SqliteStorage::SchemaVersion() + 1}) {
+    const std::string path = (dir / ("v" + std::to_string(version) + ".db")).string();
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    const std::string pragma = "PRAGMA user_version = " + std::to_string(version);
+    ASSERT_EQ(sqlite3_exec(db, pragma.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+    auto opened = SqliteStorage::Open(path);
+    EXPECT_EQ(opened.status().code(), StatusCode::kFailedPrecondition) << version;
+    EXPECT_NE(opened.status().message().find("schema version " + std::to_string(version)),
+              std::string::npos)
+        << opened.status().message();
+  }
+}
+
+TEST(SqliteStorageOpenTest, RefusesAWalWithoutItsDatabase) {
+  sirr::testing::TempDir dir{"sirr-wal"};
+  const std::string path = (dir / "sirr.db").string();
+  std::ofstream(path + "-wal") << "earlier write-ahead log";
+  auto opened = SqliteStorage::Open(path);
+  EXPECT_EQ(opened.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_FALSE(std::filesystem::exists(path));
+}
+
 // Secret and key ids are UUIDs; lookups by id only consider UUID-shaped references.
 std::string Uuid(char c) { return "00000000-0000-4000-8000-00000000000" + std::string(1, c); }
 
