@@ -97,6 +97,12 @@ int main(int argc, char** argv) {
       ->envname("SIRR_MAX_CONNECTIONS")
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
+  app.add_option("--vault-key-cache", c.vault_key_cache,
+                 "Unwrapped vault keys kept in memory (least recently used ones are dropped and "
+                 "unwrapped again when needed)")
+      ->envname("SIRR_VAULT_KEY_CACHE")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
   app.add_option("--max-connections-per-client", c.max_connections_per_client,
                  "Open connections allowed from one client address (429 above)")
       ->envname("SIRR_MAX_CONNECTIONS_PER_CLIENT")

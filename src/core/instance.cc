@@ -169,15 +169,35 @@ StatusOr<std::shared_ptr<const VaultKey>> Instance::KeyFor(const storage::VaultR
   {
     std::shared_lock lock(mu_);
     auto it = vault_keys_.find(vault.id);
-    if (it != vault_keys_.end()) return it->second;
+    if (it != vault_keys_.end()) {
+      it->second.used.store(true, std::memory_order_relaxed);
+      return it->second.key;
+    }
   }
   SIRR_ASSIGN_OR_RETURN(SecretBytes plain, UnwrapVaultKey(vault));
   auto key = std::make_shared<VaultKey>();
   key->id = crypto::DeriveKeyId(plain);
   SIRR_ASSIGN_OR_RETURN(key->key, crypto::CloakedKey::Cloak(plain.reveal()));
   std::unique_lock lock(mu_);
-  auto [it, inserted] = vault_keys_.emplace(vault.id, key);
-  return it->second;
+  if (auto it = vault_keys_.find(vault.id); it != vault_keys_.end()) return it->second.key;
+  // CLOCK eviction: sweep from the hand, giving each used key a second chance.
+  while (!vault_keys_.empty() && vault_keys_.size() >= vault_key_limit_.load()) {
+    auto hand = vault_keys_.upper_bound(clock_hand_);
+    if (hand == vault_keys_.end()) hand = vault_keys_.begin();
+    clock_hand_ = hand->first;
+    if (hand->second.used.exchange(false, std::memory_order_relaxed)) continue;
+    vault_keys_.erase(hand);  // wiped once no request holds it any more
+  }
+  // A new key starts without its second chance: a key used once goes before one used again.
+  auto& entry = vault_keys_[vault.id];
+  entry.key = std::move(key);
+  entry.used.store(false, std::memory_order_relaxed);
+  return entry.key;
+}
+
+size_t Instance::cached_vault_keys() {
+  std::shared_lock lock(mu_);
+  return vault_keys_.size();
 }
 
 StatusOr<Bytes> Instance::NewWrappedVaultKey(std::string_view vault_id, Random& random) const {

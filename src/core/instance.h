@@ -7,6 +7,8 @@
 //
 // Thread safety: thread-safe.
 
+#include <algorithm>
+#include <atomic>
 #include <map>
 #include <memory>
 #include <optional>
@@ -66,6 +68,10 @@ class Instance {
   // Drops the cached key of a vault, and its cached parsed private keys (memory is wiped when
   // the last user lets go).
   void Forget(std::string_view vault_id);
+  // How many unwrapped vault keys are kept (SIRR_VAULT_KEY_CACHE); at least 1.
+  static constexpr size_t kDefaultVaultKeyCache = 4096;
+  void set_vault_key_limit(size_t limit) { vault_key_limit_ = std::max<size_t>(limit, 1); }
+  size_t cached_vault_keys();
 
   // Parsed RSA/P-256 private keys (crypto::ParsedPrivateKey), cached while unsealed so that
   // OpenSSL's per-key setup is not paid per signature; at most kMaxParsedKeys (then the cache
@@ -89,7 +95,16 @@ class Instance {
   const int key_version_;
   std::optional<seal::MasterKey> retiring_;  // the older key while a rotation runs
   std::shared_mutex mu_;
-  std::map<std::string, std::shared_ptr<const VaultKey>, std::less<>> vault_keys_;  // guarded
+  // Unwrapped vault keys (cloaked), at most vault_key_limit_: past it the CLOCK hand evicts a
+  // key not used since it last passed (an LRU approximation whose hits need only the shared
+  // lock). An evicted key is unwrapped again on its next use.
+  struct CachedVaultKey {
+    std::shared_ptr<const VaultKey> key;
+    mutable std::atomic<bool> used{true};
+  };
+  std::map<std::string, CachedVaultKey, std::less<>> vault_keys_;  // guarded by mu_
+  std::string clock_hand_;                                         // guarded by mu_
+  std::atomic<size_t> vault_key_limit_{kDefaultVaultKeyCache};
   struct ParsedEntry {
     std::string vault_id;
     std::shared_ptr<const crypto::ParsedPrivateKey> key;

@@ -64,6 +64,7 @@ StatusOr<UnsealResult> SealKeeper::Unseal(SecretBytes master_key) {
   auto recorded = storage_.LoadAuditHead();
   if (!recorded.ok()) return recorded.status();
   const int64_t recorded_seq = recorded->has_value() ? (*recorded)->first : 0;
+  opened.instance->set_vault_key_limit(options_.vault_key_cache);
   const Instance& inst = *opened.instance;
   SIRR_RETURN_IF_ERROR(audit_.Unseal(inst.master().audit_key(),
                                      crypto::KeyIdHex(inst.master().key_id()), recorded_seq,

@@ -32,6 +32,7 @@ inline constexpr std::string_view kSealedMessage = "vault is sealed";
 struct SealOptions {
   std::string provider = "file";
   std::optional<std::array<uint8_t, 32>> validation_hash;  // SHA-256 of the mnemonic
+  size_t vault_key_cache = 4096;  // unwrapped vault keys kept (Instance::set_vault_key_limit)
 };
 
 struct KeyVersionInfo {

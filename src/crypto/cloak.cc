@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <vector>
 
 namespace sirr::crypto {
 namespace {
@@ -27,6 +28,45 @@ const uint8_t* CloakingKey() {
     return k;
   }();
   return key;
+}
+
+// Cloaked blobs (nonce | ciphertext | tag, at most 284 bytes) live in slots of locked,
+// non-dumpable slabs: one guarded allocation (a few mappings) per 224 keys instead of one per
+// key, so that many cached keys cannot exhaust the process's memory mappings
+// (vm.max_map_count). Freed slots are wiped and reused; slabs are kept for the process's life
+// (their number is bounded by the most keys ever cloaked at once). Never destroyed: cloaked keys
+// may be released during static destruction.
+class BlobSlab {
+ public:
+  static constexpr size_t kSlot = 288;
+  static constexpr size_t kSlotsPerSlab = 224;  // 64,512 bytes
+
+  uint8_t* Take() {
+    std::lock_guard lock(mu_);
+    if (free_.empty()) {
+      auto* slab = static_cast<uint8_t*>(sodium_malloc(kSlot * kSlotsPerSlab));
+      if (slab == nullptr) return nullptr;
+      for (size_t i = kSlotsPerSlab; i-- > 0;) free_.push_back(slab + i * kSlot);
+    }
+    uint8_t* slot = free_.back();
+    free_.pop_back();
+    return slot;
+  }
+  void Give(uint8_t* slot) {
+    sodium_memzero(slot, kSlot);
+    std::lock_guard lock(mu_);
+    free_.push_back(slot);
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<uint8_t*> free_;  // guarded by mu_
+};
+static_assert(BlobSlab::kSlot >= kNonce + CloakedKey::kMaxSize + kTag);
+
+BlobSlab& Slab() {
+  static BlobSlab* slab = new BlobSlab;
+  return *slab;
 }
 
 }  // namespace
@@ -51,14 +91,13 @@ StatusOr<CloakedKey> CloakedKey::Cloak(std::span<const uint8_t> plain) {
   if (plain.empty() || plain.size() > kMaxSize)
     return InvalidArgumentError("cloaked key size must be 1.." + std::to_string(kMaxSize));
   const uint8_t* key = CloakingKey();
-  auto* blob = static_cast<uint8_t*>(sodium_malloc(kNonce + plain.size() + kTag));
+  uint8_t* blob = Slab().Take();
   if (blob == nullptr) return ResourceExhaustedError("cannot allocate locked memory for a key");
   randombytes_buf(blob, kNonce);
   unsigned long long out_len = 0;
   crypto_aead_chacha20poly1305_ietf_encrypt(blob + kNonce, &out_len, plain.data(), plain.size(),
                                             reinterpret_cast<const uint8_t*>(kAad),
                                             sizeof(kAad) - 1, nullptr, blob, key);
-  sodium_mprotect_readonly(blob);
   CloakedKey out;
   out.blob_ = blob;
   out.size_ = plain.size();
@@ -77,7 +116,7 @@ SecretBytes CloakedKey::Decloak() const {
 }
 
 void CloakedKey::Wipe() {
-  if (blob_ != nullptr) sodium_free(blob_);  // sodium_free wipes before unmapping
+  if (blob_ != nullptr) Slab().Give(blob_);  // wiped, then reused
   blob_ = nullptr;
   size_ = 0;
 }

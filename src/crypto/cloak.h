@@ -1,9 +1,12 @@
 #pragma once
 
 // Cloaking (DESIGN.md §3): key material held in memory only encrypted under a random
-// process-wide cloaking key. The cloaking key and every cloaked blob live in libsodium guarded
-// allocations (mlock'ed, MADV_DONTDUMP, guard pages). Decloak() gives a short-lived plaintext
-// copy that is wiped when it goes out of scope; hold it only for the operation that needs it.
+// process-wide cloaking key. The cloaking key lives in its own libsodium guarded allocation
+// (mlock'ed, MADV_DONTDUMP, guard pages, read-only); the cloaked blobs live in slots of shared
+// guarded slabs (mlock'ed, MADV_DONTDUMP; 224 blobs per slab, so many keys cost few mappings),
+// wiped when freed. A damaged blob fails its AEAD tag: Decloak aborts. Decloak() gives a
+// short-lived plaintext copy that is wiped when it goes out of scope; hold it only for the
+// operation that needs it.
 //
 // HardenProcess() makes the process non-dumpable (PR_SET_DUMPABLE 0, RLIMIT_CORE 0) so neither
 // a core file nor a same-user ptrace can read what is decloaked at a given moment.

@@ -214,6 +214,7 @@ int RunServer(const ServerConfig& config) {
   if (!addr.ok()) return Fail("SIRR_ADDR " + config.addr + ": " + addr.status().message());
   core::SealOptions seal_options;
   seal_options.provider = config.provider.provider;
+  seal_options.vault_key_cache = static_cast<size_t>(config.vault_key_cache);
   if (!config.validation_hash.empty()) {
     auto hash = seal::ParseValidationHash(config.validation_hash);
     if (!hash.ok()) return Fail(hash.status().message());

@@ -39,6 +39,7 @@ struct ServerConfig {
   int blocking_threads = 16;  // threads for requests that may block on durable writes
   int max_connections = 1024;
   int max_connections_per_client = 64;
+  int vault_key_cache = 4096;  // SIRR_VAULT_KEY_CACHE: unwrapped vault keys kept in memory
   int idle_timeout_seconds = 30;
   int request_timeout_seconds = 10;
   int sweep_interval_seconds = 10;

@@ -1,0 +1,82 @@
+#include "core/instance.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <string>
+
+#include "core/core_test_env.h"
+#include "crypto/crypto.h"
+
+namespace sirr::core {
+namespace {
+
+size_t MappingCount() {
+  std::ifstream maps("/proc/self/maps");
+  size_t n = 0;
+  for (std::string line; std::getline(maps, line);) ++n;
+  return n;
+}
+
+// Every cached vault key used to cost its own locked allocation (4 mappings); at ~16,350
+// vaults the process hit vm.max_map_count and every uncached vault answered 429 until a
+// restart. Now the cache is bounded and cloaked keys share slabs: 20,000 vaults, each used once,
+// all stay usable and the mappings stay few.
+TEST(InstanceTest, TwentyThousandVaultKeysStayUsableWithBoundedCacheAndMappings) {
+  testing::CoreEnv env("sirr-instance");
+  SealOptions options;
+  options.vault_key_cache = 1000;
+  env.Make(options);
+  ASSERT_TRUE(env.keeper_->Unseal(crypto::SecureRandom::Get().RandomSecret(32)).ok());
+  auto instance = env.keeper_->Acquire();
+  ASSERT_TRUE(instance.ok());
+  const size_t before = MappingCount();
+  storage::VaultRow first;
+  for (int i = 0; i < 20000; ++i) {
+    storage::VaultRow v;
+    v.id = "vault-" + std::to_string(i);
+    auto wrapped = (*instance)->NewWrappedVaultKey(v.id, crypto::SecureRandom::Get());
+    ASSERT_TRUE(wrapped.ok());
+    v.wrapped_key = std::move(wrapped).value();
+    auto key = (*instance)->KeyFor(v);
+    ASSERT_TRUE(key.ok()) << i << ": " << key.status();
+    if (i == 0) first = v;
+  }
+  EXPECT_LE((*instance)->cached_vault_keys(), 1000u);
+  const size_t grown = MappingCount() - before;
+  EXPECT_LT(grown, 200u) << "mappings grew by " << grown;
+  // An evicted key is unwrapped again, and is the same key.
+  auto again = (*instance)->KeyFor(first);
+  ASSERT_TRUE(again.ok());
+  auto sealed = env.storage_->GetVault("default", "");
+  ASSERT_TRUE(sealed.ok());
+  EXPECT_TRUE((*instance)->KeyFor(*sealed).ok());
+}
+
+// Keys used again and again stay cached while one-off keys pass through (second chance).
+TEST(InstanceTest, FrequentlyUsedVaultKeysSurviveEviction) {
+  testing::CoreEnv env("sirr-instance");
+  SealOptions options;
+  options.vault_key_cache = 8;
+  env.Make(options);
+  ASSERT_TRUE(env.keeper_->Unseal(crypto::SecureRandom::Get().RandomSecret(32)).ok());
+  auto instance = *env.keeper_->Acquire();
+  auto make = [&](const std::string& id) {
+    storage::VaultRow v;
+    v.id = id;
+    v.wrapped_key = *instance->NewWrappedVaultKey(id, crypto::SecureRandom::Get());
+    return v;
+  };
+  const storage::VaultRow hot = make("hot");
+  auto pinned = instance->KeyFor(hot);
+  ASSERT_TRUE(pinned.ok());
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(instance->KeyFor(make("cold-" + std::to_string(i))).ok());
+    auto still = instance->KeyFor(hot);
+    ASSERT_TRUE(still.ok());
+    EXPECT_EQ(still->get(), pinned->get()) << "the hot key was evicted at step " << i;
+  }
+}
+
+}  // namespace
+}  // namespace sirr::core
