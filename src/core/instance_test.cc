@@ -11,6 +11,14 @@
 namespace sirr::core {
 namespace {
 
+// A vault row holding a freshly wrapped key (no storage needed to exercise the key cache).
+storage::VaultRow NewVault(Instance& instance, std::string id) {
+  storage::VaultRow v;
+  v.id = std::move(id);
+  v.wrapped_key = *instance.NewWrappedVaultKey(v.id, crypto::SecureRandom::Get());
+  return v;
+}
+
 size_t MappingCount() {
   std::ifstream maps("/proc/self/maps");
   size_t n = 0;
@@ -33,11 +41,7 @@ TEST(InstanceTest, TwentyThousandVaultKeysStayUsableWithBoundedCacheAndMappings)
   const size_t before = MappingCount();
   storage::VaultRow first;
   for (int i = 0; i < 20000; ++i) {
-    storage::VaultRow v;
-    v.id = "vault-" + std::to_string(i);
-    auto wrapped = (*instance)->NewWrappedVaultKey(v.id, crypto::SecureRandom::Get());
-    ASSERT_TRUE(wrapped.ok());
-    v.wrapped_key = std::move(wrapped).value();
+    storage::VaultRow v = NewVault(**instance, "vault-" + std::to_string(i));
     auto key = (*instance)->KeyFor(v);
     ASSERT_TRUE(key.ok()) << i << ": " << key.status();
     if (i == 0) first = v;
@@ -61,17 +65,11 @@ TEST(InstanceTest, FrequentlyUsedVaultKeysSurviveEviction) {
   env.Make(options);
   ASSERT_TRUE(env.keeper_->Unseal(crypto::SecureRandom::Get().RandomSecret(32)).ok());
   auto instance = *env.keeper_->Acquire();
-  auto make = [&](const std::string& id) {
-    storage::VaultRow v;
-    v.id = id;
-    v.wrapped_key = *instance->NewWrappedVaultKey(id, crypto::SecureRandom::Get());
-    return v;
-  };
-  const storage::VaultRow hot = make("hot");
+  const storage::VaultRow hot = NewVault(*instance, "hot");
   auto pinned = instance->KeyFor(hot);
   ASSERT_TRUE(pinned.ok());
   for (int i = 0; i < 100; ++i) {
-    ASSERT_TRUE(instance->KeyFor(make("cold-" + std::to_string(i))).ok());
+    ASSERT_TRUE(instance->KeyFor(NewVault(*instance, "cold-" + std::to_string(i))).ok());
     auto still = instance->KeyFor(hot);
     ASSERT_TRUE(still.ok());
     EXPECT_EQ(still->get(), pinned->get()) << "the hot key was evicted at step " << i;

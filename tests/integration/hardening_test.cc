@@ -342,18 +342,8 @@ TEST_F(SirrdTest, DiskFullUnderTheAuditLogRefusesChangesAndLosesNoRecord) {
   ASSERT_TRUE(Start({{"SIRR_AUDIT_LOG", audit.string()}}));
   ASSERT_EQ(Http("POST", kSecrets, R"({"name":"once","value":"v1","max_reads":1})").status, 201);
   t.FillLeaving(8 * 1024);
-  std::vector<std::string> acked;
   int refused = 0, other = 0;
-  for (int i = 0; i < 2000 && refused == 0; ++i) {
-    const std::string name = "s" + std::to_string(i);
-    int status = Http("POST", kSecrets, json{{"name", name}, {"value", "v"}}.dump()).status;
-    if (status == 201)
-      acked.push_back(name);
-    else if (status == 503)
-      ++refused;
-    else
-      ++other;
-  }
+  const auto acked = PushUntilRefused("s", "v", 1, &refused, &other);
   ASSERT_EQ(refused, 1) << "the audit disk never filled";
   EXPECT_EQ(other, 0);
   EXPECT_EQ(Http("GET", kSecrets + "/once").status, 503);  // not served, not burned
@@ -382,18 +372,8 @@ TEST_F(SirrdTest, DiskFullUnderTheDatabaseIs503AndLosesNoAcknowledgedWrite) {
       {"SIRR_AUDIT_LOG", (dir_ / "audit.log").string()}};
   ASSERT_TRUE(Start(env));
   const std::string big(16 * 1024, 'x');
-  std::vector<std::string> acked;
   int refused = 0, other = 0;
-  for (int i = 0; i < 2000 && refused < 3; ++i) {
-    const std::string name = "b" + std::to_string(i);
-    int status = Http("POST", kSecrets, json{{"name", name}, {"value", big}}.dump()).status;
-    if (status == 201)
-      acked.push_back(name);
-    else if (status == 503)
-      ++refused;
-    else
-      ++other;
-  }
+  const auto acked = PushUntilRefused("b", big, 3, &refused, &other);
   EXPECT_EQ(refused, 3) << "the database disk never filled";
   EXPECT_EQ(other, 0) << "a full disk must be 503, never 500";
   Stop();

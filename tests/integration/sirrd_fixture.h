@@ -172,6 +172,26 @@ class SirrdTest : public ::testing::Test {
     return r.ok() ? std::move(r).value() : sirr::client::HttpResponse();
   }
 
+  // Pushes `prefix`0, `prefix`1, … with `value` into the default vault until `refusals` pushes
+  // got 503 (or 2,000 tries). Returns the acknowledged names; counts other answers in `other`.
+  std::vector<std::string> PushUntilRefused(const std::string& prefix, const std::string& value,
+                                            int refusals, int* refused, int* other) {
+    std::vector<std::string> acked;
+    for (int i = 0; i < 2000 && *refused < refusals; ++i) {
+      const std::string name = prefix + std::to_string(i);
+      const int status = Http("POST", "/api/v1/vaults/default/secrets",
+                              json{{"name", name}, {"value", value}}.dump())
+                             .status;
+      if (status == 201)
+        acked.push_back(name);
+      else if (status == 503)
+        ++*refused;
+      else
+        ++*other;
+    }
+    return acked;
+  }
+
   // A raw TCP connection to sirrd from `source` (another loopback address counts as another
   // client); -1 on failure.
   int Connect(const char* source = "127.0.0.1") {
