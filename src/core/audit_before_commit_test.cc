@@ -159,3 +159,95 @@ TEST_F(AuditBeforeCommitTest, JournalRowsArePurgedOnlyUpToWhatTheFileHolds) {
 
 }  // namespace
 }  // namespace sirr::core
+
+#include "testing/faulty_storage.h"
+
+namespace sirr::core {
+namespace {
+
+// The storage seam: any storage call can be failed. A failed write changes nothing and leaves
+// no success record; a failed journal read at unseal keeps the instance sealed (fail closed).
+class FaultyStorageTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Build();
+    master_key_ = crypto::SecureRandom::Get().RandomSecret(32);
+    ASSERT_TRUE(keeper_->Unseal(master_key_.Clone()).ok());
+  }
+  void Build() {
+    secrets_.reset();
+    vaults_.reset();
+    keeper_.reset();
+    faulty_.SetJournalSink(nullptr);
+    journal_.reset();
+    audit_ = std::make_unique<audit::AuditLog>((env_.dir() / "audit.log").string(), env_.clock_);
+    journal_ = std::make_unique<AuditJournal>(*audit_);
+    faulty_.SetJournalSink(journal_.get());
+    keeper_ = std::make_unique<SealKeeper>(faulty_, *audit_, env_.clock_,
+                                           crypto::SecureRandom::Get(), SealOptions{});
+    vaults_ = std::make_unique<Vaults>(faulty_, *keeper_, *audit_, env_.clock_,
+                                       crypto::SecureRandom::Get());
+    secrets_ = std::make_unique<Secrets>(faulty_, *keeper_, *vaults_, *audit_, env_.clock_,
+                                         crypto::SecureRandom::Get(), SecretLimits{});
+  }
+  std::string Log() const {
+    std::ifstream in(env_.dir() / "audit.log");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
+  testing::CoreEnv env_{"sirr-faulty"};
+  sirr::testing::FaultyStorage faulty_{*env_.storage_};
+  std::unique_ptr<audit::AuditLog> audit_;
+  std::unique_ptr<AuditJournal> journal_;
+  std::unique_ptr<SealKeeper> keeper_;
+  std::unique_ptr<Vaults> vaults_;
+  std::unique_ptr<Secrets> secrets_;
+  SecretBytes master_key_;
+  RequestContext ctx_ = testing::CoreEnv::Ctx();
+};
+
+TEST_F(FaultyStorageTest, AFailedWriteChangesNothingAndRecordsNoSuccess) {
+  PushRequest once = testing::CoreEnv::Req("once", "v");
+  once.max_reads = 1;
+  ASSERT_TRUE(secrets_->Push(ctx_, std::move(once)).ok());
+  const Status io = UnavailableError("storage: disk I/O error (injected)");
+  faulty_.Fail("PutSecret", io);
+  faulty_.Fail("ReadSecret", io);
+  faulty_.Fail("DeleteSecret", io);
+  EXPECT_EQ(secrets_->Push(ctx_, testing::CoreEnv::Req("lost", "v")).status().code(),
+            StatusCode::kUnavailable);
+  EXPECT_EQ(secrets_->Pull(ctx_, "default", "once").status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(secrets_->Delete(ctx_, "default", "once").status().code(), StatusCode::kUnavailable);
+  faulty_.Heal();
+  const std::string vault = env_.storage_->GetVault("default", "")->id;
+  EXPECT_EQ(env_.storage_->GetSecretMeta(vault, "lost").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(*env_.storage_->GetSecretMeta(vault, "once")->reads_remaining, 1);
+  const std::string log = Log();
+  EXPECT_EQ(log.find("\"secret\":\"lost\""), std::string::npos);
+  EXPECT_EQ(log.find("secret.burn"), std::string::npos);
+  EXPECT_EQ(log.find("secret.delete"), std::string::npos);
+  ASSERT_TRUE(secrets_->Pull(ctx_, "default", "once").ok());  // healed: works, once
+}
+
+TEST_F(FaultyStorageTest, CheckpointFailureKeepsTheJournalAndUnsealFailsClosedWithoutIt) {
+  ASSERT_TRUE(secrets_->Push(ctx_, testing::CoreEnv::Req("a", "v")).ok());
+  faulty_.Fail("SaveAuditHead", UnavailableError("injected"));
+  auto head = audit_->Head();
+  EXPECT_FALSE(faulty_.SaveAuditHead(head.seq, head.mac, audit_->journal_written()).ok());
+  EXPECT_FALSE(env_.storage_->ReadJournal(0, 100)->empty());  // nothing purged
+  faulty_.Heal();
+  keeper_->Seal();
+  // Unsealing must read the journal (committed records the file may lack): if it cannot, the
+  // instance stays sealed rather than serving with records possibly missing.
+  faulty_.Fail("ReadJournal", UnavailableError("injected"));
+  Build();
+  EXPECT_FALSE(keeper_->Unseal(master_key_.Clone()).ok());
+  EXPECT_TRUE(keeper_->sealed());
+  faulty_.Heal();
+  EXPECT_TRUE(keeper_->Unseal(master_key_.Clone()).ok());
+}
+
+}  // namespace
+}  // namespace sirr::core
