@@ -30,14 +30,26 @@ size_t MappingCount() {
 // vaults the process hit vm.max_map_count and every uncached vault answered 429 until a
 // restart. Now the cache is bounded and cloaked keys share slabs: 20,000 vaults, each used once,
 // all stay usable and the mappings stay few.
-TEST(InstanceTest, TwentyThousandVaultKeysStayUsableWithBoundedCacheAndMappings) {
-  testing::CoreEnv env("sirr-instance");
-  SealOptions options;
-  options.vault_key_cache = 1000;
-  env.Make(options);
-  ASSERT_TRUE(env.keeper_->Unseal(crypto::SecureRandom::Get().RandomSecret(32)).ok());
-  auto instance = env.keeper_->Acquire();
-  ASSERT_TRUE(instance.ok());
+// An unsealed instance whose vault-key cache holds at most `limit` keys.
+class InstanceTest : public ::testing::Test {
+ protected:
+  void Unseal(size_t limit) {
+    SealOptions options;
+    options.vault_key_cache = limit;
+    env_.Make(options);
+    ASSERT_TRUE(env_.keeper_->Unseal(crypto::SecureRandom::Get().RandomSecret(32)).ok());
+    auto acquired = env_.keeper_->Acquire();
+    ASSERT_TRUE(acquired.ok());
+    instance_ = *acquired;
+  }
+  testing::CoreEnv env_{"sirr-instance"};
+  std::shared_ptr<Instance> instance_;
+};
+
+TEST_F(InstanceTest, TwentyThousandVaultKeysStayUsableWithBoundedCacheAndMappings) {
+  ASSERT_NO_FATAL_FAILURE(Unseal(1000));
+  auto* instance = &instance_;
+  auto& env = env_;
   const size_t before = MappingCount();
   storage::VaultRow first;
   for (int i = 0; i < 20000; ++i) {
@@ -58,13 +70,9 @@ TEST(InstanceTest, TwentyThousandVaultKeysStayUsableWithBoundedCacheAndMappings)
 }
 
 // Keys used again and again stay cached while one-off keys pass through (second chance).
-TEST(InstanceTest, FrequentlyUsedVaultKeysSurviveEviction) {
-  testing::CoreEnv env("sirr-instance");
-  SealOptions options;
-  options.vault_key_cache = 8;
-  env.Make(options);
-  ASSERT_TRUE(env.keeper_->Unseal(crypto::SecureRandom::Get().RandomSecret(32)).ok());
-  auto instance = *env.keeper_->Acquire();
+TEST_F(InstanceTest, FrequentlyUsedVaultKeysSurviveEviction) {
+  ASSERT_NO_FATAL_FAILURE(Unseal(8));
+  auto& instance = instance_;
   const storage::VaultRow hot = NewVault(*instance, "hot");
   auto pinned = instance->KeyFor(hot);
   ASSERT_TRUE(pinned.ok());

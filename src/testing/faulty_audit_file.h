@@ -16,10 +16,8 @@ class FaultyAuditFile final : public audit::AuditFileOps {
   std::atomic<bool> full{false};           // every write fails with ENOSPC
   std::atomic<bool> partial_first{false};  // ... after writing half of what it was given once
   std::atomic<bool> truncate_fails{false};
-  std::atomic<int> writes{0};
 
   ssize_t Write(int fd, const char* data, size_t size) override {
-    ++writes;
     if (full) {
       if (partial_first.exchange(false) && size > 1)
         return audit::AuditFileOps::Write(fd, data, size / 2);
