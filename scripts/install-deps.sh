@@ -4,7 +4,7 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 PKGS=(
   # build
-  build-essential cmake ninja-build ccache pkg-config
+  build-essential cmake ninja-build ccache pkg-config clang-format
   libboost-dev libssl-dev libsqlite3-dev libsodium-dev libsecp256k1-dev libunistring-dev libp11-kit-dev nlohmann-json3-dev libcli11-dev
   libcurl4-openssl-dev
   # tests and their independent oracles
