@@ -6,6 +6,7 @@
 // Contract: every method is atomic (one transaction). Thread safety: implementations are
 // thread-safe; any number of threads may call concurrently.
 
+#include <cctype>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -19,10 +20,27 @@
 
 namespace sirr::storage {
 
+// Row ids are UUIDs (8-4-4-4-12 hex digits): only such a reference needs a by-id lookup
+// (backends look a reference up by id first, then by name).
+inline bool LooksLikeId(std::string_view ref) {
+  if (ref.size() != 36) return false;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    const char c = ref[i];
+    const bool hyphen = i == 8 || i == 13 || i == 18 || i == 23;
+    if (hyphen ? c != '-' : !std::isxdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
+// Keyring row states (stored as text; the schema checks the set).
+inline constexpr std::string_view kKeyActive = "active";
+inline constexpr std::string_view kKeyRetiring = "retiring";
+inline constexpr std::string_view kKeyRetired = "retired";
+
 struct KeyringRow {
   int version = 0;
   Bytes key_id;            // 8 bytes
-  std::string state;       // "active", "retiring", "retired"
+  std::string state;       // kKeyActive, kKeyRetiring or kKeyRetired
   int64_t created_at = 0;  // ms since epoch
   int64_t updated_at = 0;
   Bytes key_check;  // envelope v1 of a fixed string under the wrap key

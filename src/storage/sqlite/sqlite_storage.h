@@ -15,6 +15,11 @@
 // sealed material, never plaintext), are kept in memory after a read; every committed write
 // transaction clears the cache before its callers return, so a cached row is never older than the
 // last write (all writes go through WithWriteTx). Thread-safe.
+//
+// Parts: sqlite_db.h (connection and statement wrappers), sqlite_schema.cc (migrations),
+// sqlite_internal.h (group commit, reader pool, read cache templates), sqlite_storage.cc
+// (open, commit, journal, keyring, backup, audit head), and one file per table group:
+// sqlite_vaults.cc, sqlite_tokens.cc, sqlite_secrets.cc, sqlite_keys.cc.
 
 #include <condition_variable>
 #include <functional>
