@@ -7,11 +7,14 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "api/http_types.h"
 #include "api/jwt.h"
+#include "api/route.h"
 #include "audit/audit_log.h"
 #include "base/secret_bytes.h"
 #include "core/attempt_limiter.h"
@@ -60,35 +63,65 @@ class Api {
   void FlushRefusalSummaries(bool all = false);
 
   // Whether a request may block on a durable write (and so is better handled off the io
-  // threads): every method but GET and HEAD, except the key operations that only compute
-  // (encrypt, decrypt, sign, verify, detached verify). A read-limited GET burns the secret in
-  // a write transaction, but stays inline. Only a scheduling hint; any answer is correct.
+  // threads): the matched route's may_block (route table); an unknown route may. A
+  // read-limited GET burns the secret in a write transaction, but stays inline. Only a
+  // scheduling hint; any answer is correct.
   static bool MayBlock(std::string_view method, std::string_view target);
+
+  // Every route: one entry per (method, path template), in match order (route.h).
+  static const std::vector<Route>& Routes();
 
  private:
   // Authenticates the bearer credential and applies the rate limit. The error is a ready
   // response (401, 429 with Retry-After, 503 when the audit log fails).
   StatusOr<core::Principal> Authenticate(const Request& request, Response* refusal);
-  Response HandleVaults(const Request& req, const ParsedTarget& target,
-                        const core::RequestContext& ctx, std::string_view vault, bool has_vault);
-  Response HandleTokens(const Request& req, const core::RequestContext& ctx, std::string_view id,
-                        bool has_id);
-  // /api/v1/admin/rotate-keys (GET, POST) and /api/v1/admin/backup (POST); admin only.
-  Response HandleAdmin(const Request& req, const core::RequestContext& ctx, std::string_view route);
-  Response HandleSecrets(const Request& req, const ParsedTarget& target,
-                         const core::RequestContext& ctx, std::string_view vault,
-                         std::string_view secret, bool has_secret);
+  // Matches `path` against the routes with `public_routes` access (public and auth-while-
+  // sealed) or the others, and runs the handler; nullopt: no pattern matched.
+  std::optional<Response> Dispatch(const Request& req, const ParsedTarget& target,
+                                   std::string_view path, bool public_routes,
+                                   const core::RequestContext* ctx);
 
-  // keys_api.cc. `rest` is what follows "keys/" (or empty), still percent-encoded.
-  Response HandleKeys(const Request& req, const ParsedTarget& target,
-                      const core::RequestContext& ctx, std::string_view vault,
-                      std::string_view rest);
-  Response HandleVerifyDetached(const Request& req, const core::RequestContext& ctx);
-
-  Response HandleSeal(const Request& req, std::string_view route);
-  Response Unseal(const Request& req);
+  // seal_api.cc: health, seal state, unseal, seal, unsealerkey.
+  StatusOr<Response> Health(const Call& call);
+  StatusOr<Response> Ping(const Call& call);
+  StatusOr<Response> SealStatus(const Call& call);
+  StatusOr<Response> Unseal(const Call& call);
+  StatusOr<Response> Seal(const Call& call);
+  StatusOr<Response> UnsealerKey(const Call& call);
   Status AuditSeal(const Request& req, const core::RequestContext* ctx, std::string action,
                    std::string outcome, std::string detail);
+  // vaults_api.cc
+  StatusOr<Response> VaultCreate(const Call& call);
+  StatusOr<Response> VaultList(const Call& call);
+  StatusOr<Response> VaultGet(const Call& call);
+  StatusOr<Response> VaultDelete(const Call& call);
+  // tokens_api.cc
+  StatusOr<Response> TokenCreate(const Call& call);
+  StatusOr<Response> TokenList(const Call& call);
+  StatusOr<Response> TokenGet(const Call& call);
+  StatusOr<Response> TokenRevoke(const Call& call);
+  // admin_api.cc: /api/v1/admin/rotate-keys (GET, POST; 404 without a rotation) and
+  // /api/v1/admin/backup (POST; 404 without a backup function); admin only.
+  StatusOr<Response> RotateStart(const Call& call);
+  StatusOr<Response> RotateStatus(const Call& call);
+  StatusOr<Response> Backup(const Call& call);
+  // secrets_api.cc
+  StatusOr<Response> SecretPush(const Call& call);
+  StatusOr<Response> SecretList(const Call& call);
+  StatusOr<Response> SecretPull(const Call& call);
+  StatusOr<Response> SecretHead(const Call& call);
+  StatusOr<Response> SecretDelete(const Call& call);
+  // keys_api.cc
+  StatusOr<Response> KeyCreate(const Call& call);
+  StatusOr<Response> KeyList(const Call& call);
+  StatusOr<Response> KeyGet(const Call& call);
+  StatusOr<Response> KeyDelete(const Call& call);
+  StatusOr<Response> KeyEncrypt(const Call& call);
+  StatusOr<Response> KeyDecrypt(const Call& call);
+  StatusOr<Response> KeySign(const Call& call);
+  StatusOr<Response> KeyVerify(const Call& call);
+  StatusOr<Response> KeyDerive(const Call& call);
+  StatusOr<Response> VerifyDetached(const Call& call);
 
   core::Secrets& secrets_;
   core::Vaults& vaults_;

@@ -1,8 +1,10 @@
 #pragma once
 
-// Helpers shared by the API's translation units (api.cc, keys_api.cc). Not a public interface.
+// Helpers shared by the API's translation units (api.cc and one file per resource). Not a
+// public interface.
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -37,5 +39,25 @@ Response ListResponse(const Rows& rows, int64_t total, ToJson to_json) {
 
 // Hex with an optional 0x prefix; InvalidArgument "<field> is not valid hex".
 StatusOr<Bytes> DecodeHexField(std::string_view text, std::string_view field);
+// A required hex member ("<field> is required" when absent).
+StatusOr<Bytes> RequiredHex(const nlohmann::json& j, const char* field);
+// A required string member.
+StatusOr<std::string> RequiredString(const nlohmann::json& j, const char* field);
+
+// RFC 3339 text or null; a number or null (null: unlimited).
+nlohmann::json NullableTime(const std::optional<int64_t>& t);
+nlohmann::json NullableInt(const std::optional<int64_t>& v);
+
+// The one parser of secret string members (secret values, key plaintext and aad, mnemonics,
+// passphrases, the unsealer key). `encoding` from the request's "encoding" member: text
+// (UTF-8, the default; "utf-8" is a synonym) or base64.
+enum class Encoding { kText, kBase64 };
+StatusOr<Encoding> EncodingOf(const nlohmann::json& j);
+// The member decoded per `encoding` (nullopt when absent); the JSON copy is wiped either way,
+// and an error never echoes the value.
+StatusOr<std::optional<SecretBytes>> SecretField(nlohmann::json& j, const char* field,
+                                                 Encoding encoding);
+// As SecretField; InvalidArgument "<field> is required" when absent.
+StatusOr<SecretBytes> RequiredSecretField(nlohmann::json& j, const char* field, Encoding encoding);
 
 }  // namespace sirr::api::internal

@@ -14,6 +14,11 @@ namespace {
 
 using internal::DecodeHexField;
 using internal::Dump;
+using internal::Encoding;
+using internal::EncodingOf;
+using internal::RequiredHex;
+using internal::RequiredString;
+using internal::SecretField;
 using nlohmann::json;
 
 json KeyJson(const storage::KeyRow& k) {
@@ -36,44 +41,6 @@ json KeyJson(const storage::KeyRow& k) {
     }
   }
   return j;
-}
-
-// How data/aad strings are read and plaintext written: text (UTF-8) or base64.
-enum class Encoding { kText, kBase64 };
-
-StatusOr<Encoding> EncodingOf(const json& j) {
-  SIRR_ASSIGN_OR_RETURN(auto encoding, OptionalString(j, "encoding"));
-  if (!encoding || *encoding == "text" || *encoding == "utf-8") return Encoding::kText;
-  if (*encoding == "base64") return Encoding::kBase64;
-  return InvalidArgumentError("encoding must be \"base64\" or \"text\"");
-}
-
-// A secret string member decoded per `encoding`; the JSON copy is wiped.
-StatusOr<std::optional<SecretBytes>> SecretField(json& j, const char* field, Encoding encoding) {
-  auto value = OptionalString(j, field);
-  if (!value.ok() || !*value) {
-    WipeStringMember(j, field);
-    if (!value.ok()) return value.status();
-    return std::optional<SecretBytes>();
-  }
-  std::string& text = **value;
-  StatusOr<SecretBytes> out = SecretBytes();
-  if (encoding == Encoding::kBase64) {
-    out = Base64DecodeSecret(text);
-    if (!out.ok()) out = InvalidArgumentError(std::string(field) + " is not valid base64");
-  } else {
-    out = SecretBytes::FromString(text);
-  }
-  WipeStringMember(j, field);
-  SecureWipe(text.data(), text.size());
-  if (!out.ok()) return out.status();
-  return std::optional<SecretBytes>(std::move(out).value());
-}
-
-StatusOr<Bytes> RequiredHex(const json& j, const char* field) {
-  SIRR_ASSIGN_OR_RETURN(auto text, OptionalString(j, field));
-  if (!text) return InvalidArgumentError(std::string(field) + " is required");
-  return DecodeHexField(*text, field);
 }
 
 // options.algorithm, when given.
@@ -109,185 +76,146 @@ void AddHd(json& j, const core::HdResult& hd) {
   j["public_key"] = hd.public_key;
 }
 
-bool IsOperation(std::string_view s) {
-  return s == "encrypt" || s == "decrypt" || s == "sign" || s == "verify" || s == "derive";
-}
-
-#define SIRR_RESPOND_IF_ERROR(expr)           \
-  do {                                        \
-    ::sirr::Status _st = (expr);              \
-    if (!_st.ok()) return ErrorResponse(_st); \
-  } while (0)
-
 }  // namespace
 
-Response Api::HandleKeys(const Request& req, const ParsedTarget& target,
-                         const core::RequestContext& ctx, std::string_view vault,
-                         std::string_view rest) {
-  // rest: "", "{key}" or "{key}/{op}" (raw, still percent-encoded).
-  std::string_view raw_key = rest, op;
-  if (size_t slash = rest.find('/'); slash != std::string_view::npos) {
-    raw_key = rest.substr(0, slash);
-    op = rest.substr(slash + 1);
-    if (!IsOperation(op)) return ErrorResponse(NotFoundError("no such route"));
-  }
-  auto decoded = PercentDecode(raw_key, false);
-  if (!decoded.ok()) return ErrorResponse(decoded.status());
-  const std::string& key = *decoded;
+StatusOr<Response> Api::KeyCreate(const Call& call) {
+  SIRR_ASSIGN_OR_RETURN(json j, ParseJsonObject(call.req.body));
+  auto mnemonic = SecretField(j, "mnemonic", Encoding::kText);
+  auto passphrase = SecretField(j, "passphrase", Encoding::kText);
+  auto name = OptionalString(j, "name");
+  auto spec = OptionalString(j, "spec");
+  auto type = OptionalString(j, "type");
+  auto usage = OptionalString(j, "usage");
+  auto description = OptionalString(j, "description");
+  auto ephemeral = OptionalBool(j, "ephemeral");
+  for (const Status& st : {mnemonic.status(), passphrase.status(), name.status(), spec.status(),
+                           type.status(), usage.status(), description.status(), ephemeral.status()})
+    SIRR_RETURN_IF_ERROR(st);
+  if (!*name) return InvalidArgumentError("name is required");
+  if (!*spec) return InvalidArgumentError("spec is required");
+  core::CreateKeyRequest r;
+  r.name = std::move(**name);
+  r.spec = std::move(**spec);
+  r.type = type->value_or("");
+  r.usage = usage->value_or("");
+  r.description = description->value_or("");
+  r.ephemeral = ephemeral->value_or(false);
+  r.mnemonic = std::move(*mnemonic);
+  if (*passphrase) r.passphrase = std::move(**passphrase);
+  SIRR_ASSIGN_OR_RETURN(auto created, keys_.Create(*call.ctx, call.vault, std::move(r)));
+  json out = KeyJson(created.row);
+  if (created.private_value.empty()) return JsonResponse(201, Dump(out));
+  out["ephemeral"] = true;
+  out[created.private_field] = std::string(created.private_value.reveal_string());
+  Response resp = JsonResponse(201, Dump(out));
+  WipeStringMember(out, created.private_field.c_str());
+  resp.SetHeader("Cache-Control", "no-store");
+  return resp;
+}
 
-  if (key.empty()) {
-    if (req.method == "POST") {
-      auto parsed = ParseJsonObject(req.body);
-      if (!parsed.ok()) return ErrorResponse(parsed.status());
-      core::CreateKeyRequest r;
-      auto name = OptionalString(*parsed, "name");
-      auto spec = OptionalString(*parsed, "spec");
-      auto type = OptionalString(*parsed, "type");
-      auto usage = OptionalString(*parsed, "usage");
-      auto description = OptionalString(*parsed, "description");
-      auto ephemeral = OptionalBool(*parsed, "ephemeral");
-      for (const Status& st : {name.status(), spec.status(), type.status(), usage.status(),
-                               description.status(), ephemeral.status()})
-        SIRR_RESPOND_IF_ERROR(st);
-      if (!*name) return ErrorResponse(InvalidArgumentError("name is required"));
-      if (!*spec) return ErrorResponse(InvalidArgumentError("spec is required"));
-      r.name = std::move(**name);
-      r.spec = std::move(**spec);
-      r.type = type->value_or("");
-      r.usage = usage->value_or("");
-      r.description = description->value_or("");
-      r.ephemeral = ephemeral->value_or(false);
-      auto mnemonic = SecretField(*parsed, "mnemonic", Encoding::kText);
-      auto passphrase = SecretField(*parsed, "passphrase", Encoding::kText);
-      for (const Status& st : {mnemonic.status(), passphrase.status()}) SIRR_RESPOND_IF_ERROR(st);
-      r.mnemonic = std::move(*mnemonic);
-      if (*passphrase) r.passphrase = std::move(**passphrase);
-      auto created = keys_.Create(ctx, vault, std::move(r));
-      if (!created.ok()) return ErrorResponse(created.status());
-      json j = KeyJson(created->row);
-      if (created->private_value.empty()) return JsonResponse(201, Dump(j));
-      j["ephemeral"] = true;
-      j[created->private_field] = std::string(created->private_value.reveal_string());
-      Response resp = JsonResponse(201, Dump(j));
-      WipeStringMember(j, created->private_field.c_str());
-      resp.SetHeader("Cache-Control", "no-store");
-      return resp;
-    }
-    if (req.method == "GET") {
-      storage::KeyFilter filter;
-      if (std::string_view spec = target.Query("spec"); !spec.empty()) {
-        auto parsed = crypto::ParseKeySpec(spec);
-        if (!parsed.ok()) return ErrorResponse(parsed.status());
-        filter.spec = std::string(crypto::SpecName(*parsed));
-      }
-      if (std::string_view type = target.Query("type"); !type.empty()) {
-        auto parsed = crypto::ParseKeyType(type);
-        if (!parsed.ok()) return ErrorResponse(parsed.status());
-        filter.type = std::string(crypto::TypeName(*parsed));
-      }
-      auto window = internal::PageWindowOf(target);
-      if (!window.ok()) return ErrorResponse(window.status());
-      filter.offset = window->offset;
-      filter.limit = window->limit;
-      auto page = keys_.List(ctx, vault, filter);
-      if (!page.ok()) return ErrorResponse(page.status());
-      return internal::ListResponse(page->rows, page->total, KeyJson);
-    }
-    return MethodNotAllowed("GET, POST");
+StatusOr<Response> Api::KeyList(const Call& call) {
+  storage::KeyFilter filter;
+  if (std::string_view spec = call.target.Query("spec"); !spec.empty()) {
+    SIRR_ASSIGN_OR_RETURN(auto parsed, crypto::ParseKeySpec(spec));
+    filter.spec = std::string(crypto::SpecName(parsed));
   }
+  if (std::string_view type = call.target.Query("type"); !type.empty()) {
+    SIRR_ASSIGN_OR_RETURN(auto parsed, crypto::ParseKeyType(type));
+    filter.type = std::string(crypto::TypeName(parsed));
+  }
+  SIRR_ASSIGN_OR_RETURN(auto window, internal::PageWindowOf(call.target));
+  filter.offset = window.offset;
+  filter.limit = window.limit;
+  SIRR_ASSIGN_OR_RETURN(auto page, keys_.List(*call.ctx, call.vault, filter));
+  return internal::ListResponse(page.rows, page.total, KeyJson);
+}
 
-  if (op.empty()) {
-    if (req.method == "GET") {
-      auto row = keys_.Get(ctx, vault, key);
-      if (!row.ok()) return ErrorResponse(row.status());
-      return JsonResponse(200, Dump(KeyJson(*row)));
-    }
-    if (req.method == "DELETE") {
-      auto row = keys_.Delete(ctx, vault, key);
-      if (!row.ok()) return ErrorResponse(row.status());
-      return internal::NoContent();
-    }
-    return MethodNotAllowed("GET, DELETE");
-  }
+StatusOr<Response> Api::KeyGet(const Call& call) {
+  SIRR_ASSIGN_OR_RETURN(auto row, keys_.Get(*call.ctx, call.vault, call.ref));
+  return JsonResponse(200, Dump(KeyJson(row)));
+}
 
-  if (req.method != "POST") return MethodNotAllowed("POST");
-  auto parsed = ParseJsonObject(req.body);
-  if (!parsed.ok()) return ErrorResponse(parsed.status());
-  json& j = *parsed;
+StatusOr<Response> Api::KeyDelete(const Call& call) {
+  SIRR_RETURN_IF_ERROR(keys_.Delete(*call.ctx, call.vault, call.ref).status());
+  return internal::NoContent();
+}
 
-  if (op == "encrypt") {
-    auto encoding = EncodingOf(j);
-    if (!encoding.ok()) {
-      WipeStringMember(j, "data");
-      return ErrorResponse(encoding.status());
-    }
-    auto data = SecretField(j, "data", *encoding);
-    auto aad = SecretField(j, "aad", *encoding);
-    auto nonce_text = OptionalString(j, "nonce");
-    for (const Status& st : {data.status(), aad.status(), nonce_text.status()})
-      SIRR_RESPOND_IF_ERROR(st);
-    if (!*data) return ErrorResponse(InvalidArgumentError("data is required"));
-    std::optional<Bytes> nonce;
-    if (*nonce_text) {
-      auto n = DecodeHexField(**nonce_text, "nonce");
-      if (!n.ok()) return ErrorResponse(n.status());
-      nonce = std::move(n).value();
-    }
-    Bytes aad_bytes;
-    if (*aad) aad_bytes.assign((*aad)->reveal().begin(), (*aad)->reveal().end());
-    auto ct = keys_.Encrypt(ctx, vault, key, **data, std::move(nonce), aad_bytes);
-    if (!ct.ok()) return ErrorResponse(ct.status());
-    return JsonResponse(200, Dump(json{{"data", HexEncode(*ct)}}));
+StatusOr<Response> Api::KeyEncrypt(const Call& call) {
+  SIRR_ASSIGN_OR_RETURN(json j, ParseJsonObject(call.req.body));
+  auto encoding = EncodingOf(j);
+  if (!encoding.ok()) {
+    WipeStringMember(j, "data");
+    WipeStringMember(j, "aad");
+    return encoding.status();
   }
-  if (op == "decrypt") {
-    auto encoding = EncodingOf(j);
-    if (!encoding.ok()) return ErrorResponse(encoding.status());
-    auto data = RequiredHex(j, "data");
-    if (!data.ok()) return ErrorResponse(data.status());
-    auto aad = SecretField(j, "aad", *encoding);
-    if (!aad.ok()) return ErrorResponse(aad.status());
-    Bytes aad_bytes;
-    if (*aad) aad_bytes.assign((*aad)->reveal().begin(), (*aad)->reveal().end());
-    auto pt = keys_.Decrypt(ctx, vault, key, *data, aad_bytes);
-    if (!pt.ok()) return ErrorResponse(pt.status());
-    json out = json::object();
-    if (*encoding == Encoding::kText && internal::IsValidUtf8(pt->reveal_string())) {
-      out["data"] = std::string(pt->reveal_string());
-    } else {
-      out["data"] = Base64Encode(pt->reveal());
-      out["encoding"] = "base64";
-    }
-    Response resp = JsonResponse(200, Dump(out));
-    WipeStringMember(out, "data");
-    resp.SetHeader("Cache-Control", "no-store");
-    return resp;
+  auto data = SecretField(j, "data", *encoding);
+  auto aad = SecretField(j, "aad", *encoding);
+  auto nonce_text = OptionalString(j, "nonce");
+  for (const Status& st : {data.status(), aad.status(), nonce_text.status()})
+    SIRR_RETURN_IF_ERROR(st);
+  if (!*data) return InvalidArgumentError("data is required");
+  std::optional<Bytes> nonce;
+  if (*nonce_text) {
+    SIRR_ASSIGN_OR_RETURN(Bytes n, DecodeHexField(**nonce_text, "nonce"));
+    nonce = std::move(n);
   }
-  if (op == "sign" || op == "verify") {
-    auto message = RequiredHex(j, "message");
-    if (!message.ok()) return ErrorResponse(message.status());
-    auto alg = AlgorithmOf(j);
-    if (!alg.ok()) return ErrorResponse(alg.status());
-    auto hd = HdOptionsOf(j);
-    if (!hd.ok()) return ErrorResponse(hd.status());
-    const core::HdOptions* hd_options = *hd ? &**hd : nullptr;
-    core::HdResult used;
-    if (op == "sign") {
-      auto sig = keys_.Sign(ctx, vault, key, *message, *alg, hd_options, &used);
-      if (!sig.ok()) return ErrorResponse(sig.status());
-      json out{{"signature", HexEncode(*sig)}};
-      if (!used.path.empty()) AddHd(out, used);
-      return JsonResponse(201, Dump(out));
-    }
-    auto signature = RequiredHex(j, "signature");
-    if (!signature.ok()) return ErrorResponse(signature.status());
-    auto verified = keys_.Verify(ctx, vault, key, *message, *signature, *alg, hd_options, &used);
-    if (!verified.ok()) return ErrorResponse(verified.status());
-    json out{{"verified", *verified}};
-    if (!used.path.empty()) AddHd(out, used);
-    return JsonResponse(200, Dump(out));
+  Bytes aad_bytes;
+  if (*aad) aad_bytes.assign((*aad)->reveal().begin(), (*aad)->reveal().end());
+  SIRR_ASSIGN_OR_RETURN(
+      auto ct, keys_.Encrypt(*call.ctx, call.vault, call.ref, **data, std::move(nonce), aad_bytes));
+  return JsonResponse(200, Dump(json{{"data", HexEncode(ct)}}));
+}
+
+StatusOr<Response> Api::KeyDecrypt(const Call& call) {
+  SIRR_ASSIGN_OR_RETURN(json j, ParseJsonObject(call.req.body));
+  SIRR_ASSIGN_OR_RETURN(Encoding encoding, EncodingOf(j));
+  SIRR_ASSIGN_OR_RETURN(Bytes data, RequiredHex(j, "data"));
+  SIRR_ASSIGN_OR_RETURN(auto aad, SecretField(j, "aad", encoding));
+  Bytes aad_bytes;
+  if (aad) aad_bytes.assign(aad->reveal().begin(), aad->reveal().end());
+  SIRR_ASSIGN_OR_RETURN(auto pt, keys_.Decrypt(*call.ctx, call.vault, call.ref, data, aad_bytes));
+  json out = json::object();
+  if (encoding == Encoding::kText && internal::IsValidUtf8(pt.reveal_string())) {
+    out["data"] = std::string(pt.reveal_string());
+  } else {
+    out["data"] = Base64Encode(pt.reveal());
+    out["encoding"] = "base64";
   }
-  // derive
-  core::DeriveRequest d;
+  Response resp = JsonResponse(200, Dump(out));
+  WipeStringMember(out, "data");
+  resp.SetHeader("Cache-Control", "no-store");
+  return resp;
+}
+
+StatusOr<Response> Api::KeySign(const Call& call) {
+  SIRR_ASSIGN_OR_RETURN(json j, ParseJsonObject(call.req.body));
+  SIRR_ASSIGN_OR_RETURN(Bytes message, RequiredHex(j, "message"));
+  SIRR_ASSIGN_OR_RETURN(auto alg, AlgorithmOf(j));
+  SIRR_ASSIGN_OR_RETURN(auto hd, HdOptionsOf(j));
+  core::HdResult used;
+  SIRR_ASSIGN_OR_RETURN(auto sig, keys_.Sign(*call.ctx, call.vault, call.ref, message, alg,
+                                             hd ? &*hd : nullptr, &used));
+  json out{{"signature", HexEncode(sig)}};
+  if (!used.path.empty()) AddHd(out, used);
+  return JsonResponse(201, Dump(out));
+}
+
+StatusOr<Response> Api::KeyVerify(const Call& call) {
+  SIRR_ASSIGN_OR_RETURN(json j, ParseJsonObject(call.req.body));
+  SIRR_ASSIGN_OR_RETURN(Bytes message, RequiredHex(j, "message"));
+  SIRR_ASSIGN_OR_RETURN(auto alg, AlgorithmOf(j));
+  SIRR_ASSIGN_OR_RETURN(auto hd, HdOptionsOf(j));
+  SIRR_ASSIGN_OR_RETURN(Bytes signature, RequiredHex(j, "signature"));
+  core::HdResult used;
+  SIRR_ASSIGN_OR_RETURN(bool verified, keys_.Verify(*call.ctx, call.vault, call.ref, message,
+                                                    signature, alg, hd ? &*hd : nullptr, &used));
+  json out{{"verified", verified}};
+  if (!used.path.empty()) AddHd(out, used);
+  return JsonResponse(200, Dump(out));
+}
+
+StatusOr<Response> Api::KeyDerive(const Call& call) {
+  SIRR_ASSIGN_OR_RETURN(json j, ParseJsonObject(call.req.body));
   auto name = OptionalString(j, "name");
   auto description = OptionalString(j, "description");
   auto context = OptionalString(j, "context");
@@ -296,51 +224,43 @@ Response Api::HandleKeys(const Request& req, const ParsedTarget& target,
   auto hd_path = OptionalString(j, "hd_derivation_path");
   for (const Status& st : {name.status(), description.status(), context.status(),
                            public_key.status(), spec.status(), hd_path.status()})
-    SIRR_RESPOND_IF_ERROR(st);
+    SIRR_RETURN_IF_ERROR(st);
+  core::DeriveRequest d;
   d.name = name->value_or("");  // required for keys that store a derived key (checked in core)
   d.hd.path = std::move(*hd_path);
   d.description = description->value_or("");
   d.context = std::move(*context);
   d.spec = spec->value_or("");
   if (*public_key) {
-    auto peer = DecodeHexField(**public_key, "public_key");
-    if (!peer.ok()) return ErrorResponse(peer.status());
-    d.peer_public_key = std::move(peer).value();
+    SIRR_ASSIGN_OR_RETURN(d.peer_public_key, DecodeHexField(**public_key, "public_key"));
   }
   core::HdResult hd;
-  auto row = keys_.Derive(ctx, vault, key, std::move(d), &hd);
-  if (!row.ok()) return ErrorResponse(row.status());
+  SIRR_ASSIGN_OR_RETURN(auto row, keys_.Derive(*call.ctx, call.vault, call.ref, std::move(d), &hd));
   if (!hd.path.empty()) {
-    json out{{"key_id", row->id}, {"xpub", hd.xpub}};
+    json out{{"key_id", row.id}, {"xpub", hd.xpub}};
     AddHd(out, hd);
     return JsonResponse(201, Dump(out));
   }
-  return JsonResponse(201, Dump(KeyJson(*row)));
+  return JsonResponse(201, Dump(KeyJson(row)));
 }
 
-Response Api::HandleVerifyDetached(const Request& req, const core::RequestContext& ctx) {
-  if (req.method != "POST") return MethodNotAllowed("POST");
-  auto parsed = ParseJsonObject(req.body);
-  if (!parsed.ok()) return ErrorResponse(parsed.status());
-  const json& j = *parsed;
-  auto spec_name = OptionalString(j, "spec");
-  auto public_key_text = OptionalString(j, "public_key");
-  for (const Status& st : {spec_name.status(), public_key_text.status()}) SIRR_RESPOND_IF_ERROR(st);
-  if (!*spec_name) return ErrorResponse(InvalidArgumentError("spec is required"));
-  auto spec = crypto::ParseKeySpec(**spec_name);
-  if (!spec.ok()) return ErrorResponse(spec.status());
-  auto message = RequiredHex(j, "message");
-  if (!message.ok()) return ErrorResponse(message.status());
-  auto signature = RequiredHex(j, "signature");
-  if (!signature.ok()) return ErrorResponse(signature.status());
-  if (!*public_key_text) return ErrorResponse(InvalidArgumentError("public_key is required"));
-  auto public_key = crypto::ParsePublicKey(*spec, **public_key_text);
-  if (!public_key.ok()) return ErrorResponse(public_key.status());
-  auto alg = AlgorithmOf(j);
-  if (!alg.ok()) return ErrorResponse(alg.status());
-  auto verified = keys_.VerifyDetached(ctx, *spec, *public_key, *message, *signature, *alg);
-  if (!verified.ok()) return ErrorResponse(verified.status());
-  return JsonResponse(200, Dump(json{{"verified", *verified}}));
+StatusOr<Response> Api::VerifyDetached(const Call& call) {
+  SIRR_ASSIGN_OR_RETURN(json j, ParseJsonObject(call.req.body));
+  SIRR_ASSIGN_OR_RETURN(std::string spec_name, RequiredString(j, "spec"));
+  SIRR_ASSIGN_OR_RETURN(auto spec, crypto::ParseKeySpec(spec_name));
+  SIRR_ASSIGN_OR_RETURN(Bytes message, RequiredHex(j, "message"));
+  SIRR_ASSIGN_OR_RETURN(Bytes signature, RequiredHex(j, "signature"));
+  SIRR_ASSIGN_OR_RETURN(std::string public_key_text, RequiredString(j, "public_key"));
+  // An empty field is a malformed request, not a signature that fails to verify.
+  for (auto [field, empty] :
+       {std::pair{"message", message.empty()}, std::pair{"signature", signature.empty()},
+        std::pair{"public_key", public_key_text.empty()}})
+    if (empty) return InvalidArgumentError(std::string(field) + " must not be empty");
+  SIRR_ASSIGN_OR_RETURN(auto public_key, crypto::ParsePublicKey(spec, public_key_text));
+  SIRR_ASSIGN_OR_RETURN(auto alg, AlgorithmOf(j));
+  SIRR_ASSIGN_OR_RETURN(bool verified,
+                        keys_.VerifyDetached(*call.ctx, spec, public_key, message, signature, alg));
+  return JsonResponse(200, Dump(json{{"verified", verified}}));
 }
 
 }  // namespace sirr::api
