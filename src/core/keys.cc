@@ -45,12 +45,7 @@ struct Keys::Loaded {
 };
 
 Status ValidateKeyName(std::string_view name) {
-  if (name.empty() || name.size() > 128)
-    return InvalidArgumentError("name must be 1 to 128 characters");
-  for (char c : name)
-    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
-          c == '_' || c == '-'))
-      return InvalidArgumentError("key name may contain only letters, digits and . _ -");
+  SIRR_RETURN_IF_ERROR(ValidateDisplayName("key name", name, 128, /*alnum_first=*/false));
   if (name == kMasterKeyName)
     return InvalidArgumentError("the name 'master' is reserved for the vault master key");
   return OkStatus();

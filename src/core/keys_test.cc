@@ -47,6 +47,30 @@ class KeysTest : public ::testing::Test {
   RequestContext admin_ = CoreEnv::Ctx();
 };
 
+// Key names are display labels (Provide's clients): spaces are fine, and a name may repeat
+// within a vault; a unique name still finds its key, an ambiguous one is refused (409) with
+// the ids, and ids always work.
+TEST_F(KeysTest, NamesAreLabelsThatMayRepeatAndAnAmbiguousNameIsRefused) {
+  auto first = keys_.Create(admin_, "default", Req("test key", "AES-256-GCM"));
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(keys_.Get(admin_, "default", "test key")->id, first->row.id);
+  auto second = keys_.Create(admin_, "default", Req("test key", "Ed25519"));
+  ASSERT_TRUE(second.ok()) << second.status();
+  auto ambiguous = keys_.Get(admin_, "default", "test key");
+  EXPECT_EQ(ambiguous.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(ambiguous.status().message().find(first->row.id), std::string::npos);
+  EXPECT_NE(ambiguous.status().message().find(second->row.id), std::string::npos);
+  EXPECT_EQ(keys_.Delete(admin_, "default", "test key").status().code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(keys_.Get(admin_, "default", second->row.id)->spec, "Ed25519");
+  ASSERT_TRUE(keys_.Delete(admin_, "default", first->row.id).ok());
+  EXPECT_EQ(keys_.Get(admin_, "default", "test key")->id, second->row.id);  // unique again
+  for (const char* bad : {" lead", "trail ", "two  spaces", "a/b", "tab\there"})
+    EXPECT_EQ(keys_.Create(admin_, "default", Req(bad, "Ed25519")).status().code(),
+              StatusCode::kInvalidArgument)
+        << bad;
+}
+
 TEST_F(KeysTest, CreateCanonicalisesSpecAndValidatesTypeAndUsage) {
   auto k = keys_.Create(admin_, "default", Req("a", "chacha20"));
   ASSERT_TRUE(k.ok()) << k.status();
@@ -54,8 +78,6 @@ TEST_F(KeysTest, CreateCanonicalisesSpecAndValidatesTypeAndUsage) {
   EXPECT_EQ(k->row.type, "symmetric");
   EXPECT_EQ(k->row.usage, "encrypt/decrypt");
   EXPECT_TRUE(k->row.material.empty());
-  EXPECT_EQ(keys_.Create(admin_, "default", Req("a", "AES-256-GCM")).status().code(),
-            StatusCode::kAlreadyExists);
   EXPECT_EQ(keys_.Create(admin_, "default", Req("b", "")).status().code(),
             StatusCode::kInvalidArgument);
   EXPECT_EQ(keys_.Create(admin_, "default", Req("b", "DES")).status().code(),

@@ -26,4 +26,32 @@ inline Status RejectControlCharacters(std::string_view field, std::string_view v
   return OkStatus();
 }
 
+// Names of vaults and keys are display labels (Provide's clients name a vault "vaulty vault"):
+// letters, digits, single spaces and . _ -, neither starting nor ending with a space (vault
+// names start with a letter or a digit); 1 to `max_length` characters. `what` is "vault name"
+// or "key name".
+inline Status ValidateDisplayName(std::string_view what, std::string_view name, size_t max_length,
+                                  bool alnum_first) {
+  auto alnum = [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+  };
+  if (name.empty() || name.size() > max_length)
+    return InvalidArgumentError(std::string(what) + " must be 1 to " + std::to_string(max_length) +
+                                " characters");
+  if (alnum_first && !alnum(name.front()))
+    return InvalidArgumentError(std::string(what) + " must start with a letter or a digit");
+  if (name.front() == ' ')
+    return InvalidArgumentError(std::string(what) + " must not start with a space");
+  for (size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    if (c == ' ' && (i + 1 == name.size() || name[i + 1] == ' '))
+      return InvalidArgumentError(std::string(what) +
+                                  " must not end with a space or hold two in a row");
+    if (!alnum(c) && c != ' ' && c != '.' && c != '_' && c != '-')
+      return InvalidArgumentError(std::string(what) +
+                                  " may contain only letters, digits, spaces and . _ -");
+  }
+  return OkStatus();
+}
+
 }  // namespace sirr::core

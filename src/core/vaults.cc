@@ -27,17 +27,7 @@ std::string_view OutcomeOf(const Status& st) {
 }
 
 Status ValidateVaultName(std::string_view name) {
-  auto alnum = [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-  };
-  if (name.empty() || name.size() > 64)
-    return InvalidArgumentError("vault name must be 1 to 64 characters");
-  if (!alnum(name.front()))
-    return InvalidArgumentError("vault name must start with a letter or a digit");
-  for (char c : name)
-    if (!alnum(c) && c != '.' && c != '_' && c != '-')
-      return InvalidArgumentError("vault name may contain only letters, digits and . _ -");
-  return OkStatus();
+  return ValidateDisplayName("vault name", name, 64, /*alnum_first=*/true);
 }
 
 Status Vaults::Authorize(const RequestContext& ctx, std::string_view action, Capability needed,

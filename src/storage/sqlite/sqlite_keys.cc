@@ -5,7 +5,6 @@
 #include "storage/sqlite/sqlite_internal.h"
 
 namespace sirr::storage {
-using internal::FindByIdOrName;
 
 #define KEY_COLS \
   "id, vault_id, name, description, spec, type, usage, created_at, public_key, material"
@@ -28,26 +27,50 @@ KeyRow ReadKeyColumns(const Stmt& s, bool with_material) {
   return k;
 }
 
-// The key by id, else by name (an id match wins).
+// The key by id, else by name (an id match wins). Names are labels, not unique: a name that
+// more than one key in the vault carries is refused (FailedPrecondition, 409) with their ids.
 StatusOr<std::optional<KeyRow>> FindKey(Connection& c, std::string_view vault_id,
                                         std::string_view id_or_name, bool with_material) {
-  return FindByIdOrName<KeyRow>(
-      c, "SELECT " KEY_READ_COLS " FROM keys WHERE vault_id = ?1 AND id = ?2",
-      "SELECT " KEY_READ_COLS " FROM keys WHERE vault_id = ?1 AND name = ?2", vault_id, id_or_name,
-      [&](const Stmt& s) { return ReadKeyColumns(s, with_material); });
+  if (LooksLikeId(id_or_name)) {
+    SIRR_ASSIGN_OR_RETURN(
+        auto s, c.Prepare("SELECT " KEY_READ_COLS " FROM keys WHERE vault_id = ?1 AND id = ?2"));
+    s->Bind(1, vault_id).Bind(2, id_or_name);
+    SIRR_ASSIGN_OR_RETURN(bool row, s->Step());
+    if (row) return std::optional<KeyRow>(ReadKeyColumns(*s, with_material));
+  }
+  SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT " KEY_READ_COLS " FROM keys WHERE vault_id = ?1 "
+                                          "AND name = ?2 ORDER BY created_at, id LIMIT 2"));
+  s->Bind(1, vault_id).Bind(2, id_or_name);
+  SIRR_ASSIGN_OR_RETURN(bool row, s->Step());
+  if (!row) return std::optional<KeyRow>();
+  KeyRow first = ReadKeyColumns(*s, with_material);
+  SIRR_ASSIGN_OR_RETURN(bool second, s->Step());
+  if (!second) return std::optional<KeyRow>(std::move(first));
+  s.reset();
+  constexpr int64_t kListed = 10;
+  SIRR_ASSIGN_OR_RETURN(auto ids, c.Prepare("SELECT id FROM keys WHERE vault_id = ?1 AND name = ?2 "
+                                            "ORDER BY created_at, id LIMIT ?3"));
+  ids->Bind(1, vault_id).Bind(2, id_or_name).Bind(3, kListed + 1);
+  std::string listed;
+  int64_t n = 0;
+  while (true) {
+    SIRR_ASSIGN_OR_RETURN(bool more, ids->Step());
+    if (!more) break;
+    if (++n > kListed) {
+      listed += ", ...";
+      break;
+    }
+    listed += (listed.empty() ? "" : ", ") + ids->Text(0);
+  }
+  return FailedPreconditionError("key name '" + std::string(id_or_name) +
+                                 "' is ambiguous: several keys in this vault carry it (ids " +
+                                 listed + "); address the key by its id");
 }
 }  // namespace
 
 Status SqliteStorage::CreateKey(const KeyRow& k, const Journal& journal) {
   return WithWriteTx(
       [&](Connection& c) -> Status {
-        {
-          SIRR_ASSIGN_OR_RETURN(auto s,
-                                c.Prepare("SELECT 1 FROM keys WHERE vault_id = ? AND name = ?"));
-          s->Bind(1, k.vault_id).Bind(2, k.name);
-          SIRR_ASSIGN_OR_RETURN(bool found, s->Step());
-          if (found) return AlreadyExistsError("a key named '" + k.name + "' already exists");
-        }
         SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("INSERT INTO keys (" KEY_COLS
                                                 ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
         s->Bind(1, k.id).Bind(2, k.vault_id).Bind(3, k.name).Bind(4, k.description);

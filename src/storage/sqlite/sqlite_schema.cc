@@ -115,6 +115,33 @@ CREATE TABLE audit_journal (
   fields  TEXT NOT NULL
 );
 )SQL",
+      // 6: key names are display labels, not unique within a vault (Provide's clients create
+      // many keys named alike and address them by id); name lookups use an index and refuse
+      // an ambiguous name (docs/api.md).
+      R"SQL(
+CREATE TABLE keys_v6 (
+  id            TEXT PRIMARY KEY,
+  vault_id      TEXT NOT NULL REFERENCES vaults(id) ON DELETE CASCADE,
+  name          TEXT NOT NULL,
+  description   TEXT NOT NULL DEFAULT '',
+  spec          TEXT NOT NULL,
+  type          TEXT NOT NULL,
+  usage         TEXT NOT NULL,
+  created_at    INTEGER NOT NULL,
+  public_key    BLOB NOT NULL,
+  material      BLOB NOT NULL,
+  hd_next_index INTEGER NOT NULL DEFAULT 0,
+  hd_last_index INTEGER
+);
+INSERT INTO keys_v6 (id, vault_id, name, description, spec, type, usage, created_at, public_key,
+                     material, hd_next_index, hd_last_index)
+  SELECT id, vault_id, name, description, spec, type, usage, created_at, public_key, material,
+         hd_next_index, hd_last_index FROM keys;
+DROP TABLE keys;
+ALTER TABLE keys_v6 RENAME TO keys;
+CREATE INDEX keys_vault_created ON keys(vault_id, created_at);
+CREATE INDEX keys_vault_name ON keys(vault_id, name);
+)SQL",
   };
   return kMigrations;
 }
