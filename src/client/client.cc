@@ -36,7 +36,11 @@ Client::Client(std::string server, SecretBytes token)
   while (!server_.empty() && server_.back() == '/') server_.pop_back();
 }
 
-Client::~Client() { curl_easy_cleanup(static_cast<CURL*>(curl_)); }
+Client::~Client() = default;
+
+void Client::CurlDeleter::operator()(void* curl) const {
+  curl_easy_cleanup(static_cast<CURL*>(curl));
+}
 
 std::string Client::UrlEncode(std::string_view s) {
   static const char* kHex = "0123456789ABCDEF";
@@ -55,7 +59,7 @@ std::string Client::UrlEncode(std::string_view s) {
 
 StatusOr<HttpResponse> Client::Do(const std::string& method, const std::string& path,
                                   const std::string& body) {
-  CURL* c = static_cast<CURL*>(curl_);
+  CURL* c = static_cast<CURL*>(curl_.get());
   if (!c) return InternalError("libcurl failed to initialise");
   curl_easy_reset(c);
   HttpResponse resp;
@@ -70,6 +74,7 @@ StatusOr<HttpResponse> Client::Do(const std::string& method, const std::string& 
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 60000L);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  if (!ca_file_.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, ca_file_.c_str());
   struct curl_slist* headers = nullptr;
   SecretBytes auth = SecretBytes::FromString("Authorization: Bearer ");
   auth.Append(token_.reveal());

@@ -30,6 +30,9 @@ class Client {
   Client(std::string server, SecretBytes token);
   ~Client();
 
+  // Trust this CA certificate file (PEM) for https:// servers instead of the system store.
+  void SetCaFile(std::string path) { ca_file_ = std::move(path); }
+
   // Unavailable when the server cannot be reached.
   StatusOr<HttpResponse> Do(const std::string& method, const std::string& path,
                             const std::string& body = "");
@@ -37,9 +40,13 @@ class Client {
   static std::string UrlEncode(std::string_view s);
 
  private:
+  struct CurlDeleter {
+    void operator()(void* curl) const;  // curl_easy_cleanup
+  };
   std::string server_;
   SecretBytes token_;
-  void* curl_;
+  std::string ca_file_;
+  std::unique_ptr<void, CurlDeleter> curl_;  // a CURL easy handle
 };
 
 }  // namespace sirr::client

@@ -546,11 +546,15 @@ StatusOr<std::shared_ptr<const ParsedPrivateKey>> ParsedPrivateKey::Parse(
   return std::shared_ptr<const ParsedPrivateKey>(new ParsedPrivateKey(key.release(), spec));
 }
 
-ParsedPrivateKey::~ParsedPrivateKey() { EVP_PKEY_free(static_cast<EVP_PKEY*>(pkey_)); }
+ParsedPrivateKey::~ParsedPrivateKey() = default;
+
+void ParsedPrivateKey::PkeyDeleter::operator()(void* pkey) const {
+  EVP_PKEY_free(static_cast<EVP_PKEY*>(pkey));
+}
 
 StatusOr<Bytes> Sign(const ParsedPrivateKey& key, std::span<const uint8_t> message,
                      std::optional<SignatureAlgorithm> rsa_algorithm) {
-  EVP_PKEY* pkey = static_cast<EVP_PKEY*>(key.pkey_);
+  EVP_PKEY* pkey = static_cast<EVP_PKEY*>(key.pkey_.get());
   if (key.spec() == KeySpec::kP256) {
     SIRR_ASSIGN_OR_RETURN(Bytes der, SignWithPkey(pkey, EVP_sha256(), false, message));
     return EcdsaDerToRaw(der);

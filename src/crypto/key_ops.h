@@ -127,10 +127,13 @@ class ParsedPrivateKey {
   static bool Worthwhile(KeySpec spec);
 
  private:
+  struct PkeyDeleter {
+    void operator()(void* pkey) const;  // EVP_PKEY_free
+  };
   ParsedPrivateKey(void* pkey, KeySpec spec) : pkey_(pkey), spec_(spec) {}
   friend StatusOr<Bytes> Sign(const ParsedPrivateKey&, std::span<const uint8_t>,
                               std::optional<SignatureAlgorithm>);
-  void* pkey_;  // EVP_PKEY*
+  std::unique_ptr<void, PkeyDeleter> pkey_;  // an EVP_PKEY
   KeySpec spec_;
 };
 StatusOr<Bytes> Sign(const ParsedPrivateKey& key, std::span<const uint8_t> message,
