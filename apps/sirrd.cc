@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 
+#include "base/version.h"
 #include "seal/providers.h"
 #include "server/server.h"
 
@@ -15,6 +16,8 @@ int main(int argc, char** argv) {
       "from the seal provider (SIRR_SEAL_PROVIDER, default file: SIRR_KEY_FILE) and is\n"
       "never accepted on the command line."};
   app.fallthrough();
+  app.set_version_flag("--version", sirr::VersionLine("sirrd"),
+                       "Print the version, commit and build type");
   app.add_option("--addr", c.addr, "Listen address HOST:PORT (port 0 picks a free port)")
       ->envname("SIRR_ADDR")
       ->capture_default_str();
@@ -44,6 +47,9 @@ int main(int argc, char** argv) {
                "Accept an audit log that is not a regular file (a device or pipe; /dev/null "
                "would discard the trail)")
       ->envname("SIRR_AUDIT_ALLOW_SPECIAL_FILE");
+  app.add_option("--ready-file", c.ready_file,
+                 "Once listening, write the server URL to this file (for scripts using port 0)")
+      ->envname("SIRR_READY_FILE");
   app.add_option("--seal-provider", c.provider.provider,
                  "Where the master key comes from: file, docker, env, api, pkcs11, command")
       ->envname("SIRR_SEAL_PROVIDER")

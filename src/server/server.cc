@@ -1,5 +1,7 @@
 #include "server/server.h"
 
+#include "base/version.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
@@ -30,10 +32,6 @@
 #include "seal/master_key.h"
 #include "seal/providers.h"
 #include "storage/sqlite/sqlite_storage.h"
-
-#ifndef SIRR_VERSION
-#define SIRR_VERSION "0.0.0"
-#endif
 
 namespace sirr::server {
 namespace {
@@ -333,7 +331,7 @@ int RunServer(const ServerConfig& config) {
   core::Secrets secrets(**storage, keeper, vaults, audit, clock, random, limits);
   api::ApiOptions api_options;
   api_options.admin_token = std::move(admin_token).value();
-  api_options.version = SIRR_VERSION;
+  api_options.version = std::string(Version());
   api_options.jwt = std::move(jwt);
   api_options.rate_limits.per_second = config.rate_limit_per_second;
   api_options.rate_limits.burst = std::max(1.0, config.rate_limit_burst);
@@ -382,9 +380,17 @@ int RunServer(const ServerConfig& config) {
   if (!audit.Append(start).ok()) return Fail("audit log " + audit_path + " is not writable");
 
   const std::string url = "http://" + addr->first + ":" + std::to_string((*server)->port());
-  Log("info", "sirrd " SIRR_VERSION " listening on " + url + " (data " + config.data_dir +
+  Log("info", VersionLine("sirrd") + " listening on " + url + " (data " + config.data_dir +
                   ", audit " + audit_path + ", seal provider " + provider.provider + ")");
   if (config.on_listening) config.on_listening((*server)->port());
+  if (!config.ready_file.empty()) {
+    const std::string tmp = config.ready_file + ".tmp";
+    std::FILE* f = std::fopen(tmp.c_str(), "w");
+    const bool written = f && std::fprintf(f, "%s\n", url.c_str()) > 0;
+    if (f) std::fclose(f);
+    if (!written || std::rename(tmp.c_str(), config.ready_file.c_str()) != 0)
+      Log("warn", "cannot write the ready file " + config.ready_file);
+  }
 
   std::thread signal_thread([&] {
     int sig = 0;
@@ -423,6 +429,7 @@ int RunServer(const ServerConfig& config) {
   }
   server->reset();
   storage->reset();
+  if (!config.ready_file.empty()) std::remove(config.ready_file.c_str());
   Log("info", "stopped cleanly");
   return stop_logged.ok() ? 0 : 1;
 }

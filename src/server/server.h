@@ -46,6 +46,10 @@ struct ServerConfig {
   int64_t tombstone_retention_seconds = 86400;
   // Called once the server listens (tests use it to learn the port).
   std::function<void(uint16_t)> on_listening;
+  // SIRR_READY_FILE: once listening, the server's URL ("http://127.0.0.1:40123") and a newline
+  // are written here (atomically: a temporary file renamed), for scripts and tests that start
+  // sirrd on port 0. Removed at shutdown.
+  std::string ready_file;
 };
 
 // Runs until SIGTERM/SIGINT. Returns the process exit code.

@@ -101,13 +101,18 @@ class SirrdTest : public ::testing::Test {
             {"SIRR_ADMIN_TOKEN_FILE", token_file_.string()},
             {"SIRR_DATA_DIR", (dir_ / "data").string()},
             {"SIRR_ADDR", "127.0.0.1:0"},
-            {"SIRR_SWEEP_INTERVAL", "1"}};
+            {"SIRR_SWEEP_INTERVAL", "1"},
+            {"SIRR_READY_FILE", (dir_ / "ready").string()}};
   }
 
-  // Starts sirrd and waits until it listens. Returns false if it exited instead.
+  // Starts sirrd and waits until it listens (it writes its URL to SIRR_READY_FILE). Returns
+  // false if it exited instead.
   bool Start(std::map<std::string, std::string> extra = {}) {
     auto env = Env();
     for (auto& [k, v] : extra) env[k] = v;
+    const fs::path ready = env["SIRR_READY_FILE"];
+    std::error_code ec;
+    fs::remove(ready, ec);
     log_ = dir_ / ("sirrd." + std::to_string(++starts_) + ".log");
     pid_ = fork();
     if (pid_ == 0) {
@@ -122,10 +127,10 @@ class SirrdTest : public ::testing::Test {
       _exit(127);
     }
     for (int i = 0; i < 200; ++i) {
-      std::string log = ReadFile(log_);
-      auto pos = log.find("listening on http://127.0.0.1:");
-      if (pos != std::string::npos) {
-        port_ = std::stoi(log.substr(pos + 30));
+      std::string url = ready.empty() ? "" : ReadFile(ready);
+      constexpr std::string_view kPrefix = "http://127.0.0.1:";
+      if (url.starts_with(kPrefix) && url.ends_with('\n')) {
+        port_ = std::stoi(url.substr(kPrefix.size()));
         server_ = "http://127.0.0.1:" + std::to_string(port_);
         return true;
       }
