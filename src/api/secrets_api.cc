@@ -42,8 +42,12 @@ json SecretMetaJson(const storage::SecretRow& r) {
   return j;
 }
 
+// Everything GET returns but the value (HEAD; `sirr inspect`).
 void SetMetaHeaders(Response& r, const storage::SecretRow& s) {
   r.SetHeader("X-Secret-Id", s.id);
+  r.SetHeader("X-Secret-Vault-Id", s.vault_id);
+  r.SetHeader("X-Secret-Description", s.description);
+  if (s.max_reads) r.SetHeader("X-Secret-Max-Reads", std::to_string(*s.max_reads));
   r.SetHeader("X-Secret-Name", s.name);
   r.SetHeader("X-Secret-Type", s.type);
   r.SetHeader("X-Secret-State", std::string(StateName(s.state)));

@@ -177,7 +177,7 @@ TEST_F(AccessTest, VaultCrudPaginationAndConflicts) {
   auto j = json::parse(created.body);
   for (const char* k : {"id", "created_at", "name", "description"}) EXPECT_TRUE(j.contains(k)) << k;
   EXPECT_EQ(Http("POST", "/api/v1/vaults", R"({"name":"prod"})").status, 409);
-  EXPECT_EQ(Http("POST", "/api/v1/vaults", R"({"name":"bad name"})").status, 422);
+  EXPECT_EQ(Http("POST", "/api/v1/vaults", R"({"name":"bad  name"})").status, 422);
   EXPECT_EQ(Http("POST", "/api/v1/vaults", R"({"description":"x"})").status, 422);
   EXPECT_EQ(Http("POST", "/api/v1/vaults", R"({"name":)").status, 400);
   for (int i = 0; i < 5; ++i) MakeVault("v" + std::to_string(i));

@@ -361,6 +361,18 @@ TEST_F(SirrdTest, CliBinaryFileValuesRoundTripExactly) {
   EXPECT_EQ(Cli({"pull", "blob"}).out, binary);
 }
 
+// The completion script in a real bash, completing from the real binary's command tree.
+TEST_F(SirrdTest, CliBashCompletionCompletesCommands) {
+  const std::string bin_dir = fs::path(SIRR_BIN).parent_path().string();
+  auto r = Exec({"/bin/bash", "-c",
+                 "source <(sirr completion bash); COMP_WORDS=(sirr vault cr); COMP_CWORD=2; "
+                 "_sirr; echo \"${COMPREPLY[*]}\"; COMP_WORDS=(sirr token create --max); "
+                 "COMP_CWORD=3; _sirr; echo \"${COMPREPLY[*]}\""},
+                {{"PATH", bin_dir + ":/usr/bin:/bin"}}, "", dir_);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "create\n--max-uses\n");
+}
+
 TEST_F(SirrdTest, CliExitCodesAndHelp) {
   ASSERT_TRUE(Start());
   EXPECT_EQ(Cli({"--help"}).code, 0);
@@ -368,8 +380,23 @@ TEST_F(SirrdTest, CliExitCodesAndHelp) {
   EXPECT_EQ(Cli({"push", "x"}).code, 2);  // no value
   EXPECT_EQ(Cli({"push", "x", "--value", "v", "--ttl", "1y"}).code, 2);
   EXPECT_EQ(Cli({"bogus"}).code, 2);
-  EXPECT_EQ(Cli({"list"}, "", "bad-token-bad-token").code, 1);          // 401
-  EXPECT_EQ(Cli({"push", "x", "--value", "v", "--ttl", "0"}).code, 1);  // 422
+  EXPECT_EQ(Cli({"list"}, "", "bad-token-bad-token").code, 1);   // 401
+  auto zero = Cli({"push", "x", "--value", "v", "--ttl", "0"});  // said in words, locally
+  EXPECT_EQ(zero.code, 2);
+  EXPECT_NE(zero.err.find("--ttl must be at least 1 second"), std::string::npos) << zero.err;
+  auto reads = Cli({"push", "x", "--value", "v", "--reads", "0"});
+  EXPECT_EQ(reads.code, 2);
+  EXPECT_EQ(reads.err, "sirr: --reads must be at least 1 (a whole number)\n");
+  auto unknown = Cli({"bogus"});
+  EXPECT_EQ(unknown.err, "sirr: unknown command 'bogus' (see sirr --help)\n");
+  auto missing = Cli({"push", "x", "--file", (dir_ / "nope").string()});
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_NE(missing.err.find("No such file or directory"), std::string::npos) << missing.err;
+  auto no_token =
+      Exec({SIRR_BIN, "list"}, {{"SIRR_SERVER", server_}, {"SIRR_TOKEN", ""}}, "", dir_);
+  EXPECT_EQ(no_token.code, 1);
+  EXPECT_NE(no_token.err.find("SIRR_TOKEN"), std::string::npos) << no_token.err;
+  EXPECT_NE(no_token.err.find("--token-file"), std::string::npos) << no_token.err;
   auto unreachable =
       Exec({SIRR_BIN, "list"}, {{"SIRR_SERVER", "http://127.0.0.1:1"}, {"SIRR_TOKEN", kToken}}, "",
            dir_);

@@ -1,0 +1,51 @@
+#pragma once
+
+// One command class per noun of the sirr CLI. Each registers its subcommands on the CLI11 app
+// in its constructor (with help text and examples) and runs the parsed one in Run.
+
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli/cli.h"
+
+namespace sirr::cli {
+
+class Command {
+ public:
+  virtual ~Command() = default;
+  // The command (or one of its subcommands) was given on this command line.
+  virtual bool parsed() const = 0;
+  virtual int Run(Session& session) = 0;
+};
+
+// Adds an "Examples:" footer to a command's --help.
+void Examples(CLI::App* cmd, const std::vector<std::string>& lines);
+
+// push, pull, rm, inspect, list (secret_commands.cc).
+std::unique_ptr<Command> SecretCommands(CLI::App& app);
+// vault create|list|show|rm (vault_commands.cc).
+std::unique_ptr<Command> VaultCommands(CLI::App& app);
+// token create|list|revoke (token_commands.cc).
+std::unique_ptr<Command> TokenCommands(CLI::App& app);
+// key create|list|show|rm|encrypt|decrypt|sign|verify|derive (key_commands.cc).
+std::unique_ptr<Command> KeyCommands(CLI::App& app);
+// operator keygen|unseal|seal|rotate|backup|shamir (operator_commands.cc).
+std::unique_ptr<Command> OperatorCommands(CLI::App& app);
+// status (status_commands.cc).
+std::unique_ptr<Command> StatusCommand(CLI::App& app);
+// context list|show|use|set|rm: named connection settings in the config file (config.cc).
+std::unique_ptr<Command> ContextCommands(CLI::App& app);
+// completion bash|zsh|fish (completion.cc).
+std::unique_ptr<Command> CompletionCommands(CLI::App& app);
+// `sirr __complete WORDS...`, which the completion scripts call: the subcommands and flags that
+// may follow WORDS, one per line.
+void CompleteWords(const CLI::App& app, const std::vector<std::string>& words, std::ostream& out);
+
+// Local operator helpers (no server).
+// Creates `path` with mode 0400 (never overwrites) holding the base64 key and a newline,
+// fsynced. Returns an error message, empty on success.
+std::string WriteKeyFile(const std::string& path, const SecretBytes& key);
+
+}  // namespace sirr::cli
