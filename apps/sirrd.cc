@@ -8,23 +8,8 @@
 #include "seal/providers.h"
 #include "server/server.h"
 
-int main(int argc, char** argv) {
-  sirr::server::ServerConfig c;
-  CLI::App app{
-      "sirrd - the Sirr secrets vault server.\n\n"
-      "With no subcommand, runs the server (same as 'sirrd serve'). The master key comes\n"
-      "from the seal provider (SIRR_SEAL_PROVIDER, default file: SIRR_KEY_FILE) and is\n"
-      "never accepted on the command line."};
-  app.fallthrough();
-  app.set_version_flag("--version", sirr::VersionLine("sirrd"),
-                       "Print the version, commit and build type");
-  app.add_option("--addr", c.addr, "Listen address HOST:PORT (port 0 picks a free port)")
-      ->envname("SIRR_ADDR")
-      ->capture_default_str();
-  app.add_option("--data-dir", c.data_dir,
-                 "Directory of the database and, by default, the audit log")
-      ->envname("SIRR_DATA_DIR")
-      ->capture_default_str();
+// Master key, seal provider, admin token and audit log settings.
+void AddKeyOptions(CLI::App& app, sirr::server::ServerConfig& c) {
   app.add_option("--key-file", c.provider.key_file,
                  "Master key file: base64 of 32 bytes, 64 hex digits or a 24-word BIP39 mnemonic")
       ->envname("SIRR_KEY_FILE");
@@ -79,6 +64,10 @@ int main(int argc, char** argv) {
   app.add_option("--validation-hash", c.validation_hash,
                  "0x + SHA-256 of the unseal mnemonic; keys that do not match are refused")
       ->envname("SEAL_UNSEAL_VALIDATION_HASH");
+}
+
+// Threads, connections, timeouts, sizes, sweeps, JWT and rate-limit settings.
+void AddLimitOptions(CLI::App& app, sirr::server::ServerConfig& c) {
   app.add_option("--max-body-bytes", c.max_body_bytes, "Largest request body accepted (413 above)")
       ->envname("SIRR_MAX_BODY_BYTES")
       ->check(CLI::Range(size_t{1024}, size_t{64} << 20))
@@ -164,6 +153,27 @@ int main(int argc, char** argv) {
                  "Apply the rate limit to the admin token too")
       ->envname("SIRR_RATE_LIMIT_ADMIN")
       ->capture_default_str();
+}
+
+int main(int argc, char** argv) {
+  sirr::server::ServerConfig c;
+  CLI::App app{
+      "sirrd - the Sirr secrets vault server.\n\n"
+      "With no subcommand, runs the server (same as 'sirrd serve'). The master key comes\n"
+      "from the seal provider (SIRR_SEAL_PROVIDER, default file: SIRR_KEY_FILE) and is\n"
+      "never accepted on the command line."};
+  app.fallthrough();
+  app.set_version_flag("--version", sirr::VersionLine("sirrd"),
+                       "Print the version, commit and build type");
+  app.add_option("--addr", c.addr, "Listen address HOST:PORT (port 0 picks a free port)")
+      ->envname("SIRR_ADDR")
+      ->capture_default_str();
+  app.add_option("--data-dir", c.data_dir,
+                 "Directory of the database and, by default, the audit log")
+      ->envname("SIRR_DATA_DIR")
+      ->capture_default_str();
+  AddKeyOptions(app, c);
+  AddLimitOptions(app, c);
 
   app.add_subcommand("serve", "Run the server (the default)");
   auto* audit = app.add_subcommand("audit", "Audit log tools");

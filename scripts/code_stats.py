@@ -3,8 +3,8 @@
 
 Usage: scripts/code_stats.py [DIR ...]   (default: src apps)
 
-A function is a brace block opened at namespace level (outside any class, struct or other
-function) whose opening line follows a parameter list. Its length counts every line from the
+A function is a brace block opened at namespace level or directly in a class body (not inside
+another function) whose opening line follows a parameter list. Its length counts every line from the
 signature's first line to the closing brace. Strings, character literals and comments are
 skipped when counting braces. Heuristic, but stable enough to compare before and after.
 """
@@ -58,9 +58,11 @@ def functions(path):
             line += 1
         if ch == "{":
             head = "".join(stmt).strip()
-            at_ns_level = all(k == "ns" for k in stack)
+            at_ns_level = all(k in ("ns", "class") for k in stack)
             if re.search(r"\bnamespace\b[^;{]*$", head) or head.endswith('extern ""'):
                 stack.append("ns")
+            elif at_ns_level and re.search(r"\b(class|struct|union)\b[^()]*$", head):
+                stack.append("class")
             elif at_ns_level and re.search(r"\)\s*(const|noexcept|override|final|->[^{]*|\s)*$", head) \
                     and not re.search(r"\b(class|struct|enum|union)\b", head.split("(")[0]):
                 name = re.findall(r"([~\w:]+)\s*\(", head)
@@ -79,7 +81,7 @@ def functions(path):
             stmt = []
             stmt_start = line
             continue
-        if ch == ";":
+        if ch == ";" or (ch == ":" and re.search(r"\b(public|private|protected)\s*$", "".join(stmt))):
             stmt = []
             stmt_start = line
             continue

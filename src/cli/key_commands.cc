@@ -160,108 +160,137 @@ class Keys final : public Command {
   bool parsed() const override { return a_.key->parsed(); }
 
   int Run(Session& s) override {
+    if (a_.create->parsed()) return Create(s);
+    if (a_.list->parsed()) return List(s);
+    if (a_.show->parsed()) return Show(s);
+    if (a_.rm->parsed()) return Remove(s);
+    if (a_.derive->parsed()) return Derive(s);
+    return Operate(s);
+  }
+
+ private:
+  int Create(Session& s) {
     KeyArgs& a = a_;
     const std::string& vault = s.settings().vault;
     client::HttpResponse r;
-    if (a.create->parsed()) {
-      json body{{"name", a.name}, {"spec", a.spec}};
-      if (!a.usage.empty()) body["usage"] = a.usage;
-      if (!a.description.empty()) body["description"] = a.description;
-      if (a.ephemeral) body["ephemeral"] = true;
-      if (!a.mnemonic_file.empty()) {
-        std::ifstream file;
-        if (a.mnemonic_file != "-") {
-          file.open(a.mnemonic_file, std::ios::binary);
-          if (!file)
-            return s.Usage("cannot read --mnemonic-file " + a.mnemonic_file + ": " +
-                           std::strerror(errno));
-        }
-        auto words = ReadAll(a.mnemonic_file == "-" ? s.io().in : file);
-        if (!words.ok()) return s.Usage(words.status().message());
-        body["mnemonic"] = std::string(words->reveal_string());
+    json body{{"name", a.name}, {"spec", a.spec}};
+    if (!a.usage.empty()) body["usage"] = a.usage;
+    if (!a.description.empty()) body["description"] = a.description;
+    if (a.ephemeral) body["ephemeral"] = true;
+    if (!a.mnemonic_file.empty()) {
+      std::ifstream file;
+      if (a.mnemonic_file != "-") {
+        file.open(a.mnemonic_file, std::ios::binary);
+        if (!file)
+          return s.Usage("cannot read --mnemonic-file " + a.mnemonic_file + ": " +
+                         std::strerror(errno));
       }
-      std::string payload = body.dump();
-      if (body.contains("mnemonic")) {
-        auto& v = body["mnemonic"].get_ref<std::string&>();
-        SecureWipe(v.data(), v.size());
-      }
-      auto rc = s.Expect("POST", KeyPath(vault), 201, &r, payload);
-      SecureWipe(payload.data(), payload.size());
-      if (rc) return *rc;
-      json j = json::parse(r.body, nullptr, false);
-      SecureWipe(r.body.data(), r.body.size());
-      std::string field = j.contains("seed")       ? "seed"
-                          : j.contains("mnemonic") ? "mnemonic"
-                                                   : "private_key";
-      if (s.json_output()) {
-        std::string text = j.dump(2);
-        s.Out("%s\n", text.c_str());
-        SecureWipe(text.data(), text.size());
-      } else if (a.ephemeral && j.contains(field) && j[field].is_string()) {
-        // The private part alone on stdout, the rest on stderr (as `token create`).
-        s.Out("%s\n", j[field].get_ref<std::string&>().c_str());
-        s.Err("ephemeral %s key %s: %s; not stored, shown once.\n",
-              Text(j.value("spec", json())).c_str(), a.name.c_str(),
-              j.contains("public_key") ? ("public key " + Text(j["public_key"])).c_str()
-                                       : "symmetric");
-      } else {
-        PrintKey(s, j);
-      }
-      if (j.contains(field) && j[field].is_string()) {
-        auto& v = j[field].get_ref<std::string&>();
-        SecureWipe(v.data(), v.size());
-      }
-      return 0;
+      auto words = ReadAll(a.mnemonic_file == "-" ? s.io().in : file);
+      if (!words.ok()) return s.Usage(words.status().message());
+      body["mnemonic"] = std::string(words->reveal_string());
     }
-    if (a.list->parsed()) {
-      std::string query;
-      if (!a.spec.empty()) query += "&spec=" + Enc(a.spec);
-      if (!a.type.empty()) query += "&type=" + Enc(a.type);
-      json all = json::array();
-      if (auto rc = s.FetchAll(KeyPath(vault), query, &all)) return *rc;
-      if (s.json_output()) return s.PrintJson(all), 0;
-      s.Out("%-24s %-36s %-18s %-16s %s\n", "NAME", "ID", "SPEC", "USAGE", "CREATED");
-      for (auto& e : all)
-        s.Out("%-24s %-36s %-18s %-16s %s\n", Text(e.value("name", json())).c_str(),
-              Text(e.value("id", json())).c_str(), Text(e.value("spec", json())).c_str(),
-              Text(e.value("usage", json())).c_str(), Text(e.value("created_at", json())).c_str());
-      return 0;
+    std::string payload = body.dump();
+    if (body.contains("mnemonic")) {
+      auto& v = body["mnemonic"].get_ref<std::string&>();
+      SecureWipe(v.data(), v.size());
     }
-    if (a.show->parsed()) {
-      if (auto rc = s.Expect("GET", KeyPath(vault, a.name), 200, &r, "")) return *rc;
-      json j = json::parse(r.body, nullptr, false);
-      if (s.json_output()) return s.PrintJson(j), 0;
+    auto rc = s.Expect("POST", KeyPath(vault), 201, &r, payload);
+    SecureWipe(payload.data(), payload.size());
+    if (rc) return *rc;
+    json j = json::parse(r.body, nullptr, false);
+    SecureWipe(r.body.data(), r.body.size());
+    std::string field = j.contains("seed")       ? "seed"
+                        : j.contains("mnemonic") ? "mnemonic"
+                                                 : "private_key";
+    if (s.json_output()) {
+      std::string text = j.dump(2);
+      s.Out("%s\n", text.c_str());
+      SecureWipe(text.data(), text.size());
+    } else if (a.ephemeral && j.contains(field) && j[field].is_string()) {
+      // The private part alone on stdout, the rest on stderr (as `token create`).
+      s.Out("%s\n", j[field].get_ref<std::string&>().c_str());
+      s.Err(
+          "ephemeral %s key %s: %s; not stored, shown once.\n",
+          Text(j.value("spec", json())).c_str(), a.name.c_str(),
+          j.contains("public_key") ? ("public key " + Text(j["public_key"])).c_str() : "symmetric");
+    } else {
       PrintKey(s, j);
-      return 0;
     }
-    if (a.rm->parsed()) {
-      if (auto rc = s.Expect("DELETE", KeyPath(vault, a.name), 204, &r, "")) return *rc;
-      s.Out("deleted key %s\n", a.name.c_str());
-      return 0;
+    if (j.contains(field) && j[field].is_string()) {
+      auto& v = j[field].get_ref<std::string&>();
+      SecureWipe(v.data(), v.size());
     }
-    if (a.derive->parsed()) {
-      json body = json::object();
-      if (!a.new_name.empty()) body["name"] = a.new_name;
-      if (!a.hd_path.empty()) body["hd_derivation_path"] = a.hd_path;
-      if (!a.context.empty()) body["context"] = a.context;
-      if (!a.public_key.empty()) body["public_key"] = a.public_key;
-      if (!a.spec.empty()) body["spec"] = a.spec;
-      if (!a.description.empty()) body["description"] = a.description;
-      if (auto rc = s.Expect("POST", KeyPath(vault, a.name, "derive"), 201, &r, body.dump()))
-        return *rc;
-      json j = json::parse(r.body, nullptr, false);
-      if (j.contains("hd_derivation_path")) {  // BIP39: the derived key's public parts
-        s.Out("path:        %s\n", Text(j["hd_derivation_path"]).c_str());
-        if (j.contains("address")) s.Out("address:     %s\n", Text(j["address"]).c_str());
-        s.Out("public key:  %s\nxpub:        %s\n", Text(j.value("public_key", json())).c_str(),
-              Text(j.value("xpub", json())).c_str());
-        return 0;
-      }
-      PrintKey(s, j);
-      return 0;
-    }
+    return 0;
+  }
 
-    // Operations with data.
+  int List(Session& s) {
+    KeyArgs& a = a_;
+    const std::string& vault = s.settings().vault;
+    client::HttpResponse r;
+    std::string query;
+    if (!a.spec.empty()) query += "&spec=" + Enc(a.spec);
+    if (!a.type.empty()) query += "&type=" + Enc(a.type);
+    json all = json::array();
+    if (auto rc = s.FetchAll(KeyPath(vault), query, &all)) return *rc;
+    if (s.json_output()) return s.PrintJson(all), 0;
+    s.Out("%-24s %-36s %-18s %-16s %s\n", "NAME", "ID", "SPEC", "USAGE", "CREATED");
+    for (auto& e : all)
+      s.Out("%-24s %-36s %-18s %-16s %s\n", Text(e.value("name", json())).c_str(),
+            Text(e.value("id", json())).c_str(), Text(e.value("spec", json())).c_str(),
+            Text(e.value("usage", json())).c_str(), Text(e.value("created_at", json())).c_str());
+    return 0;
+  }
+
+  int Show(Session& s) {
+    KeyArgs& a = a_;
+    const std::string& vault = s.settings().vault;
+    client::HttpResponse r;
+    if (auto rc = s.Expect("GET", KeyPath(vault, a.name), 200, &r, "")) return *rc;
+    json j = json::parse(r.body, nullptr, false);
+    if (s.json_output()) return s.PrintJson(j), 0;
+    PrintKey(s, j);
+    return 0;
+  }
+
+  int Remove(Session& s) {
+    KeyArgs& a = a_;
+    const std::string& vault = s.settings().vault;
+    client::HttpResponse r;
+    if (auto rc = s.Expect("DELETE", KeyPath(vault, a.name), 204, &r, "")) return *rc;
+    s.Out("deleted key %s\n", a.name.c_str());
+    return 0;
+  }
+
+  int Derive(Session& s) {
+    KeyArgs& a = a_;
+    const std::string& vault = s.settings().vault;
+    client::HttpResponse r;
+    json body = json::object();
+    if (!a.new_name.empty()) body["name"] = a.new_name;
+    if (!a.hd_path.empty()) body["hd_derivation_path"] = a.hd_path;
+    if (!a.context.empty()) body["context"] = a.context;
+    if (!a.public_key.empty()) body["public_key"] = a.public_key;
+    if (!a.spec.empty()) body["spec"] = a.spec;
+    if (!a.description.empty()) body["description"] = a.description;
+    if (auto rc = s.Expect("POST", KeyPath(vault, a.name, "derive"), 201, &r, body.dump()))
+      return *rc;
+    json j = json::parse(r.body, nullptr, false);
+    if (j.contains("hd_derivation_path")) {  // BIP39: the derived key's public parts
+      s.Out("path:        %s\n", Text(j["hd_derivation_path"]).c_str());
+      if (j.contains("address")) s.Out("address:     %s\n", Text(j["address"]).c_str());
+      s.Out("public key:  %s\nxpub:        %s\n", Text(j.value("public_key", json())).c_str(),
+            Text(j.value("xpub", json())).c_str());
+      return 0;
+    }
+    PrintKey(s, j);
+    return 0;
+  }
+
+  // encrypt, decrypt, sign, verify: operations with data.
+  int Operate(Session& s) {
+    KeyArgs& a = a_;
+    const std::string& vault = s.settings().vault;
+    client::HttpResponse r;
     CLI::App* cmd = a.encrypt->parsed()   ? a.encrypt
                     : a.decrypt->parsed() ? a.decrypt
                     : a.sign->parsed()    ? a.sign
@@ -295,7 +324,7 @@ class Keys final : public Command {
     SecureWipe(payload.data(), payload.size());
     if (rc) return *rc;
     json j = json::parse(r.body, nullptr, false);
-    if (!j.is_object()) return s.Err("sirr: unexpected response\n"), kExitServer;
+    if (!j.is_object()) return s.Fail(kExitServer, "unexpected response from the server");
     if (op == "encrypt") return s.Out("%s\n", Text(j.value("data", json())).c_str()), 0;
     if (j.contains("hd_derivation_path"))  // BIP39: which wallet key, on stderr
       s.Err("path %s%s%s\n", Text(j["hd_derivation_path"]).c_str(),
@@ -309,18 +338,17 @@ class Keys final : public Command {
     }
     // decrypt: the plaintext exactly, as pull prints a value.
     if (!j.contains("data") || !j["data"].is_string())
-      return s.Err("sirr: unexpected response\n"), kExitServer;
+      return s.Fail(kExitServer, "unexpected response from the server");
     auto& data = j["data"].get_ref<std::string&>();
     auto plain = Base64DecodeSecret(data);
     SecureWipe(data.data(), data.size());
     SecureWipe(r.body.data(), r.body.size());
-    if (!plain.ok()) return s.Err("sirr: unexpected response\n"), kExitServer;
+    if (!plain.ok()) return s.Fail(kExitServer, "unexpected response from the server");
     s.io().out.write(reinterpret_cast<const char*>(plain->reveal().data()),
                      static_cast<std::streamsize>(plain->size()));
     return 0;
   }
 
- private:
   KeyArgs a_;
 };
 

@@ -193,31 +193,189 @@ class Background {
   std::thread thread_;
 };
 
-}  // namespace
+// JWT bearer authentication, when SIRR_JWT_PUBLIC_KEY_FILE is set (null otherwise).
+StatusOr<std::shared_ptr<const api::JwtVerifier>> LoadJwtVerifier(const ServerConfig& config) {
+  if (config.jwt_public_key_file.empty()) {
+    if (!config.jwt_issuer.empty() || !config.jwt_audience.empty())
+      return InvalidArgumentError(
+          "SIRR_JWT_ISSUER/SIRR_JWT_AUDIENCE are set but SIRR_JWT_PUBLIC_KEY_FILE is not");
+    return std::shared_ptr<const api::JwtVerifier>();
+  }
+  api::JwtOptions jwt_options{config.jwt_issuer, config.jwt_audience, config.jwt_leeway_seconds,
+                              config.jwt_require_exp};
+  SIRR_ASSIGN_OR_RETURN(auto verifier, api::JwtVerifier::FromFile(config.jwt_public_key_file,
+                                                                  jwt_options, SystemClock::Get()));
+  std::string kinds;
+  for (const auto& k : verifier->keys())
+    kinds += (kinds.empty() ? "" : ", ") + k->Description() +
+             (k->label().empty() ? "" : " (kid " + k->label() + ")");
+  Log("info", "JWT bearer authentication enabled with " + std::to_string(verifier->keys().size()) +
+                  " key(s): " + kinds);
+  return std::shared_ptr<const api::JwtVerifier>(std::move(verifier));
+}
 
-int RunServer(const ServerConfig& config) {
-  // Block the shutdown signals in every thread; one thread waits for them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  ::umask(077);
-  std::string harden_warning;
-  if (Status hardened = crypto::HardenProcess(&harden_warning); !hardened.ok())
-    return Fail(hardened.message());
-  if (!harden_warning.empty()) Log("warning", harden_warning);
-
-  auto addr = SplitAddr(config.addr);
-  if (!addr.ok()) return Fail("SIRR_ADDR " + config.addr + ": " + addr.status().message());
+StatusOr<core::SealOptions> SealOptionsOf(const ServerConfig& config) {
   core::SealOptions seal_options;
   seal_options.provider = config.provider.provider;
   seal_options.vault_key_cache = static_cast<size_t>(config.vault_key_cache);
   if (!config.validation_hash.empty()) {
-    auto hash = seal::ParseValidationHash(config.validation_hash);
-    if (!hash.ok()) return Fail(hash.status().message());
-    seal_options.validation_hash = *hash;
+    SIRR_ASSIGN_OR_RETURN(seal_options.validation_hash,
+                          seal::ParseValidationHash(config.validation_hash));
   }
+  return seal_options;
+}
+
+// Warns about a key file inside the data directory and creates the directory.
+Status PrepareDataDir(const std::string& dir, const std::string& key_file) {
+  std::error_code ec;
+  auto data_dir = std::filesystem::absolute(dir, ec);
+  if (!key_file.empty()) {
+    auto key_path = std::filesystem::absolute(key_file, ec);
+    if (!ec && key_path.parent_path().string().starts_with(data_dir.string()))
+      Log("warning", "key file " + key_file +
+                         " is inside the data directory; keep it apart from the database and "
+                         "its backups");
+  }
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return InvalidArgumentError("cannot create data directory " + dir + ": " + ec.message());
+  return OkStatus();
+}
+
+// Leftovers of backups a crash interrupted (call with the data directory locked: ours alone).
+void RemoveBackupLeftovers(const std::string& dir) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.starts_with(".backup-") && name.ends_with(".tmp")) {
+      std::error_code rm;
+      std::filesystem::remove(entry.path(), rm);
+      Log(rm ? "warning" : "info",
+          (rm ? "cannot remove " : "removed ") + name + ", left by an interrupted backup");
+    }
+  }
+}
+
+// An online backup: a consistent snapshot of the database file's bytes.
+StatusOr<std::string> Snapshot(storage::Storage& store, const std::string& data_dir) {
+  const std::string tmp =
+      (std::filesystem::path(data_dir) / (".backup-" + crypto::SecureRandom::Get().Uuid() + ".tmp"))
+          .string();
+  SIRR_RETURN_IF_ERROR(store.BackupTo(tmp));
+  std::ifstream in(tmp, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const bool read_ok = !in.bad();
+  ::unlink(tmp.c_str());
+  if (!read_ok) return UnavailableError("backup failed: cannot read the snapshot");
+  return bytes;
+}
+
+http::HttpOptions HttpOptionsOf(const ServerConfig& config, const std::string& host,
+                                uint16_t port) {
+  http::HttpOptions http_options;
+  http_options.host = host;
+  http_options.port = port;
+  http_options.max_body_bytes = config.max_body_bytes;
+  http_options.threads = config.threads > 0
+                             ? config.threads
+                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  http_options.blocking_threads = config.blocking_threads;
+  http_options.blocking = &api::Api::MayBlock;
+  http_options.max_connections = config.max_connections;
+  http_options.max_connections_per_client =
+      std::min(config.max_connections_per_client, config.max_connections);
+  http_options.idle_timeout = std::chrono::seconds(config.idle_timeout_seconds);
+  http_options.request_timeout = std::chrono::seconds(config.request_timeout_seconds);
+  return http_options;
+}
+
+// SIRR_READY_FILE: the URL, written atomically (a temporary file renamed).
+void WriteReadyFile(const std::string& path, const std::string& url) {
+  const std::string tmp = path + ".tmp";
+  std::FILE* f = std::fopen(tmp.c_str(), "w");
+  const bool written = f && std::fprintf(f, "%s\n", url.c_str()) > 0;
+  if (f) std::fclose(f);
+  if (!written || std::rename(tmp.c_str(), path.c_str()) != 0)
+    Log("warning", "cannot write the ready file " + path);
+}
+
+// Blocks the shutdown signals in every thread (one thread waits for them), sets umask 077 and
+// hardens the process (no core dumps, memory locked where allowed).
+Status HardenAndBlockSignals(sigset_t* signals) {
+  sigemptyset(signals);
+  sigaddset(signals, SIGTERM);
+  sigaddset(signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, signals, nullptr);
+  ::umask(077);
+  std::string harden_warning;
+  SIRR_RETURN_IF_ERROR(crypto::HardenProcess(&harden_warning));
+  if (!harden_warning.empty()) Log("warning", harden_warning);
+  return OkStatus();
+}
+
+// SIRR_KEY_FILE_NEW (dual-key mode), when set.
+StatusOr<std::optional<SecretBytes>> LoadNextKey(const std::string& key_file_new) {
+  if (key_file_new.empty()) return std::optional<SecretBytes>();
+  auto file = seal::ReadKeyFile(key_file_new);
+  if (!file.ok()) return InvalidArgumentError("SIRR_KEY_FILE_NEW: " + file.status().message());
+  if (file->permission_warning) Log("warning", *file->permission_warning);
+  return std::optional<SecretBytes>(std::move(file->key));
+}
+
+// Unseals with the provider's key, if it gave one: a key that does not match the keyring, or an
+// audit log that does not continue the recorded chain, stops sirrd (fail-closed). Returns the
+// server.start record's detail.
+StatusOr<std::string> UnsealAtStart(core::SealKeeper& keeper, seal::LoadedKey& loaded,
+                                    const std::string& db_path) {
+  if (keeper.has_next_key())
+    Log("info",
+        "dual-key mode: SIRR_KEY_FILE_NEW is the new master key; rotate with "
+        "'sirr operator rotate' (POST /api/v1/admin/rotate-keys)");
+  if (!loaded.key) {
+    Log("info", "sealed: waiting for POST /api/v1/unseal (sirr operator unseal)");
+    return std::string("started sealed; waiting for POST /api/v1/unseal");
+  }
+  auto unsealed = keeper.Unseal(std::move(*loaded.key));
+  loaded.key.reset();
+  if (!unsealed.ok())
+    return FailedPreconditionError(loaded.source + ": " + unsealed.status().message());
+  if (unsealed->initialized_now)
+    Log("info",
+        "initialised a new database at " + db_path + " (keyring version 1, vault 'default')");
+  Log("info", "unsealed with the master key from " + loaded.source);
+  return unsealed->initialized_now
+             ? std::string("initialised keyring version 1 and the default vault")
+             : "key version " + std::to_string(unsealed->key_version);
+}
+
+// At shutdown: the server.stop record, the audit chain head checkpoint (when unsealed), then
+// every key wiped. Returns whether the stop record was written.
+Status FinalRecords(audit::AuditLog& audit, core::SealKeeper& keeper, storage::Storage& storage) {
+  audit::Event stop;
+  stop.action = "server.stop";
+  stop.outcome = "success";
+  Status stop_logged = audit.Append(stop);
+  if (!keeper.sealed()) {
+    const int64_t journal_written = audit.journal_written();
+    auto head = audit.Head();
+    if (audit.Sync().ok()) (void)storage.SaveAuditHead(head.seq, head.mac, journal_written);
+  }
+  if (size_t pending = audit.pending(); pending > 0)
+    Log("warning", std::to_string(pending) +
+                       " audit event(s) that happened while sealed were not written (no key)");
+  keeper.Seal();  // wipes every key
+  return stop_logged;
+}
+
+}  // namespace
+
+int RunServer(const ServerConfig& config) {
+  sigset_t signals;
+  if (Status st = HardenAndBlockSignals(&signals); !st.ok()) return Fail(st.message());
+
+  auto addr = SplitAddr(config.addr);
+  if (!addr.ok()) return Fail("SIRR_ADDR " + config.addr + ": " + addr.status().message());
+  auto seal_options = SealOptionsOf(config);
+  if (!seal_options.ok()) return Fail(seal_options.status().message());
 
   // 1. The master key, read once from its provider. Nothing is touched before it is known to
   //    be well-formed. The api provider has none: sirrd starts sealed.
@@ -227,57 +385,19 @@ int RunServer(const ServerConfig& config) {
   if (!loaded.ok()) return Fail(loaded.status().message());
   auto admin_token = LoadAdminToken(config);
   if (!admin_token.ok()) return Fail(admin_token.status().message());
-  std::shared_ptr<const api::JwtVerifier> jwt;
-  if (!config.jwt_public_key_file.empty()) {
-    api::JwtOptions jwt_options{config.jwt_issuer, config.jwt_audience, config.jwt_leeway_seconds,
-                                config.jwt_require_exp};
-    auto verifier =
-        api::JwtVerifier::FromFile(config.jwt_public_key_file, jwt_options, SystemClock::Get());
-    if (!verifier.ok()) return Fail(verifier.status().message());
-    std::string kinds;
-    for (const auto& k : (*verifier)->keys())
-      kinds += (kinds.empty() ? "" : ", ") + k->Description() +
-               (k->label().empty() ? "" : " (kid " + k->label() + ")");
-    Log("info", "JWT bearer authentication enabled with " +
-                    std::to_string((*verifier)->keys().size()) + " key(s): " + kinds);
-    jwt = std::move(verifier).value();
-  } else if (!config.jwt_issuer.empty() || !config.jwt_audience.empty()) {
-    return Fail("SIRR_JWT_ISSUER/SIRR_JWT_AUDIENCE are set but SIRR_JWT_PUBLIC_KEY_FILE is not");
-  }
+  auto jwt = LoadJwtVerifier(config);
+  if (!jwt.ok()) return Fail(jwt.status().message());
 
-  std::error_code ec;
-  auto data_dir = std::filesystem::absolute(config.data_dir, ec);
-  if (!provider.key_file.empty()) {
-    auto key_path = std::filesystem::absolute(provider.key_file, ec);
-    if (!ec && key_path.parent_path().string().starts_with(data_dir.string()))
-      Log("warning", "key file " + provider.key_file +
-                         " is inside the data directory; keep it apart from the database and "
-                         "its backups");
-  }
-  std::filesystem::create_directories(config.data_dir, ec);
-  if (ec) return Fail("cannot create data directory " + config.data_dir + ": " + ec.message());
+  if (Status st = PrepareDataDir(config.data_dir, provider.key_file); !st.ok())
+    return Fail(st.message());
   // One sirrd (or restore) per data directory.
   auto lock = LockDataDir(config.data_dir);
   if (!lock.ok()) return Fail(lock.status().message());
-  // Leftovers of backups a crash interrupted (the directory is ours alone now).
-  for (const auto& entry : std::filesystem::directory_iterator(config.data_dir, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.starts_with(".backup-") && name.ends_with(".tmp")) {
-      std::error_code rm;
-      std::filesystem::remove(entry.path(), rm);
-      Log(rm ? "warning" : "info",
-          (rm ? "cannot remove " : "removed ") + name + ", left by an interrupted backup");
-    }
-  }
+  RemoveBackupLeftovers(config.data_dir);
 
   // Dual-key mode: the new key file is validated now, fail-closed like the current one.
-  std::optional<SecretBytes> next_key;
-  if (!config.key_file_new.empty()) {
-    auto file = seal::ReadKeyFile(config.key_file_new);
-    if (!file.ok()) return Fail("SIRR_KEY_FILE_NEW: " + file.status().message());
-    if (file->permission_warning) Log("warning", *file->permission_warning);
-    next_key = std::move(file->key);
-  }
+  auto next_key = LoadNextKey(config.key_file_new);
+  if (!next_key.ok()) return Fail(next_key.status().message());
 
   // 2. Storage, the audit log (sealed until it has its key) and the seal.
   const std::string db_path = (std::filesystem::path(config.data_dir) / "sirr.db").string();
@@ -295,33 +415,16 @@ int RunServer(const ServerConfig& config) {
   // the log file (docs/formats.md).
   core::AuditJournal journal(audit);
   (*storage)->SetJournalSink(&journal);
-  core::SealKeeper keeper(**storage, audit, clock, random, seal_options);
-  if (next_key) {
-    if (Status st = keeper.SetNextKey(*next_key); !st.ok()) return Fail(st.message());
-    next_key.reset();
+  core::SealKeeper keeper(**storage, audit, clock, random, *seal_options);
+  if (*next_key) {
+    if (Status st = keeper.SetNextKey(**next_key); !st.ok()) return Fail(st.message());
+    next_key->reset();
   }
 
   // 3. Unseal with the provider's key: a key that does not match the keyring, or an audit log
   //    that does not continue the recorded chain, stops sirrd (fail-closed).
-  std::string start_detail = "started sealed; waiting for POST /api/v1/unseal";
-  if (keeper.has_next_key())
-    Log("info",
-        "dual-key mode: SIRR_KEY_FILE_NEW is the new master key; rotate with "
-        "'sirr operator rotate' (POST /api/v1/admin/rotate-keys)");
-  if (loaded->key) {
-    auto unsealed = keeper.Unseal(std::move(*loaded->key));
-    loaded->key.reset();
-    if (!unsealed.ok()) return Fail(loaded->source + ": " + unsealed.status().message());
-    start_detail = unsealed->initialized_now
-                       ? "initialised keyring version 1 and the default vault"
-                       : "key version " + std::to_string(unsealed->key_version);
-    if (unsealed->initialized_now)
-      Log("info",
-          "initialised a new database at " + db_path + " (keyring version 1, vault 'default')");
-    Log("info", "unsealed with the master key from " + loaded->source);
-  } else {
-    Log("info", "sealed: waiting for POST /api/v1/unseal (sirr operator unseal)");
-  }
+  auto start_detail = UnsealAtStart(keeper, *loaded, db_path);
+  if (!start_detail.ok()) return Fail(start_detail.status().message());
 
   core::SecretLimits limits;
   limits.max_value_bytes = config.max_value_bytes;
@@ -332,7 +435,7 @@ int RunServer(const ServerConfig& config) {
   api::ApiOptions api_options;
   api_options.admin_token = std::move(admin_token).value();
   api_options.version = std::string(Version());
-  api_options.jwt = std::move(jwt);
+  api_options.jwt = std::move(jwt).value();
   api_options.rate_limits.per_second = config.rate_limit_per_second;
   api_options.rate_limits.burst = std::max(1.0, config.rate_limit_burst);
   api_options.rate_limit_admin = config.rate_limit_admin;
@@ -341,34 +444,10 @@ int RunServer(const ServerConfig& config) {
   core::KeyRotation rotation(**storage, keeper, audit, clock, random, config.rotation_batch);
   api_options.rotation = &rotation;
   storage::Storage* store = storage->get();
-  api_options.backup = [store, data_dir = config.data_dir]() -> StatusOr<std::string> {
-    const std::string tmp = (std::filesystem::path(data_dir) /
-                             (".backup-" + crypto::SecureRandom::Get().Uuid() + ".tmp"))
-                                .string();
-    SIRR_RETURN_IF_ERROR(store->BackupTo(tmp));
-    std::ifstream in(tmp, std::ios::binary);
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    const bool read_ok = !in.bad();
-    ::unlink(tmp.c_str());
-    if (!read_ok) return UnavailableError("backup failed: cannot read the snapshot");
-    return bytes;
-  };
+  api_options.backup = [store, data_dir = config.data_dir] { return Snapshot(*store, data_dir); };
   api::Api api(secrets, vaults, tokens, keys, keeper, audit, clock, std::move(api_options));
 
-  http::HttpOptions http_options;
-  http_options.host = addr->first;
-  http_options.port = addr->second;
-  http_options.max_body_bytes = config.max_body_bytes;
-  http_options.threads = config.threads > 0
-                             ? config.threads
-                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  http_options.blocking_threads = config.blocking_threads;
-  http_options.blocking = &api::Api::MayBlock;
-  http_options.max_connections = config.max_connections;
-  http_options.max_connections_per_client =
-      std::min(config.max_connections_per_client, config.max_connections);
-  http_options.idle_timeout = std::chrono::seconds(config.idle_timeout_seconds);
-  http_options.request_timeout = std::chrono::seconds(config.request_timeout_seconds);
+  http::HttpOptions http_options = HttpOptionsOf(config, addr->first, addr->second);
   auto server =
       http::HttpServer::New(http_options, [&api](const api::Request& r) { return api.Handle(r); });
   if (!server.ok()) return Fail(server.status().message());
@@ -376,21 +455,14 @@ int RunServer(const ServerConfig& config) {
   audit::Event start;
   start.action = "server.start";
   start.outcome = "success";
-  start.detail = "provider " + provider.provider + "; " + start_detail;
+  start.detail = "provider " + provider.provider + "; " + *start_detail;
   if (!audit.Append(start).ok()) return Fail("audit log " + audit_path + " is not writable");
 
   const std::string url = "http://" + addr->first + ":" + std::to_string((*server)->port());
   Log("info", VersionLine("sirrd") + " listening on " + url + " (data " + config.data_dir +
                   ", audit " + audit_path + ", seal provider " + provider.provider + ")");
   if (config.on_listening) config.on_listening((*server)->port());
-  if (!config.ready_file.empty()) {
-    const std::string tmp = config.ready_file + ".tmp";
-    std::FILE* f = std::fopen(tmp.c_str(), "w");
-    const bool written = f && std::fprintf(f, "%s\n", url.c_str()) > 0;
-    if (f) std::fclose(f);
-    if (!written || std::rename(tmp.c_str(), config.ready_file.c_str()) != 0)
-      Log("warn", "cannot write the ready file " + config.ready_file);
-  }
+  if (!config.ready_file.empty()) WriteReadyFile(config.ready_file, url);
 
   std::thread signal_thread([&] {
     int sig = 0;
@@ -409,19 +481,7 @@ int RunServer(const ServerConfig& config) {
     // Stop the sweeper before the final records.
   }
   api.FlushRefusalSummaries(/*all=*/true);
-  audit::Event stop;
-  stop.action = "server.stop";
-  stop.outcome = "success";
-  Status stop_logged = audit.Append(stop);
-  if (!keeper.sealed()) {
-    const int64_t journal_written = audit.journal_written();
-    auto head = audit.Head();
-    if (audit.Sync().ok()) (void)(*storage)->SaveAuditHead(head.seq, head.mac, journal_written);
-  }
-  if (size_t pending = audit.pending(); pending > 0)
-    Log("warning", std::to_string(pending) +
-                       " audit event(s) that happened while sealed were not written (no key)");
-  keeper.Seal();  // wipes every key
+  Status stop_logged = FinalRecords(audit, keeper, **storage);
   if (signal_thread.joinable()) {
     // The signal thread has returned if a signal arrived; otherwise wake it.
     pthread_kill(signal_thread.native_handle(), SIGTERM);

@@ -1,14 +1,17 @@
 #include "storage/sqlite/sqlite_schema.h"
 
+#include <iterator>
 #include <string>
 
 namespace sirr::storage {
 
-// Numbered migrations: entry i brings the schema from version i to i + 1.
-const std::vector<const char*>& Migrations() {
-  static const std::vector<const char*> kMigrations = {
-      // 1: keyring, vaults, secrets, audit head.
-      R"SQL(
+namespace {
+
+// Numbered migrations: entry i brings the schema from version i to i + 1. Append only: a
+// released migration is never edited.
+const char* const kMigrationSql[] = {
+    // 1: keyring, vaults, secrets, audit head.
+    R"SQL(
 CREATE TABLE keyring (
   version    INTEGER PRIMARY KEY,
   key_id     BLOB NOT NULL UNIQUE,
@@ -47,10 +50,10 @@ CREATE TABLE audit_head (
   mac BLOB NOT NULL
 );
 )SQL",
-      // 2: vault owners (names unique per owner), API tokens and their vault grants.
-      // Rebuilds `vaults` to replace UNIQUE(name) by UNIQUE(owner, name); runs with foreign
-      // keys off (see Migrate) so that dropping the old table does not cascade to secrets.
-      R"SQL(
+    // 2: vault owners (names unique per owner), API tokens and their vault grants.
+    // Rebuilds `vaults` to replace UNIQUE(name) by UNIQUE(owner, name); runs with foreign
+    // keys off (see Migrate) so that dropping the old table does not cascade to secrets.
+    R"SQL(
 CREATE TABLE vaults_v2 (
   id          TEXT PRIMARY KEY,
   owner       TEXT NOT NULL DEFAULT '',
@@ -84,8 +87,8 @@ CREATE TABLE token_vaults (
 );
 CREATE INDEX token_vaults_vault ON token_vaults(vault_id);
 )SQL",
-      // 3: keys (private material sealed under the vault key).
-      R"SQL(
+    // 3: keys (private material sealed under the vault key).
+    R"SQL(
 CREATE TABLE keys (
   id          TEXT PRIMARY KEY,
   vault_id    TEXT NOT NULL REFERENCES vaults(id) ON DELETE CASCADE,
@@ -101,24 +104,24 @@ CREATE TABLE keys (
 );
 CREATE INDEX keys_vault_created ON keys(vault_id, created_at);
 )SQL",
-      // 4: HD wallet keys (BIP39): the next BIP44 index to use and the last one used.
-      R"SQL(
+    // 4: HD wallet keys (BIP39): the next BIP44 index to use and the last one used.
+    R"SQL(
 ALTER TABLE keys ADD COLUMN hd_next_index INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE keys ADD COLUMN hd_last_index INTEGER;
 )SQL",
-      // 5: the audit journal: audit records committed with the change they describe, kept
-      // until the audit file holding them is synced (docs/formats.md).
-      R"SQL(
+    // 5: the audit journal: audit records committed with the change they describe, kept
+    // until the audit file holding them is synced (docs/formats.md).
+    R"SQL(
 CREATE TABLE audit_journal (
   id      INTEGER PRIMARY KEY,
   time_ms INTEGER NOT NULL,
   fields  TEXT NOT NULL
 );
 )SQL",
-      // 6: key names are display labels, not unique within a vault (Provide's clients create
-      // many keys named alike and address them by id); name lookups use an index and refuse
-      // an ambiguous name (docs/api.md).
-      R"SQL(
+    // 6: key names are display labels, not unique within a vault (Provide's clients create
+    // many keys named alike and address them by id); name lookups use an index and refuse
+    // an ambiguous name (docs/api.md).
+    R"SQL(
 CREATE TABLE keys_v6 (
   id            TEXT PRIMARY KEY,
   vault_id      TEXT NOT NULL REFERENCES vaults(id) ON DELETE CASCADE,
@@ -142,7 +145,13 @@ ALTER TABLE keys_v6 RENAME TO keys;
 CREATE INDEX keys_vault_created ON keys(vault_id, created_at);
 CREATE INDEX keys_vault_name ON keys(vault_id, name);
 )SQL",
-  };
+};
+
+}  // namespace
+
+const std::vector<const char*>& Migrations() {
+  static const std::vector<const char*> kMigrations(std::begin(kMigrationSql),
+                                                    std::end(kMigrationSql));
   return kMigrations;
 }
 
