@@ -191,5 +191,43 @@ TEST_F(ApiRoutesTest, WrongMethodsAnswer405WithAllowAndUnknownPaths404) {
   EXPECT_EQ(Call("GET", "/api/v1/nothing", "", "").status, 401);
 }
 
+// Expiry on the fake clock the core runs on: no sleeping. (These replace integration tests that
+// slept 1.1 s for a one-second TTL.)
+TEST_F(ApiRoutesTest, TtlExpiryMakesASecretGoneOnTheInjectedClock) {
+  const std::string secrets = "/api/v1/vaults/default/secrets";
+  ASSERT_EQ(
+      Call("POST", secrets, R"({"name":"brief","value":"v","ttl_seconds":1})", kAdminToken).status,
+      201);
+  EXPECT_EQ(Call("GET", secrets + "/brief", "", kAdminToken).status, 200);
+  env_.clock_.AdvanceMillis(999);
+  EXPECT_EQ(Call("GET", secrets + "/brief", "", kAdminToken).status, 200);
+  env_.clock_.AdvanceMillis(1);
+  Response gone = Call("GET", secrets + "/brief", "", kAdminToken);
+  EXPECT_EQ(gone.status, 410);
+  EXPECT_NE(gone.body.find("expired"), std::string::npos) << gone.body;
+  EXPECT_EQ(Call("HEAD", secrets + "/brief", "", kAdminToken).status, 410);
+}
+
+TEST_F(ApiRoutesTest, TokenTtlExpiresOnTheInjectedClock) {
+  core::CreateTokenRequest r;
+  r.name = "brief";
+  r.vaults = {"*"};
+  r.capabilities = {"secrets:list"};
+  r.ttl_seconds = 1;
+  auto created = env_.tokens_->Create(CoreEnv::Ctx(), std::move(r));
+  ASSERT_TRUE(created.ok()) << created.status();
+  const std::string token(created->value.reveal_string());
+  EXPECT_EQ(Call("GET", "/api/v1/vaults", "", token).status, 200);
+  env_.clock_.AdvanceSeconds(1);
+  Response expired = Call("GET", "/api/v1/vaults", "", token);
+  EXPECT_EQ(expired.status, 401);
+  EXPECT_NE(expired.body.find("token has expired"), std::string::npos) << expired.body;
+  auto listed = nlohmann::json::parse(Call("GET", "/api/v1/tokens", "", kAdminToken).body);
+  bool shown = false;
+  for (const auto& t : listed)
+    if (t["name"] == "brief") shown = t["state"] == "expired";
+  EXPECT_TRUE(shown) << listed.dump();
+}
+
 }  // namespace
 }  // namespace sirr::api

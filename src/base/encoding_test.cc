@@ -100,6 +100,28 @@ TEST(SecretBytesTest, AppendTruncateAndConstantTimeEquals) {
   EXPECT_FALSE(a.Equals(SecretBytes::FromString("abc")));
 }
 
+// A 64 MiB `push --file` reads 1,024 chunks of 64 KiB: the buffer must grow geometrically
+// (about 20 reallocations, O(n) bytes copied), not once per chunk (about 32 GiB copied).
+TEST(SecretBytesTest, AppendGrowsGeometricallyAndKeepsEveryByte) {
+  SecretBytes a;
+  std::string expected;
+  int reallocations = 0;
+  size_t capacity = a.capacity();
+  for (int i = 0; i < 4096; ++i) {
+    const std::string chunk(1 + i % 300, static_cast<char>('a' + i % 26));
+    a.Append(AsBytes(chunk));
+    expected += chunk;
+    if (a.capacity() != capacity) ++reallocations, capacity = a.capacity();
+  }
+  EXPECT_EQ(a.reveal_string(), expected);
+  EXPECT_LE(reallocations, 24);
+  EXPECT_LE(a.capacity(), 2 * a.size());
+  a.Truncate(10);  // the tail is wiped; appending after a truncation reuses the buffer
+  a.Append(AsBytes("xyz"));
+  EXPECT_EQ(a.reveal_string(), expected.substr(0, 10) + "xyz");
+  EXPECT_EQ(a.capacity(), capacity);
+}
+
 TEST(RandomTest, UuidIsVersion4) {
   DeterministicRandom rnd(3);
   std::string u = rnd.Uuid();

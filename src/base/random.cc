@@ -15,6 +15,7 @@ std::string Random::Uuid() {
 }
 
 void DeterministicRandom::Fill(std::span<uint8_t> out) {
+  std::lock_guard lock(mu_);
   for (auto& byte : out) {
     state_ ^= state_ << 13;
     state_ ^= state_ >> 7;

@@ -5,6 +5,7 @@
 // thread-safe.
 
 #include <cstdint>
+#include <mutex>
 #include <span>
 #include <string>
 
@@ -33,14 +34,16 @@ class Random {
   std::string Uuid();
 };
 
-// Deterministic generator for tests only (xorshift; NOT cryptographic, NOT thread-safe).
+// Deterministic generator for tests only (xorshift; NOT cryptographic). Thread-safe, so tests
+// with concurrent callers can use it; the sequence each caller sees then depends on scheduling.
 class DeterministicRandom final : public Random {
  public:
   explicit DeterministicRandom(uint64_t seed = 1) : state_(seed ? seed : 1) {}
   void Fill(std::span<uint8_t> out) override;
 
  private:
-  uint64_t state_;
+  std::mutex mu_;
+  uint64_t state_;  // guarded by mu_
 };
 
 }  // namespace sirr

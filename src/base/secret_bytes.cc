@@ -1,6 +1,7 @@
 #include "base/secret_bytes.h"
 
 #include <string.h>  // explicit_bzero
+#include <algorithm>
 #include <cstring>
 #include <new>
 
@@ -17,7 +18,8 @@ bool ConstantTimeEquals(std::span<const uint8_t> a, std::span<const uint8_t> b) 
   return diff == 0;
 }
 
-SecretBytes::SecretBytes(size_t size) : data_(size ? new uint8_t[size]() : nullptr), size_(size) {}
+SecretBytes::SecretBytes(size_t size)
+    : data_(size ? new uint8_t[size]() : nullptr), size_(size), capacity_(size) {}
 
 SecretBytes::SecretBytes(std::span<const uint8_t> data) : SecretBytes(data.size()) {
   if (!data.empty()) std::memcpy(data_, data.data(), data.size());
@@ -27,9 +29,11 @@ SecretBytes SecretBytes::FromString(std::string_view s) { return SecretBytes(AsB
 
 SecretBytes::~SecretBytes() { Release(); }
 
-SecretBytes::SecretBytes(SecretBytes&& other) noexcept : data_(other.data_), size_(other.size_) {
+SecretBytes::SecretBytes(SecretBytes&& other) noexcept
+    : data_(other.data_), size_(other.size_), capacity_(other.capacity_) {
   other.data_ = nullptr;
   other.size_ = 0;
+  other.capacity_ = 0;
 }
 
 SecretBytes& SecretBytes::operator=(SecretBytes&& other) noexcept {
@@ -37,17 +41,20 @@ SecretBytes& SecretBytes::operator=(SecretBytes&& other) noexcept {
     Release();
     data_ = other.data_;
     size_ = other.size_;
+    capacity_ = other.capacity_;
     other.data_ = nullptr;
     other.size_ = 0;
+    other.capacity_ = 0;
   }
   return *this;
 }
 
 void SecretBytes::Release() {
-  SecureWipe(data_, size_);
+  SecureWipe(data_, capacity_);
   delete[] data_;
   data_ = nullptr;
   size_ = 0;
+  capacity_ = 0;
 }
 
 void SecretBytes::Truncate(size_t n) {
@@ -58,10 +65,14 @@ void SecretBytes::Truncate(size_t n) {
 
 void SecretBytes::Append(std::span<const uint8_t> more) {
   if (more.empty()) return;
-  SecretBytes grown(size_ + more.size());
-  if (size_) std::memcpy(grown.data_, data_, size_);
-  std::memcpy(grown.data_ + size_, more.data(), more.size());
-  *this = std::move(grown);
+  if (capacity_ - size_ < more.size()) {
+    SecretBytes grown(std::max(size_ + more.size(), capacity_ * 2));
+    if (size_) std::memcpy(grown.data_, data_, size_);
+    grown.size_ = size_;
+    *this = std::move(grown);  // wipes the old buffer
+  }
+  std::memcpy(data_ + size_, more.data(), more.size());
+  size_ += more.size();
 }
 
 bool SecretBytes::Equals(const SecretBytes& other) const {

@@ -45,8 +45,10 @@ class SecretBytes {
 
   // Shrinks to `n` bytes (n <= size()), wiping the tail.
   void Truncate(size_t n);
-  // Appends bytes (reallocates, wiping the old buffer).
+  // Appends bytes. The buffer grows geometrically (so n appends copy O(n) bytes in all); the old
+  // buffer is wiped when it is replaced.
   void Append(std::span<const uint8_t> more);
+  size_t capacity() const { return capacity_; }
 
   // Constant-time equality (length is not secret).
   bool Equals(const SecretBytes& other) const;
@@ -55,6 +57,7 @@ class SecretBytes {
   void Release();
   uint8_t* data_ = nullptr;
   size_t size_ = 0;
+  size_t capacity_ = 0;  // bytes allocated; those past size_ are zero
 };
 
 std::ostream& operator<<(std::ostream& os, const SecretBytes& s);

@@ -20,7 +20,7 @@ class AuditBeforeCommitTest : public ::testing::Test {
   void SetUp() override {
     env_.audit_options_.ops = &faults_;
     env_.Make(SealOptions{});
-    master_key_ = crypto::SecureRandom::Get().RandomSecret(32);
+    master_key_ = env_.random_.RandomSecret(32);
     ASSERT_TRUE(env_.keeper_->Unseal(master_key_.Clone()).ok());
   }
   std::string Log() const {
@@ -171,7 +171,7 @@ class FaultyStorageTest : public ::testing::Test {
  protected:
   void SetUp() override {
     Build();
-    master_key_ = crypto::SecureRandom::Get().RandomSecret(32);
+    master_key_ = env_.random_.RandomSecret(32);
     ASSERT_TRUE(keeper_->Unseal(master_key_.Clone()).ok());
   }
   void Build() {
@@ -184,11 +184,11 @@ class FaultyStorageTest : public ::testing::Test {
     journal_ = std::make_unique<AuditJournal>(*audit_);
     faulty_.SetJournalSink(journal_.get());
     keeper_ = std::make_unique<SealKeeper>(faulty_, *audit_, env_.clock_,
-                                           crypto::SecureRandom::Get(), SealOptions{});
+                                           env_.random_, SealOptions{});
     vaults_ = std::make_unique<Vaults>(faulty_, *keeper_, *audit_, env_.clock_,
-                                       crypto::SecureRandom::Get());
+                                       env_.random_);
     secrets_ = std::make_unique<Secrets>(faulty_, *keeper_, *vaults_, *audit_, env_.clock_,
-                                         crypto::SecureRandom::Get(), SecretLimits{});
+                                         env_.random_, SecretLimits{});
   }
   std::string Log() const {
     std::ifstream in(env_.dir() / "audit.log");

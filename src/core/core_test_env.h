@@ -1,7 +1,8 @@
 #pragma once
 
 // Test-only: a real core (SQLite storage in a temporary directory, audit log, seal keeper,
-// vaults, tokens and secrets) on a fake clock, for the core unit tests.
+// vaults, tokens and secrets) on a fake clock and deterministic randomness, for the core unit
+// tests.
 
 #include <memory>
 #include <string>
@@ -13,6 +14,7 @@
 #include "core/secrets.h"
 #include "core/tokens.h"
 #include "core/vaults.h"
+#include "base/random.h"
 #include "crypto/crypto.h"
 #include "storage/sqlite/sqlite_storage.h"
 #include "testing/temp_dir.h"
@@ -39,15 +41,15 @@ class CoreEnv {
         std::make_unique<audit::AuditLog>((dir_ / "audit.log").string(), clock_, audit_options_);
     journal_ = std::make_unique<AuditJournal>(*audit_);
     storage_->SetJournalSink(journal_.get());
-    keeper_ = std::make_unique<SealKeeper>(*storage_, *audit_, clock_, crypto::SecureRandom::Get(),
+    keeper_ = std::make_unique<SealKeeper>(*storage_, *audit_, clock_, random_,
                                            std::move(options));
     vaults_ =
-        std::make_unique<Vaults>(*storage_, *keeper_, *audit_, clock_, crypto::SecureRandom::Get());
-    tokens_ = std::make_unique<Tokens>(*storage_, *audit_, clock_, crypto::SecureRandom::Get());
+        std::make_unique<Vaults>(*storage_, *keeper_, *audit_, clock_, random_);
+    tokens_ = std::make_unique<Tokens>(*storage_, *audit_, clock_, random_);
     secrets_ = std::make_unique<Secrets>(*storage_, *keeper_, *vaults_, *audit_, clock_,
-                                         crypto::SecureRandom::Get(), SecretLimits{});
+                                         random_, SecretLimits{});
     keys_ = std::make_unique<Keys>(*storage_, *keeper_, *vaults_, *audit_, clock_,
-                                   crypto::SecureRandom::Get());
+                                   random_);
   }
 
   static PushRequest Req(std::string name, std::string value, std::string vault = "default") {
@@ -66,6 +68,8 @@ class CoreEnv {
 
   sirr::testing::TempDir dir_;
   FakeClock clock_;
+  // Deterministic ids, keys and nonces: a failure replays the same bytes.
+  DeterministicRandom random_{0x5152'2017};
   std::unique_ptr<storage::SqliteStorage> storage_;
   audit::AuditOptions audit_options_;  // set before Make to inject audit file faults
   std::unique_ptr<audit::AuditLog> audit_;

@@ -13,9 +13,10 @@ namespace {
 
 // A vault row holding a freshly wrapped key (no storage needed to exercise the key cache).
 storage::VaultRow NewVault(Instance& instance, std::string id) {
+  static DeterministicRandom random(7);
   storage::VaultRow v;
   v.id = std::move(id);
-  v.wrapped_key = *instance.NewWrappedVaultKey(v.id, crypto::SecureRandom::Get());
+  v.wrapped_key = *instance.NewWrappedVaultKey(v.id, random);
   return v;
 }
 
@@ -37,7 +38,7 @@ class InstanceTest : public ::testing::Test {
     SealOptions options;
     options.vault_key_cache = limit;
     env_.Make(options);
-    ASSERT_TRUE(env_.keeper_->Unseal(crypto::SecureRandom::Get().RandomSecret(32)).ok());
+    ASSERT_TRUE(env_.keeper_->Unseal(env_.random_.RandomSecret(32)).ok());
     auto acquired = env_.keeper_->Acquire();
     ASSERT_TRUE(acquired.ok());
     instance_ = *acquired;

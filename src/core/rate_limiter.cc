@@ -38,4 +38,9 @@ void RateLimiter::Evict(int64_t now) {
   buckets_.erase(stalest);
 }
 
+size_t RateLimiter::tracked() const {
+  std::lock_guard lock(mu_);
+  return buckets_.size();
+}
+
 }  // namespace sirr::core

@@ -31,6 +31,8 @@ class RateLimiter {
   bool enabled() const { return limits_.per_second > 0; }
   // Takes one token for `principal`; nullopt when allowed, else seconds to wait (>= 1).
   std::optional<int64_t> Take(const std::string& principal);
+  // How many principals have a bucket now (at most max_tracked).
+  size_t tracked() const;
 
  private:
   struct Bucket {
@@ -41,7 +43,7 @@ class RateLimiter {
 
   const Clock& clock_;
   const RateLimits limits_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::unordered_map<std::string, Bucket> buckets_;  // guarded by mu_
 };
 

@@ -19,7 +19,7 @@ namespace {
 class SealKeeperTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    key_ = crypto::SecureRandom::Get().RandomSecret(32);
+    key_ = env_.random_.RandomSecret(32);
     Make(SealOptions{});
   }
   void Make(SealOptions options) {
@@ -82,7 +82,7 @@ TEST_F(SealKeeperTest, SealThenUnsealKeepsData) {
 
 TEST_F(SealKeeperTest, WrongKeyIsDeniedSealedOrUnsealed) {
   ASSERT_TRUE(keeper_->Unseal(key_.Clone()).ok());
-  SecretBytes other = crypto::SecureRandom::Get().RandomSecret(32);
+  SecretBytes other = env_.random_.RandomSecret(32);
   // Unsealed: the key is still checked.
   EXPECT_EQ(keeper_->Unseal(other.Clone()).status().code(), StatusCode::kPermissionDenied);
   auto same = keeper_->Unseal(key_.Clone());

@@ -15,7 +15,7 @@ namespace {
 class SecretsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    master_key_ = crypto::SecureRandom::Get().RandomSecret(32);
+    master_key_ = env_.random_.RandomSecret(32);
     auto unsealed = env_.keeper_->Unseal(master_key_.Clone());
     ASSERT_TRUE(unsealed.ok()) << unsealed.status();
     EXPECT_TRUE(unsealed->initialized_now);
@@ -107,14 +107,14 @@ TEST_F(SecretsTest, ReadLimitBurnsAndSaysSo) {
 }
 
 TEST_F(SecretsTest, WrongMasterKeyIsRefusedAndDoesNotReinitialise) {
-  auto other = seal::MasterKey::Derive(crypto::SecureRandom::Get().RandomSecret(32));
+  auto other = seal::MasterKey::Derive(env_.random_.RandomSecret(32));
   auto opened = Instance::Open(*storage_, std::move(other).value(), std::nullopt, clock_,
-                               crypto::SecureRandom::Get());
+                               env_.random_);
   EXPECT_EQ(opened.status().code(), StatusCode::kPermissionDenied);
   EXPECT_NE(opened.status().message().find("does not match"), std::string::npos);
   EXPECT_EQ(storage_->ListKeyring()->size(), 1u);
   auto same = Instance::Open(*storage_, *seal::MasterKey::Derive(master_key_.Clone()), std::nullopt,
-                             clock_, crypto::SecureRandom::Get());
+                             clock_, env_.random_);
   ASSERT_TRUE(same.ok());
   EXPECT_FALSE(same->initialized_now);
 }

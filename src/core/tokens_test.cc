@@ -15,7 +15,7 @@ using testing::CoreEnv;
 class TokensTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(env_.keeper_->Unseal(crypto::SecureRandom::Get().RandomSecret(32)).ok());
+    ASSERT_TRUE(env_.keeper_->Unseal(env_.random_.RandomSecret(32)).ok());
   }
   CreateTokenRequest Req(std::vector<std::string> caps, std::vector<std::string> vaults = {"*"}) {
     CreateTokenRequest r;
@@ -159,9 +159,15 @@ TEST(RateLimiterTest, TokenBucketRefillsAndTellsHowLongToWait) {
 TEST(RateLimiterTest, RemembersABoundedNumberOfPrincipals) {
   FakeClock clock;
   RateLimiter limiter(clock, RateLimits{1, 1, 10});
-  for (int i = 0; i < 1000; ++i) limiter.Take("p" + std::to_string(i));
-  // Still works (entries were evicted rather than growing without bound).
+  for (int i = 0; i < 1000; ++i) {
+    limiter.Take("p" + std::to_string(i));
+    ASSERT_LE(limiter.tracked(), 10u) << i;  // the bound holds at every step
+  }
+  EXPECT_EQ(limiter.tracked(), 10u);
+  // Still works: a new principal gets its burst, and a principal still tracked keeps its limit.
   EXPECT_FALSE(limiter.Take("fresh").has_value());
+  EXPECT_TRUE(limiter.Take("fresh").has_value());
+  EXPECT_LE(limiter.tracked(), 10u);
 }
 
 // A token's children never exceed its expiry or uses, nor its capabilities or vaults.

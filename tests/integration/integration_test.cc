@@ -211,16 +211,8 @@ TEST_F(SirrdTest, OversizedHeadersAreRefused) {
   EXPECT_EQ(r->status, 431);
 }
 
-TEST_F(SirrdTest, TtlExpiryMakesASecretGone) {
-  ASSERT_TRUE(Start());
-  ASSERT_EQ(Http("POST", kSecrets, R"({"name":"brief","value":"v","ttl_seconds":1})").status, 201);
-  EXPECT_EQ(Http("GET", kSecrets + "/brief").status, 200);
-  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
-  auto gone = Http("GET", kSecrets + "/brief");
-  EXPECT_EQ(gone.status, 410);
-  EXPECT_NE(gone.body.find("expired"), std::string::npos);
-  EXPECT_EQ(Http("HEAD", kSecrets + "/brief").status, 410);
-}
+// TTL expiry is tested on an injected clock, in process: ApiRoutesTest.TtlExpiry... (and the
+// sweeper in lifecycle_test.cc).
 
 TEST_F(SirrdTest, FiftyConcurrentReadsOfAOneReadSecretYieldExactlyOneValue) {
   ASSERT_TRUE(Start({{"SIRR_THREADS", "4"}}));
