@@ -183,10 +183,9 @@ class FaultyStorageTest : public ::testing::Test {
     audit_ = std::make_unique<audit::AuditLog>((env_.dir() / "audit.log").string(), env_.clock_);
     journal_ = std::make_unique<AuditJournal>(*audit_);
     faulty_.SetJournalSink(journal_.get());
-    keeper_ = std::make_unique<SealKeeper>(faulty_, *audit_, env_.clock_,
-                                           env_.random_, SealOptions{});
-    vaults_ = std::make_unique<Vaults>(faulty_, *keeper_, *audit_, env_.clock_,
-                                       env_.random_);
+    keeper_ =
+        std::make_unique<SealKeeper>(faulty_, *audit_, env_.clock_, env_.random_, SealOptions{});
+    vaults_ = std::make_unique<Vaults>(faulty_, *keeper_, *audit_, env_.clock_, env_.random_);
     secrets_ = std::make_unique<Secrets>(faulty_, *keeper_, *vaults_, *audit_, env_.clock_,
                                          env_.random_, SecretLimits{});
   }

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "base/random.h"
 #include "core/audit_journal.h"
 #include "core/keys.h"
 #include "core/principal.h"
@@ -14,7 +15,6 @@
 #include "core/secrets.h"
 #include "core/tokens.h"
 #include "core/vaults.h"
-#include "base/random.h"
 #include "crypto/crypto.h"
 #include "storage/sqlite/sqlite_storage.h"
 #include "testing/temp_dir.h"
@@ -41,15 +41,12 @@ class CoreEnv {
         std::make_unique<audit::AuditLog>((dir_ / "audit.log").string(), clock_, audit_options_);
     journal_ = std::make_unique<AuditJournal>(*audit_);
     storage_->SetJournalSink(journal_.get());
-    keeper_ = std::make_unique<SealKeeper>(*storage_, *audit_, clock_, random_,
-                                           std::move(options));
-    vaults_ =
-        std::make_unique<Vaults>(*storage_, *keeper_, *audit_, clock_, random_);
+    keeper_ = std::make_unique<SealKeeper>(*storage_, *audit_, clock_, random_, std::move(options));
+    vaults_ = std::make_unique<Vaults>(*storage_, *keeper_, *audit_, clock_, random_);
     tokens_ = std::make_unique<Tokens>(*storage_, *audit_, clock_, random_);
-    secrets_ = std::make_unique<Secrets>(*storage_, *keeper_, *vaults_, *audit_, clock_,
-                                         random_, SecretLimits{});
-    keys_ = std::make_unique<Keys>(*storage_, *keeper_, *vaults_, *audit_, clock_,
-                                   random_);
+    secrets_ = std::make_unique<Secrets>(*storage_, *keeper_, *vaults_, *audit_, clock_, random_,
+                                         SecretLimits{});
+    keys_ = std::make_unique<Keys>(*storage_, *keeper_, *vaults_, *audit_, clock_, random_);
   }
 
   static PushRequest Req(std::string name, std::string value, std::string vault = "default") {

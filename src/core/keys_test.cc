@@ -27,9 +27,7 @@ Principal Token(CapabilitySet caps) {
 
 class KeysTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    ASSERT_TRUE(env_.keeper_->Unseal(env_.random_.RandomSecret(32)).ok());
-  }
+  void SetUp() override { ASSERT_TRUE(env_.keeper_->Unseal(env_.random_.RandomSecret(32)).ok()); }
   CreateKeyRequest Req(std::string name, std::string spec) {
     CreateKeyRequest r;
     r.name = std::move(name);

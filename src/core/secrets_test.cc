@@ -108,8 +108,8 @@ TEST_F(SecretsTest, ReadLimitBurnsAndSaysSo) {
 
 TEST_F(SecretsTest, WrongMasterKeyIsRefusedAndDoesNotReinitialise) {
   auto other = seal::MasterKey::Derive(env_.random_.RandomSecret(32));
-  auto opened = Instance::Open(*storage_, std::move(other).value(), std::nullopt, clock_,
-                               env_.random_);
+  auto opened =
+      Instance::Open(*storage_, std::move(other).value(), std::nullopt, clock_, env_.random_);
   EXPECT_EQ(opened.status().code(), StatusCode::kPermissionDenied);
   EXPECT_NE(opened.status().message().find("does not match"), std::string::npos);
   EXPECT_EQ(storage_->ListKeyring()->size(), 1u);

@@ -14,9 +14,7 @@ using testing::CoreEnv;
 
 class TokensTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    ASSERT_TRUE(env_.keeper_->Unseal(env_.random_.RandomSecret(32)).ok());
-  }
+  void SetUp() override { ASSERT_TRUE(env_.keeper_->Unseal(env_.random_.RandomSecret(32)).ok()); }
   CreateTokenRequest Req(std::vector<std::string> caps, std::vector<std::string> vaults = {"*"}) {
     CreateTokenRequest r;
     r.name = "ci";

@@ -43,9 +43,7 @@ std::string FileBytes(const std::filesystem::path& p) {
 
 class VaultsTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    ASSERT_TRUE(env_.keeper_->Unseal(env_.random_.RandomSecret(32)).ok());
-  }
+  void SetUp() override { ASSERT_TRUE(env_.keeper_->Unseal(env_.random_.RandomSecret(32)).ok()); }
   CoreEnv env_{"sirr-vaults"};
   Vaults& vaults_ = *env_.vaults_;
   Secrets& secrets_ = *env_.secrets_;
