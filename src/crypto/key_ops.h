@@ -26,6 +26,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "base/random.h"
 #include "base/secret_bytes.h"
@@ -63,6 +64,8 @@ KeyUsage DefaultUsage(KeySpec spec);
 bool AllowsUsage(KeySpec spec, KeyUsage usage);
 bool IsRsa(KeySpec spec);
 bool IsSymmetric(KeySpec spec);
+// Every spec, in the spec table's order (key_ops.cc: one row per spec, one class per family).
+std::vector<KeySpec> AllKeySpecs();
 
 struct GeneratedKey {
   SecretBytes material;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -313,6 +314,36 @@ TEST(Rsa, OaepCiphertextsDecryptWithPythonCryptography) {
     ASSERT_EQ(run.exit_code, 0) << run.out;
     EXPECT_EQ(nlohmann::json::parse(run.out)["plaintext"], HexEncode(pt));
   }
+}
+
+}  // namespace
+}  // namespace sirr::crypto
+
+namespace sirr::crypto {
+namespace {
+
+// The spec table (key_ops.cc) has exactly one row per KeySpec enumerator, and each row's
+// attributes agree with what its family does.
+TEST(KeyOpsTest, EverySpecHasOneTableRow) {
+  const auto all = AllKeySpecs();
+  ASSERT_EQ(all.size(), static_cast<size_t>(KeySpec::kBabyJubJub) + 1);
+  for (int i = 0; i <= static_cast<int>(KeySpec::kBabyJubJub); ++i) {
+    const auto spec = static_cast<KeySpec>(i);
+    EXPECT_EQ(std::count(all.begin(), all.end(), spec), 1) << i;
+    auto parsed = ParseKeySpec(SpecName(spec));
+    ASSERT_TRUE(parsed.ok()) << SpecName(spec);
+    EXPECT_EQ(*parsed, spec);
+    EXPECT_TRUE(AllowsUsage(spec, DefaultUsage(spec)));
+    if (spec == KeySpec::kBip39 || IsRsa(spec)) continue;  // slow or wallet-only generation
+    DeterministicRandom random(static_cast<uint64_t>(i) + 1);
+    auto key = GenerateKey(spec, random);
+    ASSERT_TRUE(key.ok()) << SpecName(spec) << ": " << key.status();
+    EXPECT_EQ(key->public_key.empty(), IsSymmetric(spec)) << SpecName(spec);
+  }
+  EXPECT_EQ(*ParseKeySpec("chacha20"), KeySpec::kChaCha20Poly1305);
+  EXPECT_EQ(*ParseKeySpec("X25519"), KeySpec::kX25519);
+  EXPECT_EQ(*ParseKeySpec("p256"), KeySpec::kP256);
+  EXPECT_NE(ParseKeySpec("DES").status().message().find("RSA-4096"), std::string::npos);
 }
 
 }  // namespace
