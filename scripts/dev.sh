@@ -41,8 +41,10 @@ sirrd is running (pid $(cat "$DEV/sirrd.pid")) on http://${SIRR_ADDR:-127.0.0.1:
 Use it:
   export PATH=$ROOT/build:\$PATH
   export SIRR_TOKEN=$(cat "$DEV/admin.token")
-  sirr push db/prod --value 'pg://user:pass@host/db' --ttl 1h
+  sirr push db/prod --ttl 1h          # prompts for the value (not echoed)
   sirr pull db/prod
+  sirr status                         # exit 0 unsealed, 2 sealed
+  source <(sirr completion bash)      # tab completion
   sirr list
   sirr vault create team && sirr --vault team push api/key --value s3cr3t
   sirr key create signer --spec Ed25519 && echo -n hello | sirr key sign signer

@@ -2,7 +2,7 @@
 
 // Errors are values. A Status is either OK or a code with a message meant for the caller
 // (it may reach an HTTP response or a CLI's stderr, so it never holds secret material).
-// Each code maps to exactly one HTTP status (see api/http_status.h).
+// Each code maps to exactly one HTTP status (api/http_types.cc, HttpStatusFor).
 //
 // Thread safety: immutable values, safe to copy between threads.
 

@@ -7,7 +7,7 @@
 //                          --HKDF "sirr/v1/audit"--> audit key (MACs the audit chain)
 //
 // The master key itself is dropped (wiped) once the three are derived; the wrap and audit keys
-// are held cloaked (seal/cloak.h).
+// are held cloaked (crypto/cloak.h).
 // Thread safety: MasterKey is immutable after Derive() and safe to share.
 
 #include <optional>

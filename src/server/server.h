@@ -1,6 +1,7 @@
 #pragma once
 
-// The composition root: configuration -> key file -> storage -> instance -> audit -> HTTP.
+// The composition root: configuration -> seal provider (the master key) -> storage -> audit log
+// and its journal -> seal keeper (unseal) -> core services -> API -> HTTP (docs/architecture.md).
 // Fail-closed: any problem with the key, the database or the audit log before serving ends
 // with one line on stderr and a non-zero exit.
 
