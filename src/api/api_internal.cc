@@ -123,6 +123,15 @@ StatusOr<std::optional<SecretBytes>> SecretField(nlohmann::json& j, const char* 
   return std::optional<SecretBytes>(std::move(out).value());
 }
 
+void PutSecretValue(nlohmann::json& j, const char* field, const SecretBytes& value, bool text_ok) {
+  if (text_ok && IsValidUtf8(value.reveal_string())) {
+    j[field] = std::string(value.reveal_string());
+  } else {
+    j[field] = Base64Encode(value.reveal());
+    j["encoding"] = "base64";
+  }
+}
+
 StatusOr<SecretBytes> RequiredSecretField(nlohmann::json& j, const char* field, Encoding encoding) {
   SIRR_ASSIGN_OR_RETURN(auto value, SecretField(j, field, encoding));
   if (!value) return InvalidArgumentError(std::string(field) + " is required");

@@ -57,6 +57,9 @@ StatusOr<Encoding> EncodingOf(const nlohmann::json& j);
 // and an error never echoes the value.
 StatusOr<std::optional<SecretBytes>> SecretField(nlohmann::json& j, const char* field,
                                                  Encoding encoding);
+// Sets j[field] to a secret value: as text when `text_ok` and it is valid UTF-8, else base64
+// with "encoding":"base64". The caller wipes j[field] after serialising.
+void PutSecretValue(nlohmann::json& j, const char* field, const SecretBytes& value, bool text_ok);
 // As SecretField; InvalidArgument "<field> is required" when absent.
 StatusOr<SecretBytes> RequiredSecretField(nlohmann::json& j, const char* field, Encoding encoding);
 

@@ -175,12 +175,7 @@ StatusOr<Response> Api::KeyDecrypt(const Call& call) {
   if (aad) aad_bytes.assign(aad->reveal().begin(), aad->reveal().end());
   SIRR_ASSIGN_OR_RETURN(auto pt, keys_.Decrypt(*call.ctx, call.vault, call.ref, data, aad_bytes));
   json out = json::object();
-  if (encoding == Encoding::kText && internal::IsValidUtf8(pt.reveal_string())) {
-    out["data"] = std::string(pt.reveal_string());
-  } else {
-    out["data"] = Base64Encode(pt.reveal());
-    out["encoding"] = "base64";
-  }
+  internal::PutSecretValue(out, "data", pt, encoding == Encoding::kText);
   Response resp = JsonResponse(200, Dump(out));
   WipeStringMember(out, "data");
   resp.SetHeader("Cache-Control", "no-store");

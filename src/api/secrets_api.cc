@@ -122,13 +122,7 @@ StatusOr<Response> Api::SecretPull(const Call& call) {
     return r;
   }
   json j = SecretMetaJson(pulled->meta);
-  std::string_view value = pulled->value.reveal_string();
-  if (internal::IsValidUtf8(value)) {
-    j["value"] = std::string(value);
-  } else {
-    j["value"] = Base64Encode(pulled->value.reveal());
-    j["encoding"] = "base64";
-  }
+  internal::PutSecretValue(j, "value", pulled->value, /*text_ok=*/true);
   Response r = JsonResponse(200, Dump(j));
   WipeStringMember(j, "value");
   r.SetHeader("Cache-Control", "no-store");

@@ -277,7 +277,16 @@ class Secp256k1Family final : public KeyFamily {
 };
 
 // P-256 and RSA keys are OpenSSL keys; signing goes through a ParsedPrivateKey.
-class P256Family final : public KeyFamily {
+class OpenSslFamily : public KeyFamily {
+ public:
+  StatusOr<Bytes> Sign(KeySpec spec, const SecretBytes& material, std::span<const uint8_t> message,
+                       std::optional<SignatureAlgorithm> alg) const override {
+    SIRR_ASSIGN_OR_RETURN(auto parsed, ParsedPrivateKey::Parse(spec, material));
+    return crypto::Sign(*parsed, message, alg);
+  }
+};
+
+class P256Family final : public OpenSslFamily {
  public:
   StatusOr<GeneratedKey> Generate(KeySpec, Random&) const override {
     GeneratedKey out;
@@ -291,11 +300,6 @@ class P256Family final : public KeyFamily {
         len != 65)
       return OpenSslError("P-256 public key encoding");
     return out;
-  }
-  StatusOr<Bytes> Sign(KeySpec spec, const SecretBytes& material, std::span<const uint8_t> message,
-                       std::optional<SignatureAlgorithm> alg) const override {
-    SIRR_ASSIGN_OR_RETURN(auto parsed, ParsedPrivateKey::Parse(spec, material));
-    return crypto::Sign(*parsed, message, alg);
   }
   StatusOr<bool> Verify(KeySpec, std::span<const uint8_t> public_key,
                         std::span<const uint8_t> message, std::span<const uint8_t> signature,
@@ -321,7 +325,7 @@ class P256Family final : public KeyFamily {
   }
 };
 
-class RsaFamily final : public KeyFamily {
+class RsaFamily final : public OpenSslFamily {
  public:
   StatusOr<GeneratedKey> Generate(KeySpec spec, Random&) const override {
     GeneratedKey out;
@@ -330,11 +334,6 @@ class RsaFamily final : public KeyFamily {
     SIRR_ASSIGN_OR_RETURN(out.material, PrivateDer(key.get()));
     SIRR_ASSIGN_OR_RETURN(out.public_key, PublicDer(key.get()));
     return out;
-  }
-  StatusOr<Bytes> Sign(KeySpec spec, const SecretBytes& material, std::span<const uint8_t> message,
-                       std::optional<SignatureAlgorithm> alg) const override {
-    SIRR_ASSIGN_OR_RETURN(auto parsed, ParsedPrivateKey::Parse(spec, material));
-    return crypto::Sign(*parsed, message, alg);
   }
   StatusOr<bool> Verify(KeySpec, std::span<const uint8_t> public_key,
                         std::span<const uint8_t> message, std::span<const uint8_t> signature,
