@@ -7,6 +7,9 @@ bash scripts/install-deps.sh
 bash scripts/install-oracles.sh
 JOBS=${SIRR_JOBS:-2}
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
+# Paths relative to the checkout in ccache's hashes, so another clone of the same sources hits
+# the cache.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
 
 echo "=== release build"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
