@@ -117,6 +117,44 @@ TEST_F(CliTest, JsonUsesTheApiFieldNamesAndNullForUnlimited) {
   EXPECT_EQ(removed["deleted"], true);
 }
 
+// --json on the commands that print something else by default: the output parses, and carries
+// the API's field names.
+TEST_F(CliTest, KeyOperatorAndContextCommandsPrintJson) {
+  auto j = [&](std::vector<std::string> args, const std::string& input = "") {
+    args.insert(args.begin(), "--json");
+    CliRun r = Cli(args, input);
+    EXPECT_EQ(r.code, 0) << args[1] << " " << args[2] << ": " << r.err;
+    json parsed = r.Json();
+    EXPECT_TRUE(parsed.is_object()) << r.out;
+    return parsed;
+  };
+  EXPECT_EQ(j({"key", "create", "box", "--spec", "AES-256-GCM"})["spec"], "AES-256-GCM");
+  json ct = j({"key", "encrypt", "box", "hello"});
+  ASSERT_TRUE(ct["data"].is_string());
+  json pt = j({"key", "decrypt", "box", ct["data"]});
+  EXPECT_EQ(pt["encoding"], "base64");
+  EXPECT_EQ(pt["data"], "aGVsbG8=");
+  j({"key", "create", "ed", "--spec", "Ed25519"});
+  json sig = j({"key", "sign", "ed", "m"});
+  EXPECT_TRUE(j({"key", "verify", "ed", "--signature", sig["signature"], "m"})["verified"]);
+  EXPECT_EQ(j({"key", "derive", "box", "--name", "box2", "--context", "c"})["name"], "box2");
+  EXPECT_EQ(j({"key", "rm", "box2"})["deleted"], true);
+  json key = j({"operator", "keygen"});
+  EXPECT_EQ(key["mnemonic"].get<std::string>().size() > 100, true);
+  EXPECT_TRUE(key["key_file"].is_null());
+  std::ofstream(dir_ / "k") << key["mnemonic"].get<std::string>() << "\n";
+  json split =
+      j({"operator", "shamir", "split", "-t", "2", "-n", "3", "--in", (dir_ / "k").string()});
+  ASSERT_EQ(split["shares"].size(), 3u);
+  EXPECT_EQ(split["validation_hash"], key["validation_hash"]);
+  json combined = j(
+      {"operator", "shamir", "combine", "-t", "2"},
+      split["shares"][0].get<std::string>() + "\n" + split["shares"][2].get<std::string>() + "\n");
+  EXPECT_EQ(combined["validation_hash"], key["validation_hash"]);
+  EXPECT_EQ(j({"context", "set", "x", "--server", "http://h"})["server"], "http://h");
+  EXPECT_EQ(j({"token", "create", "--name", "t", "--cap", "secrets:read"})["name"], "t");
+}
+
 TEST_F(CliTest, ValuesArePromptedWithoutEchoOnATerminalAndReadFromAPipe) {
   tty_ = true;
   typed_ = "typed secret";

@@ -222,6 +222,10 @@ class Contexts final : public Command {
     }
     Status saved = SaveConfig(path, config);
     if (!saved.ok()) return s.Usage(saved.message());
+    if (s.json_output()) {
+      const Context* c = config.Find(name_);
+      return s.PrintJson(c ? ToJson(*c, config) : json{{"name", name_}, {"removed", true}}), 0;
+    }
     if (use_->parsed()) s.Out("using context %s\n", name_.c_str());
     if (rm_->parsed()) s.Out("removed context %s\n", name_.c_str());
     if (set_->parsed())

@@ -257,6 +257,7 @@ class Keys final : public Command {
     const std::string& vault = s.settings().vault;
     client::HttpResponse r;
     if (auto rc = s.Expect("DELETE", KeyPath(vault, a.name), 204, &r, "")) return *rc;
+    if (s.json_output()) return s.PrintJson(json{{"name", a.name}, {"deleted", true}}), 0;
     s.Out("deleted key %s\n", a.name.c_str());
     return 0;
   }
@@ -275,6 +276,7 @@ class Keys final : public Command {
     if (auto rc = s.Expect("POST", KeyPath(vault, a.name, "derive"), 201, &r, body.dump()))
       return *rc;
     json j = json::parse(r.body, nullptr, false);
+    if (s.json_output()) return s.PrintJson(j), 0;
     if (j.contains("hd_derivation_path")) {  // BIP39: the derived key's public parts
       s.Out("path:        %s\n", Text(j["hd_derivation_path"]).c_str());
       if (j.contains("address")) s.Out("address:     %s\n", Text(j["address"]).c_str());
@@ -325,6 +327,15 @@ class Keys final : public Command {
     if (rc) return *rc;
     json j = json::parse(r.body, nullptr, false);
     if (!j.is_object()) return s.Fail(kExitServer, "unexpected response from the server");
+    if (s.json_output()) {  // the API's response (decrypt: base64 "data" with its "encoding")
+      s.PrintJson(j);
+      if (j.contains("data") && j["data"].is_string()) {
+        auto& data = j["data"].get_ref<std::string&>();
+        SecureWipe(data.data(), data.size());
+      }
+      SecureWipe(r.body.data(), r.body.size());
+      return op == "verify" && !j.value("verified", false) ? kExitRefused : 0;
+    }
     if (op == "encrypt") return s.Out("%s\n", Text(j.value("data", json())).c_str()), 0;
     if (j.contains("hd_derivation_path"))  // BIP39: which wallet key, on stderr
       s.Err("path %s%s%s\n", Text(j["hd_derivation_path"]).c_str(),

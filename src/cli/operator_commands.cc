@@ -117,6 +117,18 @@ class Operator final : public Command {
     if (!out_.empty()) {
       std::string err = WriteKeyFile(out_, key);
       if (!err.empty()) return s.Usage(err);
+    }
+    if (s.json_output()) {
+      json j = json::object();
+      j["mnemonic"] = std::string(mnemonic->reveal_string());
+      j["validation_hash"] = hash;
+      j["key_file"] = out_.empty() ? json(nullptr) : json(out_);
+      s.PrintJson(j);
+      auto& words = j["mnemonic"].get_ref<std::string&>();
+      SecureWipe(words.data(), words.size());
+      return 0;
+    }
+    if (!out_.empty()) {
       s.Out(
           "Wrote the master key to %s (mode 0400). Keep it OUTSIDE the data directory\n"
           "and its backups; point SIRR_KEY_FILE at it.\n\n",
@@ -270,6 +282,19 @@ class Operator final : public Command {
     }
     auto shares = seal::ShamirSplit(*key, threshold_, count_, crypto::SecureRandom::Get());
     if (!shares.ok()) return s.Usage(shares.status().message());
+    if (s.json_output()) {
+      json j{{"threshold", threshold_},
+             {"validation_hash", seal::ValidationHash(*key)},
+             {"shares", json::array()}};
+      for (const auto& share : *shares)
+        j["shares"].push_back(std::string(seal::FormatShare(share, count_).reveal_string()));
+      s.PrintJson(j);
+      for (auto& v : j["shares"]) {
+        auto& text = v.get_ref<std::string&>();
+        SecureWipe(text.data(), text.size());
+      }
+      return 0;
+    }
     for (const auto& share : *shares) {
       SecretBytes line = seal::FormatShare(share, count_);
       s.io().out.write(reinterpret_cast<const char*>(line.reveal().data()),
@@ -308,11 +333,21 @@ class Operator final : public Command {
     if (!out_.empty() && out_ != "-") {
       std::string err = WriteKeyFile(out_, *key);
       if (!err.empty()) return s.Usage(err);
+      if (s.json_output())
+        return s.PrintJson(json{{"key_file", out_}, {"validation_hash", hash}}), 0;
       s.Err("wrote the master key to %s (mode 0400); validation hash %s\n", out_.c_str(),
             hash.c_str());
       return 0;
     }
     std::string b64 = Base64Encode(key->reveal()) + "\n";
+    if (s.json_output()) {
+      json j{{"key", b64.substr(0, b64.size() - 1)}, {"validation_hash", hash}};
+      s.PrintJson(j);
+      auto& text = j["key"].get_ref<std::string&>();
+      SecureWipe(text.data(), text.size());
+      SecureWipe(b64.data(), b64.size());
+      return 0;
+    }
     s.io().out << b64;
     s.io().out.flush();
     SecureWipe(b64.data(), b64.size());
