@@ -161,6 +161,13 @@ class Contexts final : public Command {
     set_->add_option("--vault", c_.vault, "Default vault");
     rm_ = root_->add_subcommand("rm", "Remove a context");
     rm_->add_option("NAME", name_, "Context name")->required();
+    Examples(list_, {"sirr context list", "sirr --json context list"});
+    Examples(show_, {"sirr context show", "sirr context show prod"});
+    Examples(use_, {"sirr context use prod"});
+    Examples(set_, {"sirr context set prod --server https://vault.example.com:8443 \\",
+                    "    --ca-cert /etc/sirr/ca.pem --token-file ~/.config/sirr/prod.token",
+                    "sirr context set prod --vault payments   # change one setting"});
+    Examples(rm_, {"sirr context rm old"});
   }
   bool parsed() const override { return root_->parsed(); }
 
