@@ -132,12 +132,6 @@ void PutSecretValue(nlohmann::json& j, const char* field, const SecretBytes& val
   }
 }
 
-StatusOr<SecretBytes> RequiredSecretField(nlohmann::json& j, const char* field, Encoding encoding) {
-  SIRR_ASSIGN_OR_RETURN(auto value, SecretField(j, field, encoding));
-  if (!value) return InvalidArgumentError(std::string(field) + " is required");
-  return std::move(*value);
-}
-
 StatusOr<Bytes> RequiredHex(const nlohmann::json& j, const char* field) {
   SIRR_ASSIGN_OR_RETURN(auto text, OptionalString(j, field));
   if (!text) return InvalidArgumentError(std::string(field) + " is required");

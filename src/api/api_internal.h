@@ -60,7 +60,5 @@ StatusOr<std::optional<SecretBytes>> SecretField(nlohmann::json& j, const char* 
 // Sets j[field] to a secret value: as text when `text_ok` and it is valid UTF-8, else base64
 // with "encoding":"base64". The caller wipes j[field] after serialising.
 void PutSecretValue(nlohmann::json& j, const char* field, const SecretBytes& value, bool text_ok);
-// As SecretField; InvalidArgument "<field> is required" when absent.
-StatusOr<SecretBytes> RequiredSecretField(nlohmann::json& j, const char* field, Encoding encoding);
 
 }  // namespace sirr::api::internal

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cctype>
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
@@ -277,6 +278,22 @@ std::string Text(const json& v, std::string_view null_text) {
 
 std::string Enc(std::string_view s) { return client::Client::UrlEncode(s); }
 
+std::string Trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  return std::string(s);
+}
+
+CLI::Validator AtLeastOne() {
+  return CLI::Validator(
+      [](std::string& v) -> std::string {
+        const bool digits =
+            !v.empty() && v.size() < 12 && v.find_first_not_of("0123456789") == std::string::npos;
+        return digits && std::stoll(v) >= 1 ? "" : "must be at least 1 (a whole number)";
+      },
+      "N>=1");
+}
+
 std::string VaultPath(const std::string& vault, std::string_view suffix) {
   return "/api/v1/vaults/" + Enc(vault) + std::string(suffix);
 }
@@ -289,11 +306,18 @@ void Examples(CLI::App* cmd, const std::vector<std::string>& lines) {
 
 namespace {
 
+// Whether SIRR_TOKEN is set; the copy the lookup made is wiped.
+bool HasToken(Console& io) {
+  auto token = io.env("SIRR_TOKEN");
+  if (!token) return false;
+  SecureWipe(token->data(), token->size());
+  return true;
+}
+
 // Flags > environment > the selected context > defaults.
-Status ResolveSettings(Console& io, const CLI::App& app, Settings& s,
-                       const std::string& flag_server, const std::string& flag_vault,
-                       const std::string& flag_token_file, const std::string& flag_ca,
-                       const std::string& flag_context) {
+Status ResolveSettings(Console& io, Settings& s, const std::string& flag_server,
+                       const std::string& flag_vault, const std::string& flag_token_file,
+                       const std::string& flag_ca, const std::string& flag_context) {
   std::string context = flag_context;
   if (context.empty()) context = io.env("SIRR_CONTEXT").value_or("");
   const std::string path = ConfigPath(io);
@@ -328,7 +352,7 @@ Status ResolveSettings(Console& io, const CLI::App& app, Settings& s,
     s.token_file = flag_token_file;
   else if (auto v = io.env("SIRR_TOKEN_FILE"); v && !v->empty())
     s.token_file = *v;
-  else if (ctx && !io.env("SIRR_TOKEN"))
+  else if (ctx && !HasToken(io))
     s.token_file = ctx->token_file;
   return OkStatus();
 }
@@ -414,8 +438,7 @@ int RunCli(const std::vector<std::string>& args, Console& console, TransportFact
     console.err << "sirr: " << message << "\n";
     return kExitUsage;
   }
-  Status resolved =
-      ResolveSettings(console, app, settings, server, vault, token_file, ca_cert, context);
+  Status resolved = ResolveSettings(console, settings, server, vault, token_file, ca_cert, context);
   if (!resolved.ok()) {
     console.err << "sirr: " << resolved.message() << "\n";
     return kExitUsage;

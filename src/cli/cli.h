@@ -129,5 +129,7 @@ std::string Text(const json& v, std::string_view null_text = "-");
 // "/api/v1/vaults/<vault>" + suffix, the vault percent-encoded.
 std::string VaultPath(const std::string& vault, std::string_view suffix = "");
 std::string Enc(std::string_view s);  // percent-encoding
+// `s` without leading and trailing whitespace.
+std::string Trim(std::string_view s);
 
 }  // namespace sirr::cli

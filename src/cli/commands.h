@@ -20,6 +20,10 @@ class Command {
   virtual int Run(Session& session) = 0;
 };
 
+// A whole number of at least 1; the error says so in words ("--reads must be at least 1 (a
+// whole number)"; CLI11's own range check prints the whole int64 range).
+CLI::Validator AtLeastOne();
+
 // Adds an "Examples:" footer to a command's --help.
 void Examples(CLI::App* cmd, const std::vector<std::string>& lines);
 

@@ -15,13 +15,6 @@
 namespace sirr::cli {
 namespace {
 
-std::string Trimmed(std::string_view s) {
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.remove_suffix(1);
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  return std::string(s);
-}
-
 bool ValidName(std::string_view name) {
   if (name.empty() || name.size() > 64) return false;
   for (char c : name)
@@ -61,7 +54,7 @@ StatusOr<Config> LoadConfig(const std::string& path) {
   std::string line;
   Context* current = nullptr;
   for (int n = 1; std::getline(in, line); ++n) {
-    const std::string t = Trimmed(line);
+    const std::string t = Trim(line);
     if (t.empty() || t[0] == '#') continue;
     auto bad = [&](const std::string& why) {
       return InvalidArgumentError(path + " line " + std::to_string(n) + ": " + why);
@@ -78,8 +71,8 @@ StatusOr<Config> LoadConfig(const std::string& path) {
     }
     const size_t eq = t.find('=');
     if (eq == std::string::npos) return bad("expected KEY = VALUE");
-    const std::string key = Trimmed(std::string_view(t).substr(0, eq));
-    const std::string value = Trimmed(std::string_view(t).substr(eq + 1));
+    const std::string key = Trim(std::string_view(t).substr(0, eq));
+    const std::string value = Trim(std::string_view(t).substr(eq + 1));
     if (!current) {
       if (key != "current-context") return bad("unknown setting '" + key + "'");
       config.current = value;

@@ -40,12 +40,6 @@ StatusOr<SecretBytes> Input(const KeyArgs& a, bool data_given, std::istream& in)
   return ReadAll(in);
 }
 
-std::string Trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  return std::string(s);
-}
-
 void AddDataInput(CLI::App* cmd, KeyArgs& a, const char* what) {
   cmd->add_option("DATA", a.data, std::string(what) + " (- or absent: read stdin)");
   cmd->add_option("--file", a.file, std::string("Read the ") + what + " from this file");

@@ -12,20 +12,6 @@ std::string SecretPath(const Session& s, const std::string& name = "") {
   return VaultPath(s.settings().vault, "/secrets") + (name.empty() ? "" : "/" + Enc(name));
 }
 
-// At least 1, said in words (CLI11's own check prints the whole int64 range).
-CLI::Validator AtLeastOne(const std::string& flag) {
-  return CLI::Validator(
-      [flag](std::string& v) -> std::string {
-        try {
-          size_t used = 0;
-          if (std::stoll(v, &used) >= 1 && used == v.size()) return "";
-        } catch (...) {
-        }
-        return "must be at least 1 (a whole number)";
-      },
-      "N>=1");
-}
-
 class Secrets final : public Command {
  public:
   explicit Secrets(CLI::App& app) {
@@ -37,8 +23,7 @@ class Secrets final : public Command {
     file_ = push_->add_option("--file", file_path_, "Read the value from this file");
     value_->excludes(file_);
     push_->add_option("--ttl", ttl_, "Expire after this long: 90, 90s, 15m, 2h, 7d");
-    push_->add_option("--reads", reads_, "Burn after this many reads")
-        ->check(AtLeastOne("--reads"));
+    push_->add_option("--reads", reads_, "Burn after this many reads")->check(AtLeastOne());
     push_->add_option("--type", type_, "Free-form type label");
     push_->add_option("--description", description_, "Description (not secret)");
     push_->add_flag("--overwrite", overwrite_, "Replace a live secret of the same name");

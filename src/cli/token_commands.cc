@@ -27,14 +27,7 @@ class Tokens final : public Command {
         ->delimiter(',');
     create_->add_option("--ttl", ttl_, "Expire after this long: 90, 90s, 15m, 2h, 7d");
     create_->add_option("--max-uses", uses_, "Stop working after this many requests")
-        ->check(CLI::Validator(
-            [](std::string& v) -> std::string {
-              return v.find_first_not_of("0123456789") == std::string::npos && !v.empty() &&
-                             v.size() < 12 && std::stoll(v) >= 1
-                         ? ""
-                         : "must be at least 1 (a whole number)";
-            },
-            "N>=1"));
+        ->check(AtLeastOne());
     Examples(create_, {"sirr token create --name ci --cap secrets:read --vault payments --ttl 30d",
                        "TOKEN=$(sirr token create --name deploy --cap secrets:read,secrets:list \\",
                        "    --vault '*' --max-uses 100)"});

@@ -3,7 +3,6 @@
 // Templates and helpers shared by SqliteStorage's parts (group commit, reader pool, read
 // cache, id-or-name lookups). Not a public interface; include only from storage/sqlite/*.cc.
 
-#include <cctype>
 #include <functional>
 #include <optional>
 #include <set>

@@ -42,6 +42,17 @@ StatusOr<std::optional<SecretRow>> FindSecret(Connection& c, std::string_view va
       });
 }
 
+// Expires the live secret `row` at `now` (its value erased in the row) and updates `row`.
+Status MarkExpired(Connection& c, SecretRow& row, int64_t now) {
+  SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("UPDATE secrets SET state = ?3, value = NULL, "
+                                          "gone_at = ?1 WHERE id = ?2"));
+  s->Bind(1, now).Bind(2, row.id).Bind(3, SecretState::kExpired);
+  SIRR_RETURN_IF_ERROR(s->Run());
+  row.state = SecretState::kExpired;
+  row.gone_at = now;
+  return OkStatus();
+}
+
 }  // namespace
 
 Status SqliteStorage::PutSecret(const SecretRow& row, bool overwrite, int64_t now,
@@ -139,12 +150,7 @@ StatusOr<SecretRow> SqliteStorage::ReadSecret(std::string_view vault_id,
           return OkStatus();
         }
         if (out.expires_at && *out.expires_at <= now) {
-          SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("UPDATE secrets SET state = ?3, value = NULL, "
-                                                  "gone_at = ?1 WHERE id = ?2"));
-          s->Bind(1, now).Bind(2, out.id).Bind(3, SecretState::kExpired);
-          SIRR_RETURN_IF_ERROR(s->Run());
-          out.state = SecretState::kExpired;
-          out.gone_at = now;
+          SIRR_RETURN_IF_ERROR(MarkExpired(c, out, now));
           out.value.clear();
           return AddJournal(c, journal, {.secret = &out});
         }
@@ -243,12 +249,7 @@ StatusOr<std::vector<SecretRow>> SqliteStorage::ExpireDue(int64_t now, int limit
           }
         }
         for (auto& r : out) {
-          SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("UPDATE secrets SET state = ?3, value = NULL, "
-                                                  "gone_at = ?1 WHERE id = ?2"));
-          s->Bind(1, now).Bind(2, r.id).Bind(3, SecretState::kExpired);
-          SIRR_RETURN_IF_ERROR(s->Run());
-          r.state = SecretState::kExpired;
-          r.gone_at = now;
+          SIRR_RETURN_IF_ERROR(MarkExpired(c, r, now));
           SIRR_RETURN_IF_ERROR(AddJournal(c, journal, {.secret = &r}));
         }
         return OkStatus();

@@ -7,13 +7,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <cctype>
-#include <chrono>
 #include <cstring>
 #include <mutex>
 #include <set>
-#include <thread>
-#include <type_traits>
 
 #include "storage/sqlite/sqlite_internal.h"
 #include "storage/sqlite/sqlite_schema.h"
