@@ -1,5 +1,7 @@
 #include "testing/subprocess.h"
 
+#include <fcntl.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,23 +23,62 @@ std::optional<std::string> NodeOracle(const std::string& node_dir, const std::st
   return copy.string();
 }
 
+pid_t Spawn(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+            const SpawnFiles& files) {
+  std::vector<std::string> vars;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    std::string_view v(*e);
+    if (!env.contains(std::string(v.substr(0, v.find('='))))) vars.emplace_back(v);
+  }
+  for (const auto& [k, v] : env)
+    if (!v.empty()) vars.push_back(k + "=" + v);
+  std::vector<char*> envp, args;
+  for (auto& v : vars) envp.push_back(v.data());
+  envp.push_back(nullptr);
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  if (!files.in.empty())
+    posix_spawn_file_actions_addopen(&actions, 0, files.in.c_str(), O_RDONLY, 0);
+  if (!files.out.empty())
+    posix_spawn_file_actions_addopen(&actions, 1, files.out.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0600);
+  if (!files.err.empty())
+    posix_spawn_file_actions_addopen(&actions, 2, files.err.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0600);
+  pid_t pid = -1;
+  if (posix_spawn(&pid, args[0], &actions, nullptr, args.data(), envp.data()) != 0) pid = -1;
+  posix_spawn_file_actions_destroy(&actions);
+  return pid;
+}
+
 RunResult Run(const std::vector<std::string>& argv, const std::string& stdin_data) {
   int out_pipe[2], in_pipe[2];
-  if (pipe(out_pipe) != 0 || pipe(in_pipe) != 0) return {};
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(in_pipe[0], 0);
-    dup2(out_pipe[1], 1);
-    close(in_pipe[1]);
+  if (pipe2(out_pipe, O_CLOEXEC) != 0) return {};
+  if (pipe2(in_pipe, O_CLOEXEC) != 0) {
     close(out_pipe[0]);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
+    close(out_pipe[1]);
+    return {};
   }
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, in_pipe[0], 0);
+  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
+  pid_t pid = -1;
+  const bool started = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ) == 0;
+  posix_spawn_file_actions_destroy(&actions);
   close(in_pipe[0]);
   close(out_pipe[1]);
+  if (!started) {
+    close(in_pipe[1]);
+    close(out_pipe[0]);
+    return {.exit_code = 127, .out = ""};
+  }
   if (!stdin_data.empty()) {
     ssize_t n = write(in_pipe[1], stdin_data.data(), stdin_data.size());
     (void)n;

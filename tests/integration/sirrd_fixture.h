@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "client/client.h"
+#include "testing/subprocess.h"
 
 namespace sirr_it {
 
@@ -50,23 +51,8 @@ inline ExecResult Exec(const std::vector<std::string>& argv,
                        const fs::path& scratch) {
   fs::path out = scratch / "exec.out", err = scratch / "exec.err", in = scratch / "exec.in";
   std::ofstream(in, std::ios::binary) << input;
-  pid_t pid = fork();
-  if (pid == 0) {
-    for (const auto& [k, v] : env) {
-      if (v.empty())
-        unsetenv(k.c_str());
-      else
-        setenv(k.c_str(), v.c_str(), 1);
-    }
-    freopen(in.c_str(), "r", stdin);
-    freopen(out.c_str(), "w", stdout);
-    freopen(err.c_str(), "w", stderr);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
-  }
+  pid_t pid = sirr::testing::Spawn(argv, env, {in.string(), out.string(), err.string()});
+  if (pid < 0) return {127, "", "cannot start " + argv[0]};
   int status = 0;
   waitpid(pid, &status, 0);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, ReadFile(out), ReadFile(err)};
@@ -114,18 +100,8 @@ class SirrdTest : public ::testing::Test {
     std::error_code ec;
     fs::remove(ready, ec);
     log_ = dir_ / ("sirrd." + std::to_string(++starts_) + ".log");
-    pid_ = fork();
-    if (pid_ == 0) {
-      for (const auto& [k, v] : env) {
-        if (v.empty())
-          unsetenv(k.c_str());
-        else
-          setenv(k.c_str(), v.c_str(), 1);
-      }
-      freopen(log_.c_str(), "w", stderr);
-      execl(SIRRD_BIN, SIRRD_BIN, static_cast<char*>(nullptr));
-      _exit(127);
-    }
+    pid_ = sirr::testing::Spawn({SIRRD_BIN}, env, {.in = "", .out = "", .err = log_.string()});
+    if (pid_ < 0) return false;
     for (int i = 0; i < 200; ++i) {
       std::string url = ready.empty() ? "" : ReadFile(ready);
       constexpr std::string_view kPrefix = "http://127.0.0.1:";
