@@ -155,6 +155,25 @@ void AddLimitOptions(CLI::App& app, sirr::server::ServerConfig& c) {
       ->capture_default_str();
 }
 
+void AddTlsOptions(CLI::App& app, sirr::server::ServerConfig& c) {
+  app.add_option("--tls-cert-file", c.tls_cert_file,
+                 "TLS certificate (PEM; the leaf first, then its chain); re-read on SIGHUP")
+      ->envname("SIRR_TLS_CERT_FILE");
+  app.add_option("--tls-key-file", c.tls_key_file,
+                 "TLS private key (PEM, unencrypted); re-read on SIGHUP")
+      ->envname("SIRR_TLS_KEY_FILE");
+  app.add_option("--tls-client-ca-file", c.tls_client_ca_file,
+                 "Require client certificates signed by these CAs (PEM): mutual TLS")
+      ->envname("SIRR_TLS_CLIENT_CA_FILE");
+  app.add_option("--tls-disable", c.tls_disable,
+                 "Allow plain HTTP on a non-loopback address (behind a TLS-terminating proxy)")
+      ->envname("SIRR_TLS_DISABLE")
+      ->capture_default_str();
+  app.add_option("--trusted-proxies", c.trusted_proxies,
+                 "Comma-separated addresses/networks whose X-Forwarded-For names the client")
+      ->envname("SIRR_TRUSTED_PROXIES");
+}
+
 int main(int argc, char** argv) {
   sirr::server::ServerConfig c;
   CLI::App app{
@@ -172,6 +191,7 @@ int main(int argc, char** argv) {
                  "Directory of the database and, by default, the audit log")
       ->envname("SIRR_DATA_DIR")
       ->capture_default_str();
+  AddTlsOptions(app, c);
   AddKeyOptions(app, c);
   AddLimitOptions(app, c);
 

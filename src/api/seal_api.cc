@@ -6,6 +6,7 @@
 #include "api/api.h"
 #include "api/api_internal.h"
 #include "api/json_input.h"
+#include "base/version.h"
 #include "crypto/crypto.h"
 #include "crypto/hd/bip39.h"
 #include "seal/master_key.h"
@@ -15,9 +16,37 @@ namespace sirr::api {
 using internal::Dump;
 using nlohmann::json;
 
-StatusOr<Response> Api::Health(const Call&) {
-  json j{{"status", "ok"}, {"sealed", keeper_.sealed()}, {"version", version_}};
-  return JsonResponse(200, Dump(j));
+// Vault's sys/health convention: 200 unsealed and serving, 503 sealed, 501 not initialised (no
+// keyring yet: the api provider before its first unseal); ?sealedcode= and ?uninitcode= choose
+// other codes for probes that need them (e.g. 200 for a liveness probe while sealed).
+StatusOr<Response> Api::Health(const Call& call) {
+  const bool sealed = keeper_.sealed();
+  bool initialized = true;
+  if (sealed) {
+    SIRR_ASSIGN_OR_RETURN(auto status, keeper_.Status());
+    initialized = status.initialized;
+  }
+  int code = 200;
+  std::string_view override_name;
+  if (!initialized) code = 501, override_name = "uninitcode";
+  if (initialized && sealed) code = 503, override_name = "sealedcode";
+  if (!override_name.empty() && call.target.HasQuery(override_name)) {
+    const std::string_view v = call.target.Query(override_name);
+    if (v.size() != 3 || v.find_first_not_of("0123456789") != std::string_view::npos ||
+        v[0] < '1' || v[0] > '5')
+      return InvalidArgumentError(std::string(override_name) +
+                                  " must be an HTTP status code from 100 to 599");
+    code = std::stoi(std::string(v));
+  }
+  json j{{"status", !initialized ? "uninitialized"
+                    : sealed     ? "sealed"
+                                 : "ok"},
+         {"initialized", initialized},
+         {"sealed", sealed},
+         {"version", version_},
+         {"commit", Commit()},
+         {"build_type", BuildType()}};
+  return JsonResponse(code, Dump(j));
 }
 
 StatusOr<Response> Api::Ping(const Call&) { return internal::NoContent(); }

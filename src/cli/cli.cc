@@ -26,6 +26,7 @@ class HttpTransport final : public Transport {
   HttpTransport(const Settings& settings, SecretBytes token)
       : client_(settings.server, std::move(token)) {
     if (!settings.ca_cert.empty()) client_.SetCaFile(settings.ca_cert);
+    client_.SetClientCertificate(settings.client_cert, settings.client_key);
   }
   StatusOr<client::HttpResponse> Do(const std::string& method, const std::string& path,
                                     const std::string& body) override {
@@ -315,10 +316,9 @@ bool HasToken(Console& io) {
 }
 
 // Flags > environment > the selected context > defaults.
-Status ResolveSettings(Console& io, Settings& s, const std::string& flag_server,
-                       const std::string& flag_vault, const std::string& flag_token_file,
-                       const std::string& flag_ca, const std::string& flag_context) {
-  std::string context = flag_context;
+Status ResolveSettings(Console& io, Settings& s, const Settings& flags) {
+  const std::string& flag_token_file = flags.token_file;
+  std::string context = flags.context;
   if (context.empty()) context = io.env("SIRR_CONTEXT").value_or("");
   const std::string path = ConfigPath(io);
   Config config;
@@ -344,9 +344,17 @@ Status ResolveSettings(Console& io, Settings& s, const std::string& flag_server,
       field = *from_context;
     }
   };
-  pick(s.server, flag_server, "SIRR_SERVER", ctx ? &ctx->server : nullptr);
-  pick(s.vault, flag_vault, "SIRR_VAULT", ctx ? &ctx->vault : nullptr);
-  pick(s.ca_cert, flag_ca, "SIRR_CA_CERT", ctx ? &ctx->ca_cert : nullptr);
+  pick(s.server, flags.server, "SIRR_SERVER", ctx ? &ctx->server : nullptr);
+  pick(s.vault, flags.vault, "SIRR_VAULT", ctx ? &ctx->vault : nullptr);
+  // SIRR_CACERT (as VAULT_CACERT); SIRR_CA_CERT, the earlier name, still works.
+  pick(s.ca_cert, flags.ca_cert, "SIRR_CACERT", nullptr);
+  pick(s.ca_cert, s.ca_cert, "SIRR_CA_CERT", ctx ? &ctx->ca_cert : nullptr);
+  pick(s.client_cert, flags.client_cert, "SIRR_CLIENT_CERT", ctx ? &ctx->client_cert : nullptr);
+  pick(s.client_key, flags.client_key, "SIRR_CLIENT_KEY", ctx ? &ctx->client_key : nullptr);
+  if (s.client_cert.empty() != s.client_key.empty())
+    return InvalidArgumentError(
+        "a client certificate needs its key and the other way round (--client-cert and "
+        "--client-key, or SIRR_CLIENT_CERT and SIRR_CLIENT_KEY)");
   // A token file from a flag wins; SIRR_TOKEN (read later) wins over a context's file.
   if (!flag_token_file.empty())
     s.token_file = flag_token_file;
@@ -362,7 +370,8 @@ Status ResolveSettings(Console& io, Settings& s, const std::string& flag_server,
 int RunCli(const std::vector<std::string>& args, Console& console, TransportFactory factory) {
   CLI::App app{
       "sirr - command-line client for the Sirr secrets vault.\n\n"
-      "Connection: --server/SIRR_SERVER (default http://127.0.0.1:39999), --ca-cert/SIRR_CA_CERT,\n"
+      "Connection: --server/SIRR_SERVER (default http://127.0.0.1:39999), --ca-cert/SIRR_CACERT,\n"
+      "--client-cert/SIRR_CLIENT_CERT and --client-key/SIRR_CLIENT_KEY (mutual TLS),\n"
       "the token in SIRR_TOKEN or --token-file/SIRR_TOKEN_FILE, --vault/SIRR_VAULT, or a named\n"
       "context from the config file (--context/SIRR_CONTEXT; sirr context --help).\n"
       "Exit codes: 0 ok; 1 refused by the server (unknown, burned, expired, conflict, invalid,\n"
@@ -374,13 +383,19 @@ int RunCli(const std::vector<std::string>& args, Console& console, TransportFact
   app.set_version_flag("--version", VersionLine("sirr"),
                        "Print the version, commit and build type");
   Settings settings;
-  std::string server, vault, token_file, ca_cert, context;
-  app.add_option("--server", server, "Server URL (default http://127.0.0.1:39999)");
-  app.add_option("--vault", vault, "Vault id or name (default: default)");
-  app.add_option("--token-file", token_file,
+  Settings flags;  // what the flags say; empty: not given
+  flags.server.clear();
+  flags.vault.clear();
+  app.add_option("--server", flags.server, "Server URL (default http://127.0.0.1:39999)");
+  app.add_option("--vault", flags.vault, "Vault id or name (default: default)");
+  app.add_option("--token-file", flags.token_file,
                  "Read the bearer token from this file instead of SIRR_TOKEN");
-  app.add_option("--ca-cert", ca_cert, "Trust this CA certificate (PEM) for an https:// server");
-  app.add_option("--context", context, "Use this named context from the config file");
+  app.add_option("--ca-cert", flags.ca_cert,
+                 "Trust this CA certificate (PEM) for an https:// server");
+  app.add_option("--client-cert", flags.client_cert,
+                 "Present this client certificate (PEM) to a server that requires mutual TLS");
+  app.add_option("--client-key", flags.client_key, "The client certificate's private key (PEM)");
+  app.add_option("--context", flags.context, "Use this named context from the config file");
   app.add_flag("--json", settings.json,
                "Machine-readable output: JSON with the API's field names (null: unlimited)");
 
@@ -438,7 +453,7 @@ int RunCli(const std::vector<std::string>& args, Console& console, TransportFact
     console.err << "sirr: " << message << "\n";
     return kExitUsage;
   }
-  Status resolved = ResolveSettings(console, settings, server, vault, token_file, ca_cert, context);
+  Status resolved = ResolveSettings(console, settings, flags);
   if (!resolved.ok()) {
     console.err << "sirr: " << resolved.message() << "\n";
     return kExitUsage;

@@ -64,6 +64,8 @@ struct Settings {
   std::string vault = "default";
   std::string token_file;
   std::string ca_cert;
+  std::string client_cert;  // mutual TLS
+  std::string client_key;
   std::string context;  // the context used, if any
   bool json = false;    // --json: machine-readable output with the API's field names
 };

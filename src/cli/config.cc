@@ -65,8 +65,9 @@ StatusOr<Config> LoadConfig(const std::string& path) {
       std::string name = t.substr(kOpen.size(), t.size() - kOpen.size() - 2);
       if (!ValidName(name)) return bad("context names are letters, digits and . _ -");
       if (config.Find(name)) return bad("context '" + name + "' is defined twice");
-      config.contexts.push_back(Context{name, "", "", "", ""});
+      config.contexts.emplace_back();
       current = &config.contexts.back();
+      current->name = name;
       continue;
     }
     const size_t eq = t.find('=');
@@ -82,12 +83,17 @@ StatusOr<Config> LoadConfig(const std::string& path) {
       current->server = value;
     else if (key == "ca-cert")
       current->ca_cert = value;
+    else if (key == "client-cert")
+      current->client_cert = value;
+    else if (key == "client-key")
+      current->client_key = value;
     else if (key == "token-file")
       current->token_file = value;
     else if (key == "vault")
       current->vault = value;
     else
-      return bad("unknown context setting '" + key + "' (server, ca-cert, token-file, vault)");
+      return bad("unknown context setting '" + key +
+                 "' (server, ca-cert, client-cert, client-key, token-file, vault)");
   }
   return config;
 }
@@ -109,6 +115,8 @@ Status SaveConfig(const std::string& path, const Config& config) {
     text << "\n[context \"" << c.name << "\"]\n";
     if (!c.server.empty()) text << "server = " << c.server << "\n";
     if (!c.ca_cert.empty()) text << "ca-cert = " << c.ca_cert << "\n";
+    if (!c.client_cert.empty()) text << "client-cert = " << c.client_cert << "\n";
+    if (!c.client_key.empty()) text << "client-key = " << c.client_key << "\n";
     if (!c.token_file.empty()) text << "token-file = " << c.token_file << "\n";
     if (!c.vault.empty()) text << "vault = " << c.vault << "\n";
   }
@@ -150,6 +158,8 @@ class Contexts final : public Command {
     set_->add_option("NAME", name_, "Context name (letters, digits, . _ -)")->required();
     set_->add_option("--server", c_.server, "Server URL");
     set_->add_option("--ca-cert", c_.ca_cert, "CA certificate file (PEM) for https://");
+    set_->add_option("--client-cert", c_.client_cert, "Client certificate (PEM) for mutual TLS");
+    set_->add_option("--client-key", c_.client_key, "Client private key (PEM) for mutual TLS");
     set_->add_option("--token-file", c_.token_file, "File that holds the bearer token");
     set_->add_option("--vault", c_.vault, "Default vault");
     rm_ = root_->add_subcommand("rm", "Remove a context");
@@ -190,9 +200,12 @@ class Contexts final : public Command {
       const Context* c = config.Find(name);
       if (!c) return s.Fail(kExitRefused, "no context named '" + name + "' (sirr context list)");
       if (s.json_output()) return s.PrintJson(ToJson(*c, config)), 0;
-      s.Out("name:       %s%s\nserver:     %s\nca-cert:    %s\ntoken-file: %s\nvault:      %s\n",
-            c->name.c_str(), c->name == config.current ? " (current)" : "", c->server.c_str(),
-            c->ca_cert.c_str(), c->token_file.c_str(), c->vault.c_str());
+      s.Out(
+          "name:        %s%s\nserver:      %s\nca-cert:     %s\nclient-cert: %s\n"
+          "client-key:  %s\ntoken-file:  %s\nvault:       %s\n",
+          c->name.c_str(), c->name == config.current ? " (current)" : "", c->server.c_str(),
+          c->ca_cert.c_str(), c->client_cert.c_str(), c->client_key.c_str(), c->token_file.c_str(),
+          c->vault.c_str());
       return 0;
     }
     if (use_->parsed()) {
@@ -206,15 +219,19 @@ class Contexts final : public Command {
       if (config.current == name_) config.current.clear();
     } else {  // set
       if (!ValidName(name_)) return s.Usage("context names are 1 to 64 letters, digits and . _ -");
-      for (const std::string* v : {&c_.server, &c_.ca_cert, &c_.token_file, &c_.vault})
+      for (const std::string* v :
+           {&c_.server, &c_.ca_cert, &c_.client_cert, &c_.client_key, &c_.token_file, &c_.vault})
         if (v->find('\n') != std::string::npos) return s.Usage("values must be one line");
       Context* c = config.Find(name_);
       if (!c) {
-        config.contexts.push_back(Context{name_, "", "", "", ""});
+        config.contexts.emplace_back();
+        config.contexts.back().name = name_;
         c = &config.contexts.back();
       }
       for (auto [from, to] : {std::pair{&c_.server, &c->server},
                               {&c_.ca_cert, &c->ca_cert},
+                              {&c_.client_cert, &c->client_cert},
+                              {&c_.client_key, &c->client_key},
                               {&c_.token_file, &c->token_file},
                               {&c_.vault, &c->vault}})
         if (!from->empty()) *to = *from;
@@ -241,6 +258,8 @@ class Contexts final : public Command {
                 {"current", c.name == config.current},
                 {"server", opt(c.server)},
                 {"ca_cert", opt(c.ca_cert)},
+                {"client_cert", opt(c.client_cert)},
+                {"client_key", opt(c.client_key)},
                 {"token_file", opt(c.token_file)},
                 {"vault", opt(c.vault)}};
   }

@@ -27,6 +27,8 @@ struct Context {
   std::string name;
   std::string server;
   std::string ca_cert;
+  std::string client_cert;  // mutual TLS: PEM certificate and key
+  std::string client_key;
   std::string token_file;
   std::string vault;
 };

@@ -57,6 +57,23 @@ std::string Client::UrlEncode(std::string_view s) {
   return out;
 }
 
+// What went wrong, in the terms of what the user can change.
+Status Client::TransferError(int code, const char* detail) const {
+  const auto rc = static_cast<CURLcode>(code);
+  const std::string why = detail[0] ? detail : curl_easy_strerror(rc);
+  if (rc == CURLE_PEER_FAILED_VERIFICATION)
+    return UnavailableError("the TLS certificate of " + server_ + " is not trusted (" + why +
+                            "): give its CA certificate with --ca-cert or SIRR_CACERT");
+  if (rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_SSL_CACERT_BADFILE)
+    return UnavailableError("cannot use the TLS certificate files given: " + why);
+  if (rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR ||
+      rc == CURLE_GOT_NOTHING)
+    return UnavailableError("TLS connection to " + server_ + " failed (" + why +
+                            "); if the server requires a client certificate, give "
+                            "--client-cert and --client-key");
+  return UnavailableError("cannot reach " + server_ + ": " + why);
+}
+
 StatusOr<HttpResponse> Client::Do(const std::string& method, const std::string& path,
                                   const std::string& body) {
   CURL* c = static_cast<CURL*>(curl_.get());
@@ -75,6 +92,12 @@ StatusOr<HttpResponse> Client::Do(const std::string& method, const std::string& 
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 60000L);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   if (!ca_file_.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, ca_file_.c_str());
+  if (!client_cert_.empty()) {
+    curl_easy_setopt(c, CURLOPT_SSLCERT, client_cert_.c_str());
+    curl_easy_setopt(c, CURLOPT_SSLKEY, client_key_.c_str());
+  }
+  char detail[CURL_ERROR_SIZE] = {};
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, detail);
   struct curl_slist* headers = nullptr;
   SecretBytes auth = SecretBytes::FromString("Authorization: Bearer ");
   auth.Append(token_.reveal());
@@ -93,8 +116,7 @@ StatusOr<HttpResponse> Client::Do(const std::string& method, const std::string& 
     for (auto* h = headers; h; h = h->next) SecureWipe(h->data, std::strlen(h->data));
     curl_slist_free_all(headers);
   }
-  if (rc != CURLE_OK)
-    return UnavailableError("cannot reach " + server_ + ": " + curl_easy_strerror(rc));
+  if (rc != CURLE_OK) return TransferError(rc, detail);
   long status = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
   resp.status = static_cast<int>(status);

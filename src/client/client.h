@@ -32,6 +32,11 @@ class Client {
 
   // Trust this CA certificate file (PEM) for https:// servers instead of the system store.
   void SetCaFile(std::string path) { ca_file_ = std::move(path); }
+  // Present this client certificate and key (PEM files) for mutual TLS; empty: none.
+  void SetClientCertificate(std::string cert_file, std::string key_file) {
+    client_cert_ = std::move(cert_file);
+    client_key_ = std::move(key_file);
+  }
 
   // Unavailable when the server cannot be reached.
   StatusOr<HttpResponse> Do(const std::string& method, const std::string& path,
@@ -40,12 +45,14 @@ class Client {
   static std::string UrlEncode(std::string_view s);
 
  private:
+  Status TransferError(int curl_code, const char* detail) const;
   struct CurlDeleter {
     void operator()(void* curl) const;  // curl_easy_cleanup
   };
   std::string server_;
   SecretBytes token_;
   std::string ca_file_;
+  std::string client_cert_, client_key_;
   std::unique_ptr<void, CurlDeleter> curl_;  // a CURL easy handle
 };
 

@@ -1,10 +1,13 @@
 #include "http/http_server.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <map>
 #include <mutex>
 #include <set>
@@ -20,9 +23,58 @@ namespace sirr::http {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 
-class Session;
+// What the Impl needs of a connection, whatever its stream (plain or TLS).
+class SessionBase : public std::enable_shared_from_this<SessionBase> {
+ public:
+  virtual ~SessionBase() = default;
+  virtual void Start() = 0;
+  // Called at shutdown: close if no request is being handled; otherwise the session closes
+  // itself after writing its response.
+  virtual void CloseIfIdle() = 0;
+};
+
+// An address or network (IPv4 held as IPv4-mapped IPv6) for SIRR_TRUSTED_PROXIES.
+struct Network {
+  std::array<unsigned char, 16> bytes{};
+  int prefix = 128;
+
+  static std::optional<std::array<unsigned char, 16>> Address(std::string_view text) {
+    beast::error_code ec;
+    auto a = asio::ip::make_address(std::string(text), ec);
+    if (ec) return std::nullopt;
+    if (a.is_v4()) return asio::ip::make_address_v6(asio::ip::v4_mapped, a.to_v4()).to_bytes();
+    return a.to_v6().to_bytes();
+  }
+  static std::optional<Network> Parse(std::string_view text) {
+    Network n;
+    const size_t slash = text.find('/');
+    auto addr = Address(text.substr(0, slash));
+    if (!addr) return std::nullopt;
+    n.bytes = *addr;
+    const bool v4 = text.substr(0, slash).find(':') == std::string_view::npos;
+    if (slash != std::string_view::npos) {
+      const std::string digits(text.substr(slash + 1));
+      if (digits.empty() || digits.size() > 3 ||
+          digits.find_first_not_of("0123456789") != std::string::npos)
+        return std::nullopt;
+      const int bits = std::stoi(digits);
+      if (bits > (v4 ? 32 : 128)) return std::nullopt;
+      n.prefix = v4 ? bits + 96 : bits;
+    }
+    return n;
+  }
+  bool Contains(const std::array<unsigned char, 16>& a) const {
+    int bits = prefix;
+    for (size_t i = 0; i < 16 && bits > 0; ++i, bits -= 8) {
+      const unsigned mask = bits >= 8 ? 0xffu : (0xffu << (8 - bits)) & 0xffu;
+      if ((a[i] & mask) != (bytes[i] & mask)) return false;
+    }
+    return true;
+  }
+};
 
 class HttpServer::Impl {
  public:
@@ -45,8 +97,42 @@ class HttpServer::Impl {
   void Shutdown();
   uint16_t port() const { return port_; }
 
-  void Register(const std::shared_ptr<Session>& s);
-  void Unregister(Session* s);
+  void Register(const std::shared_ptr<SessionBase>& s);
+  void Unregister(SessionBase* s);
+
+  std::shared_ptr<ssl::context> Tls() {
+    std::lock_guard lock(tls_mu_);
+    return tls_;
+  }
+  std::mutex tls_mu_;
+  std::shared_ptr<ssl::context> tls_;  // guarded by tls_mu_; null: plain HTTP
+  std::vector<Network> proxies_;
+
+  bool TrustedProxy(std::string_view address) const {
+    auto a = Network::Address(address);
+    if (!a) return false;
+    for (const auto& n : proxies_)
+      if (n.Contains(*a)) return true;
+    return false;
+  }
+  // The request's client: the peer, or behind trusted proxies the nearest X-Forwarded-For
+  // entry that is not a trusted proxy (the leftmost when all are).
+  std::string ClientOf(const std::string& peer, std::string_view forwarded) const {
+    if (proxies_.empty() || forwarded.empty() || !TrustedProxy(peer)) return peer;
+    std::string client = peer;
+    while (!forwarded.empty()) {
+      const size_t comma = forwarded.rfind(',');
+      std::string_view hop =
+          comma == std::string_view::npos ? forwarded : forwarded.substr(comma + 1);
+      forwarded = comma == std::string_view::npos ? "" : forwarded.substr(0, comma);
+      while (!hop.empty() && (hop.front() == ' ' || hop.front() == '\t')) hop.remove_prefix(1);
+      while (!hop.empty() && (hop.back() == ' ' || hop.back() == '\t')) hop.remove_suffix(1);
+      if (!Network::Address(hop)) return client;  // malformed: stop at the last good hop
+      client = std::string(hop);
+      if (!TrustedProxy(hop)) return client;
+    }
+    return client;
+  }
 
   // Declared before iocs_ so they outlive the handlers (and sessions) the io_contexts destroy.
   HttpOptions options_;
@@ -73,8 +159,8 @@ class HttpServer::Impl {
     if (it != per_client_.end() && --it->second <= 0) per_client_.erase(it);
   }
   std::mutex sessions_mu_;
-  std::set<Session*> sessions_;               // guarded by sessions_mu_
-  std::vector<std::weak_ptr<Session>> weak_;  // guarded by sessions_mu_
+  std::set<SessionBase*> sessions_;               // guarded by sessions_mu_
+  std::vector<std::weak_ptr<SessionBase>> weak_;  // guarded by sessions_mu_
 
   // Requests the options call blocking (durable writes, slow crypto) run here, so that the
   // io threads keep serving other connections meanwhile and concurrent writers can share
@@ -93,43 +179,98 @@ class HttpServer::Impl {
   }
 };
 
-class Session : public std::enable_shared_from_this<Session> {
+template <class Stream>
+class Session : public SessionBase {
  public:
-  Session(tcp::socket socket, HttpServer::Impl& server, bool reject)
-      : stream_(std::move(socket)), server_(server), reject_(reject) {
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+  Session(tcp::socket socket, HttpServer::Impl& server, bool reject,
+          std::shared_ptr<ssl::context> tls)
+      : tls_(std::move(tls)),
+        stream_(MakeStream(std::move(socket), tls_.get())),
+        server_(server),
+        reject_(reject) {
     beast::error_code ec;
-    auto ep = stream_.socket().remote_endpoint(ec);
+    auto ep = Lowest().socket().remote_endpoint(ec);
     client_ = ec ? "unknown" : ep.address().to_string();
     counted_ = !reject_ && server_.AddClient(client_);
   }
-  ~Session() {
+  ~Session() override {
     if (counted_) server_.RemoveClient(client_);
     server_.connections_.fetch_sub(1);
     server_.Unregister(this);
   }
 
-  void Start() {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
-      if (self->reject_) {
-        self->WriteError(503, "too many connections", false);
-      } else if (!self->counted_) {
-        self->WriteError(429, "too many connections from this address", false, "1");
-      } else {
-        self->Read(true);
-      }
+  void Start() override {
+    asio::dispatch(stream_.get_executor(), [self = Self()] {
+      if constexpr (kTls)
+        self->Handshake();
+      else
+        self->Admit();
     });
   }
 
-  // Called at shutdown: close if no request is being handled; otherwise the session closes
-  // itself after writing its response.
-  void CloseIfIdle() {
-    asio::post(stream_.get_executor(), [self = shared_from_this()] {
-      if (!self->in_flight_) {
-        beast::error_code ec;
-        self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-        self->stream_.close();
-      }
+  void CloseIfIdle() override {
+    asio::post(stream_.get_executor(), [self = Self()] {
+      if (!self->in_flight_) self->CloseSocket();
     });
+  }
+
+ private:
+  static Stream MakeStream(tcp::socket socket, ssl::context* tls) {
+    if constexpr (kTls)
+      return Stream(std::move(socket), *tls);
+    else
+      return Stream(std::move(socket));
+  }
+  std::shared_ptr<Session> Self() { return std::static_pointer_cast<Session>(shared_from_this()); }
+  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
+
+  // Over the connection caps: an error response, then close. Else the first request.
+  void Admit() {
+    if (reject_) {
+      WriteError(503, "too many connections", false);
+    } else if (!counted_) {
+      WriteError(429, "too many connections from this address", false, "1");
+    } else {
+      Read(true);
+    }
+  }
+
+  // TLS: the first bytes must open a handshake (a TLS record of type 22); anything else is
+  // answered in plain text, since the client is evidently not speaking TLS.
+  void Handshake() {
+    Lowest().expires_after(server_.options_.request_timeout);
+    Lowest().async_read_some(
+        buffer_.prepare(4096), [self = Self()](beast::error_code ec, size_t n) {
+          if (ec) return self->CloseSocket();
+          self->buffer_.commit(n);
+          if (static_cast<const unsigned char*>(self->buffer_.cdata().data())[0] != 0x16)
+            return self->RefusePlainHttp();
+          if constexpr (kTls) {
+            self->stream_.async_handshake(ssl::stream_base::server, self->buffer_.data(),
+                                          [self](beast::error_code ec, size_t used) {
+                                            // A failed handshake (wrong client certificate, no
+                                            // shared suite, a scanner) has nothing to answer:
+                                            // OpenSSL has sent its alert.
+                                            if (ec) return self->CloseSocket();
+                                            self->buffer_.consume(used);
+                                            self->handshaken_ = true;
+                                            self->Admit();
+                                          });
+          }
+        });
+  }
+
+  void RefusePlainHttp() {
+    in_flight_ = true;
+    static const std::string kBody = "this port speaks TLS: use https://\n";
+    auto msg = std::make_shared<std::string>(
+        "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n"
+        "Content-Length: " +
+        std::to_string(kBody.size()) + "\r\n\r\n" + kBody);
+    asio::async_write(Lowest(), asio::buffer(*msg),
+                      [self = Self(), msg](beast::error_code, size_t) { self->CloseSocket(); });
   }
 
  private:
@@ -138,9 +279,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // (header and body) must arrive within the request timeout, as on a new connection.
   void Read(bool first) {
     if (!first && buffer_.size() == 0) {
-      stream_.expires_after(server_.options_.idle_timeout);
+      Lowest().expires_after(server_.options_.idle_timeout);
       stream_.async_read_some(buffer_.prepare(4096),
-                              [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              [self = Self()](beast::error_code ec, size_t n) {
                                 if (ec) return self->Close();
                                 self->buffer_.commit(n);
                                 self->Read(true);
@@ -150,7 +291,7 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(server_.options_.max_header_bytes));
     parser_->body_limit(server_.options_.max_body_bytes);
-    stream_.expires_after(server_.options_.request_timeout);
+    Lowest().expires_after(server_.options_.request_timeout);
     ReadHeaderBytes();
   }
 
@@ -163,7 +304,7 @@ class Session : public std::enable_shared_from_this<Session> {
     size_t end = raw.find("\r\n\r\n");
     if (end == std::string_view::npos && raw.size() < server_.options_.max_header_bytes) {
       stream_.async_read_some(buffer_.prepare(4096),
-                              [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              [self = Self()](beast::error_code ec, size_t n) {
                                 if (self->ReadFailed(ec)) return;
                                 self->buffer_.commit(n);
                                 self->ReadHeaderBytes();
@@ -175,9 +316,8 @@ class Session : public std::enable_shared_from_this<Session> {
          at = header.find("\r\n", at + 2))
       if (at > 0 && at + 2 < header.size() && (header[at + 2] == ' ' || header[at + 2] == '\t'))
         return WriteError(400, "folded header line (obs-fold)", false);
-    bhttp::async_read_header(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             [self = Self()](beast::error_code ec, size_t) { self->OnHeader(ec); });
   }
 
   bool ReadFailed(beast::error_code ec) {
@@ -236,9 +376,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnHeader(beast::error_code ec) {
     if (ReadFailed(ec)) return;
     if (const char* problem = FramingProblem()) return WriteError(400, problem, false);
-    bhttp::async_read(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      [self = Self()](beast::error_code ec, size_t) { self->OnRead(ec); });
   }
 
   void OnRead(beast::error_code ec) {
@@ -257,6 +396,12 @@ class Session : public std::enable_shared_from_this<Session> {
       for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       req.headers.emplace_back(std::move(name), std::string(field.value()));
     }
+    if (!server_.proxies_.empty()) {
+      std::string forwarded;  // repeated X-Forwarded-For lines form one list
+      for (const auto& [k, v] : req.headers)
+        if (k == "x-forwarded-for") forwarded += (forwarded.empty() ? "" : ",") + v;
+      req.client = server_.ClientOf(client_, forwarded);
+    }
     req.body = std::move(msg.body());
     keep_alive_ = msg.keep_alive();
     version_ = msg.version();
@@ -265,7 +410,7 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.reset();
 
     if (server_.options_.blocking && server_.options_.blocking(req.method, req.target)) {
-      asio::post(server_.blocking_, [self = shared_from_this(), req = std::move(req)]() mutable {
+      asio::post(server_.blocking_, [self = Self(), req = std::move(req)]() mutable {
         // Held until the io thread writes it; wiped even if that never happens (shutdown).
         std::shared_ptr<api::Response> resp(new api::Response(self->Handle(req)),
                                             [](api::Response* r) {
@@ -315,17 +460,15 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Write(bool head) {
-    stream_.expires_after(server_.options_.request_timeout);
+    Lowest().expires_after(server_.options_.request_timeout);
     if (head) {
       auto sr = std::make_shared<bhttp::response_serializer<bhttp::string_body>>(*res_);
       bhttp::async_write_header(
-          stream_, *sr,
-          [self = shared_from_this(), sr](beast::error_code ec, size_t) { self->OnWrite(ec); });
+          stream_, *sr, [self = Self(), sr](beast::error_code ec, size_t) { self->OnWrite(ec); });
       return;
     }
-    bhttp::async_write(stream_, *res_, [self = shared_from_this()](beast::error_code ec, size_t) {
-      self->OnWrite(ec);
-    });
+    bhttp::async_write(stream_, *res_,
+                       [self = Self()](beast::error_code ec, size_t) { self->OnWrite(ec); });
   }
 
   void OnWrite(beast::error_code ec) {
@@ -352,10 +495,23 @@ class Session : public std::enable_shared_from_this<Session> {
     Write(false);
   }
 
+  // TLS: close_notify first (bounded by a short deadline), then the socket.
   void Close() {
+    if constexpr (kTls) {
+      if (handshaken_ && !closing_) {
+        closing_ = true;
+        Lowest().expires_after(std::chrono::seconds(2));
+        stream_.async_shutdown([self = Self()](beast::error_code) { self->CloseSocket(); });
+        return;
+      }
+    }
+    CloseSocket();
+  }
+
+  void CloseSocket() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.close();
+    Lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+    Lowest().close();
   }
 
   // Unique, not secret: a random per-thread prefix and a counter (no CSPRNG call per request).
@@ -371,7 +527,8 @@ class Session : public std::enable_shared_from_this<Session> {
     return HexEncode(b);
   }
 
-  beast::tcp_stream stream_;
+  std::shared_ptr<ssl::context> tls_;  // kept alive for stream_ (a reload swaps the server's)
+  Stream stream_;
   HttpServer::Impl& server_;
   const bool reject_;
   std::string client_;
@@ -383,6 +540,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool keep_alive_ = false;
   bool head_ = false;
   unsigned version_ = 11;
+  bool handshaken_ = false;
+  bool closing_ = false;
 };
 
 Status HttpServer::Impl::Listen() {
@@ -410,7 +569,13 @@ void HttpServer::Impl::Accept() {
     if (!ec) {
       socket.set_option(tcp::no_delay(true), ec);
       const bool reject = connections_.fetch_add(1) >= options_.max_connections;
-      auto session = std::make_shared<Session>(std::move(socket), *this, reject);
+      std::shared_ptr<SessionBase> session;
+      if (auto tls = Tls())
+        session = std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
+            std::move(socket), *this, reject, std::move(tls));
+      else
+        session =
+            std::make_shared<Session<beast::tcp_stream>>(std::move(socket), *this, reject, nullptr);
       Register(session);
       session->Start();
     }
@@ -418,16 +583,16 @@ void HttpServer::Impl::Accept() {
   });
 }
 
-void HttpServer::Impl::Register(const std::shared_ptr<Session>& s) {
+void HttpServer::Impl::Register(const std::shared_ptr<SessionBase>& s) {
   std::lock_guard lock(sessions_mu_);
   sessions_.insert(s.get());
   weak_.push_back(s);
   if (weak_.size() > 2 * sessions_.size() + 64) {
-    std::erase_if(weak_, [](const std::weak_ptr<Session>& w) { return w.expired(); });
+    std::erase_if(weak_, [](const std::weak_ptr<SessionBase>& w) { return w.expired(); });
   }
 }
 
-void HttpServer::Impl::Unregister(Session* s) {
+void HttpServer::Impl::Unregister(SessionBase* s) {
   std::lock_guard lock(sessions_mu_);
   sessions_.erase(s);
   if (stopping_.load() && sessions_.empty() && !finished_.load()) {
@@ -465,7 +630,7 @@ void HttpServer::Impl::Shutdown() {
     std::lock_guard lock(sessions_mu_);
     if (sessions_.empty()) drain_timer_->cancel();
   });
-  std::vector<std::shared_ptr<Session>> live;
+  std::vector<std::shared_ptr<SessionBase>> live;
   {
     std::lock_guard lock(sessions_mu_);
     for (auto& w : weak_)
@@ -476,7 +641,18 @@ void HttpServer::Impl::Shutdown() {
 
 StatusOr<std::unique_ptr<HttpServer>> HttpServer::New(HttpOptions options, Handler handler) {
   if (options.threads < 1) options.threads = 1;
+  std::vector<Network> proxies;
+  for (const auto& p : options.trusted_proxies) {
+    auto n = Network::Parse(p);
+    if (!n)
+      return InvalidArgumentError("SIRR_TRUSTED_PROXIES: '" + p +
+                                  "' is not an IP address or network (a.b.c.d/n)");
+    proxies.push_back(*n);
+  }
+  auto tls = options.tls;
   auto impl = std::make_unique<Impl>(std::move(options), std::move(handler));
+  impl->tls_ = std::move(tls);
+  impl->proxies_ = std::move(proxies);
   SIRR_RETURN_IF_ERROR(impl->Listen());
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }
@@ -486,5 +662,9 @@ HttpServer::~HttpServer() = default;
 uint16_t HttpServer::port() const { return impl_->port(); }
 void HttpServer::Run() { impl_->Run(); }
 void HttpServer::Shutdown() { impl_->Shutdown(); }
+void HttpServer::SetTlsContext(std::shared_ptr<boost::asio::ssl::context> tls) {
+  std::lock_guard lock(impl_->tls_mu_);
+  impl_->tls_ = std::move(tls);
+}
 
 }  // namespace sirr::http

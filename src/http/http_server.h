@@ -15,6 +15,13 @@
 //   the connection is closed (nothing after such a request is read as a request).
 // * Response header values holding CR, LF or NUL are never written (defence in depth).
 // * Every response carries X-Request-Id (generated per request).
+// * TLS when options.tls is set (http/tls.h): the handshake must complete within the request
+//   timeout; a connection whose first byte is not a TLS handshake record (plain HTTP sent to
+//   the TLS port) gets a plain-text 400 saying so and is closed. SetTlsContext() replaces the
+//   context for new connections; open ones keep theirs.
+// * The client address of a request is the peer's, or, when the peer is one of
+//   options.trusted_proxies, the nearest address in X-Forwarded-For that is not a trusted
+//   proxy itself (per-address connection caps always count peers).
 // * Shutdown() stops accepting, lets requests in flight finish and closes idle connections;
 //   Run() returns when all connections are closed (or after the drain deadline).
 // * Request bodies are wiped after handling and response bodies after writing, since they may
@@ -30,8 +37,11 @@
 #include <string>
 #include <string_view>
 
+#include <vector>
+
 #include "api/http_types.h"
 #include "base/status.h"
+#include "http/tls.h"
 
 namespace sirr::http {
 
@@ -49,6 +59,10 @@ struct HttpOptions {
   int max_connections_per_client = 64;
   int threads = 4;
   int blocking_threads = 16;
+  // TLS for every connection (null: plain HTTP).
+  std::shared_ptr<boost::asio::ssl::context> tls;
+  // Peers whose X-Forwarded-For is believed: addresses or networks ("10.0.0.0/8", "::1").
+  std::vector<std::string> trusted_proxies;
   // Which requests run on the blocking pool (null: none).
   std::function<bool(std::string_view method, std::string_view target)> blocking;
 };
@@ -65,6 +79,8 @@ class HttpServer {
   // Serves on options.threads threads (the caller's included) until Shutdown() completes.
   void Run();
   void Shutdown();
+  // New TLS connections use `tls` from now on (a server started with TLS only).
+  void SetTlsContext(std::shared_ptr<boost::asio::ssl::context> tls);
 
   class Impl;
 

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <boost/asio/ip/address.hpp>
 #include <cerrno>
 #include <condition_variable>
 #include <cstdio>
@@ -16,6 +17,7 @@
 #include <fstream>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <thread>
 #include <utility>
 
@@ -288,6 +290,78 @@ http::HttpOptions HttpOptionsOf(const ServerConfig& config, const std::string& h
   return http_options;
 }
 
+bool IsLoopback(const std::string& host) {
+  if (host == "localhost") return true;
+  boost::system::error_code ec;
+  auto a = boost::asio::ip::make_address(host, ec);
+  return !ec && a.is_loopback();
+}
+
+http::TlsFiles TlsFilesOf(const ServerConfig& config) {
+  return {config.tls_cert_file, config.tls_key_file, config.tls_client_ca_file};
+}
+
+// The TLS context (null: plain HTTP, on loopback or explicitly allowed).
+StatusOr<std::shared_ptr<boost::asio::ssl::context>> TlsOf(const ServerConfig& config,
+                                                           const std::string& host) {
+  const bool any = !config.tls_cert_file.empty() || !config.tls_key_file.empty() ||
+                   !config.tls_client_ca_file.empty();
+  if (any && config.tls_disable)
+    return InvalidArgumentError("SIRR_TLS_DISABLE=true contradicts the SIRR_TLS_* files given");
+  if (any) return http::MakeTlsServerContext(TlsFilesOf(config));
+  if (!IsLoopback(host)) {
+    if (!config.tls_disable)
+      return InvalidArgumentError(
+          "refusing to listen on " + host +
+          " without TLS: set SIRR_TLS_CERT_FILE and SIRR_TLS_KEY_FILE (docs/deploy.md), or "
+          "SIRR_TLS_DISABLE=true when a TLS-terminating proxy is in front");
+    Log("warning", "TLS is disabled on a non-loopback address (" + host +
+                       "): tokens and secrets cross the network in clear unless a proxy in "
+                       "front terminates TLS");
+  }
+  return std::shared_ptr<boost::asio::ssl::context>();
+}
+
+std::vector<std::string> SplitList(const std::string& text) {
+  std::vector<std::string> items;
+  std::string item;
+  std::istringstream in(text);
+  while (std::getline(in, item, ',')) {
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    if (!item.empty()) items.push_back(item);
+  }
+  return items;
+}
+
+// Waits for the shutdown signal; SIGHUP re-reads the TLS files meanwhile (a bad new pair is
+// refused and the old one kept).
+void WaitForSignals(const sigset_t& signals, const ServerConfig& config, http::HttpServer& server,
+                    bool tls) {
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      if (!tls) {
+        Log("info", "SIGHUP: no TLS certificate to re-read");
+        continue;
+      }
+      auto fresh = http::MakeTlsServerContext(TlsFilesOf(config));
+      if (!fresh.ok()) {
+        Log("error", "SIGHUP: keeping the current certificate: " + fresh.status().message());
+        continue;
+      }
+      server.SetTlsContext(std::move(fresh).value());
+      Log("info", "SIGHUP: TLS certificate and key re-read; new connections use them");
+      continue;
+    }
+    Log("info", std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") +
+                    ", finishing requests in flight");
+    server.Shutdown();
+    return;
+  }
+}
+
 // SIRR_READY_FILE: the URL, written atomically (a temporary file renamed).
 void WriteReadyFile(const std::string& path, const std::string& url) {
   const std::string tmp = path + ".tmp";
@@ -304,6 +378,7 @@ Status HardenAndBlockSignals(sigset_t* signals) {
   sigemptyset(signals);
   sigaddset(signals, SIGTERM);
   sigaddset(signals, SIGINT);
+  sigaddset(signals, SIGHUP);  // re-reads the TLS certificate and key
   pthread_sigmask(SIG_BLOCK, signals, nullptr);
   ::umask(077);
   std::string harden_warning;
@@ -374,6 +449,8 @@ int RunServer(const ServerConfig& config) {
 
   auto addr = SplitAddr(config.addr);
   if (!addr.ok()) return Fail("SIRR_ADDR " + config.addr + ": " + addr.status().message());
+  auto tls = TlsOf(config, addr->first);
+  if (!tls.ok()) return Fail(tls.status().message());
   auto seal_options = SealOptionsOf(config);
   if (!seal_options.ok()) return Fail(seal_options.status().message());
 
@@ -448,6 +525,8 @@ int RunServer(const ServerConfig& config) {
   api::Api api(secrets, vaults, tokens, keys, keeper, audit, clock, std::move(api_options));
 
   http::HttpOptions http_options = HttpOptionsOf(config, addr->first, addr->second);
+  http_options.tls = *tls;
+  http_options.trusted_proxies = SplitList(config.trusted_proxies);
   auto server =
       http::HttpServer::New(http_options, [&api](const api::Request& r) { return api.Handle(r); });
   if (!server.ok()) return Fail(server.status().message());
@@ -458,21 +537,17 @@ int RunServer(const ServerConfig& config) {
   start.detail = "provider " + provider.provider + "; " + *start_detail;
   if (!audit.Append(start).ok()) return Fail("audit log " + audit_path + " is not writable");
 
-  const std::string url = "http://" + addr->first + ":" + std::to_string((*server)->port());
+  const std::string host =
+      addr->first.find(':') != std::string::npos ? "[" + addr->first + "]" : addr->first;
+  const std::string url =
+      std::string(*tls ? "https://" : "http://") + host + ":" + std::to_string((*server)->port());
   Log("info", VersionLine("sirrd") + " listening on " + url + " (data " + config.data_dir +
                   ", audit " + audit_path + ", seal provider " + provider.provider + ")");
   if (config.on_listening) config.on_listening((*server)->port());
   if (!config.ready_file.empty()) WriteReadyFile(config.ready_file, url);
 
-  std::thread signal_thread([&] {
-    int sig = 0;
-    sigwait(&signals, &sig);
-    if (sig == SIGTERM || sig == SIGINT) {
-      Log("info", std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") +
-                      ", finishing requests in flight");
-      (*server)->Shutdown();
-    }
-  });
+  std::thread signal_thread(
+      [&] { WaitForSignals(signals, config, **server, static_cast<bool>(*tls)); });
 
   {
     Background background(secrets, keeper, audit, **storage, config.sweep_interval_seconds,

@@ -15,6 +15,14 @@ namespace sirr::server {
 
 struct ServerConfig {
   std::string addr = "127.0.0.1:39999";
+  // TLS (docs/deploy.md). Without a certificate sirrd listens on loopback addresses only,
+  // unless tls_disable (SIRR_TLS_DISABLE=true, for a TLS-terminating proxy in front).
+  std::string tls_cert_file;       // SIRR_TLS_CERT_FILE
+  std::string tls_key_file;        // SIRR_TLS_KEY_FILE
+  std::string tls_client_ca_file;  // SIRR_TLS_CLIENT_CA_FILE: mutual TLS
+  bool tls_disable = false;        // SIRR_TLS_DISABLE
+  // SIRR_TRUSTED_PROXIES: comma-separated addresses/networks whose X-Forwarded-For is believed.
+  std::string trusted_proxies;
   std::string data_dir = "/var/lib/sirr";
   std::string admin_token_file;
   std::string admin_token;                // development only (environment)

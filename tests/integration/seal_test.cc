@@ -51,9 +51,16 @@ class SealTest : public SirrdTest {
 
 TEST_F(SealTest, ApiProviderStartsSealedAnswers503AndFirstUnsealInitialises) {
   ASSERT_TRUE(Start(ApiProvider()));
+  // Health (Vault's sys/health codes): not initialised is 501, unless ?uninitcode= says
+  // otherwise; HEAD answers the same code.
   auto health = Http("GET", "/health", "", "");
-  EXPECT_EQ(health.status, 200);
+  EXPECT_EQ(health.status, 501) << health.body;
   EXPECT_EQ(json::parse(health.body)["sealed"], true);
+  EXPECT_EQ(json::parse(health.body)["initialized"], false);
+  EXPECT_EQ(Http("HEAD", "/health", "", "").status, 501);
+  EXPECT_EQ(Http("GET", "/health?uninitcode=200", "", "").status, 200);
+  EXPECT_EQ(Http("GET", "/health?uninitcode=abc", "", "").status, 422);
+  EXPECT_EQ(Http("GET", "/health?uninitcode=999", "", "").status, 422);
   EXPECT_EQ(Http("GET", "/status", "", "").status, 204);
   json st = SealStatus();
   EXPECT_EQ(st["sealed"], true);
@@ -97,10 +104,17 @@ TEST_F(SealTest, ApiProviderStartsSealedAnswers503AndFirstUnsealInitialises) {
   EXPECT_EQ(st["key_versions"][0]["version"], 1);
   EXPECT_EQ(st["key_versions"][0]["state"], "active");
   ASSERT_EQ(Http("POST", kSecrets, R"({"name":"a","value":"alpha"})").status, 201);
+  EXPECT_EQ(Http("GET", "/health", "", "").status, 200);
 
   // Restart: sealed again, and the same key (spelled as base64 in a key file) unseals it.
   ASSERT_EQ(Stop(), 0);
   ASSERT_TRUE(Start(ApiProvider()));
+  health = Http("GET", "/health", "", "");
+  EXPECT_EQ(health.status, 503) << health.body;  // initialised, sealed
+  EXPECT_EQ(json::parse(health.body)["status"], "sealed");
+  EXPECT_FALSE(json::parse(health.body)["version"].get<std::string>().empty());
+  EXPECT_EQ(Http("GET", "/health?sealedcode=200", "", "").status, 200);
+  EXPECT_EQ(Http("GET", "/health?sealedcode=429&uninitcode=200", "", "").status, 429);
   EXPECT_EQ(Http("GET", kSecrets + "/a").status, 503);
   ASSERT_EQ(Unseal(kKeyMnemonic), 204);
   EXPECT_EQ(json::parse(Http("GET", kSecrets + "/a").body)["value"], "alpha");
