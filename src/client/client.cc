@@ -66,6 +66,9 @@ Status Client::TransferError(int code, const char* detail) const {
                             "): give its CA certificate with --ca-cert or SIRR_CACERT");
   if (rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_SSL_CACERT_BADFILE)
     return UnavailableError("cannot use the TLS certificate files given: " + why);
+  if (rc == CURLE_SSL_CONNECT_ERROR && why.find("wrong version number") != std::string::npos)
+    return UnavailableError(server_ + " does not speak TLS on that port (" + why +
+                            "): use an http:// URL, or enable TLS on the server");
   if (rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR ||
       rc == CURLE_GOT_NOTHING)
     return UnavailableError("TLS connection to " + server_ + " failed (" + why +

@@ -301,6 +301,10 @@ class Session : public SessionBase {
   void ReadHeaderBytes() {
     auto data = buffer_.cdata();
     std::string_view raw(static_cast<const char*>(data.data()), data.size());
+    // A TLS handshake record on the plain port: answer at once (the client reports a protocol
+    // error) rather than wait for a header that never comes.
+    if (!kTls && !raw.empty() && raw[0] == 0x16)
+      return WriteError(400, "this port speaks plain HTTP, not TLS: use http://", false);
     size_t end = raw.find("\r\n\r\n");
     if (end == std::string_view::npos && raw.size() < server_.options_.max_header_bytes) {
       stream_.async_read_some(buffer_.prepare(4096),

@@ -104,10 +104,12 @@ class SirrdTest : public ::testing::Test {
     if (pid_ < 0) return false;
     for (int i = 0; i < 200; ++i) {
       std::string url = ready.empty() ? "" : ReadFile(ready);
-      constexpr std::string_view kPrefix = "http://127.0.0.1:";
-      if (url.starts_with(kPrefix) && url.ends_with('\n')) {
-        port_ = std::stoi(url.substr(kPrefix.size()));
-        server_ = "http://127.0.0.1:" + std::to_string(port_);
+      // "http://HOST:PORT\n" or https; a wildcard address is reached on 127.0.0.1.
+      const size_t colon = url.rfind(':');
+      if (url.ends_with('\n') && url.find("://") != std::string::npos &&
+          colon != std::string::npos && colon > url.find("://")) {
+        port_ = std::stoi(url.substr(colon + 1));
+        server_ = url.substr(0, url.find("://") + 3) + "127.0.0.1:" + std::to_string(port_);
         return true;
       }
       int status;
@@ -148,6 +150,7 @@ class SirrdTest : public ::testing::Test {
   sirr::client::HttpResponse Http(const std::string& method, const std::string& path,
                                   const std::string& body = "", const std::string& token = kToken) {
     sirr::client::Client c(server_, sirr::SecretBytes::FromString(token));
+    if (!ca_file_.empty()) c.SetCaFile(ca_file_);
     auto r = c.Do(method, path, body);
     EXPECT_TRUE(r.ok()) << r.status();
     return r.ok() ? std::move(r).value() : sirr::client::HttpResponse();
@@ -224,6 +227,7 @@ class SirrdTest : public ::testing::Test {
   }
 
   fs::path dir_, key_file_, token_file_, log_;
+  std::string ca_file_;  // trusted by Http() for an https:// server
   pid_t pid_ = -1;
   int port_ = 0, starts_ = 0;
   std::string server_;
