@@ -227,6 +227,36 @@ StatusOr<core::SealOptions> SealOptionsOf(const ServerConfig& config) {
   return seal_options;
 }
 
+// Creates the data directory (and missing parents) with mode 0700, whatever the umask; an
+// existing one that others may read or enter draws a warning.
+Status CreateDataDir(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  std::vector<fs::path> missing;
+  for (fs::path p = fs::absolute(dir, ec); !p.empty() && !fs::exists(p, ec); p = p.parent_path()) {
+    missing.push_back(p);
+    if (p == p.parent_path()) break;
+  }
+  for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+    if (::mkdir(it->c_str(), 0700) != 0 && errno != EEXIST)
+      return InvalidArgumentError("cannot create data directory " + it->string() + ": " +
+                                  std::strerror(errno));
+    if (::chmod(it->c_str(), 0700) != 0)
+      return InvalidArgumentError("cannot set mode 0700 on " + it->string() + ": " +
+                                  std::strerror(errno));
+  }
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    return InvalidArgumentError("data directory " + dir + " is not a directory");
+  if (missing.empty() && (st.st_mode & 077) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    Log("warning", "data directory " + dir + " has mode " + mode +
+                       ": other users may list it; chmod 700 it");
+  }
+  return OkStatus();
+}
+
 // Warns about a key file inside the data directory and creates the directory.
 Status PrepareDataDir(const std::string& dir, const std::string& key_file) {
   std::error_code ec;
@@ -238,9 +268,7 @@ Status PrepareDataDir(const std::string& dir, const std::string& key_file) {
                          " is inside the data directory; keep it apart from the database and "
                          "its backups");
   }
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return InvalidArgumentError("cannot create data directory " + dir + ": " + ec.message());
-  return OkStatus();
+  return CreateDataDir(dir);
 }
 
 // Leftovers of backups a crash interrupted (call with the data directory locked: ours alone).
@@ -662,8 +690,7 @@ int RecoverAudit(const ServerConfig& config, const std::string& reason) {
 
 int RestoreBackup(const ServerConfig& config, const std::string& file) {
   std::error_code ec;
-  std::filesystem::create_directories(config.data_dir, ec);
-  if (ec) return Fail("cannot create data directory " + config.data_dir + ": " + ec.message());
+  if (Status st = CreateDataDir(config.data_dir); !st.ok()) return Fail(st.message());
   auto lock = LockDataDir(config.data_dir);
   if (!lock.ok()) return Fail(lock.status().message());
   // 1. The file must be an intact Sirr database with a keyring.

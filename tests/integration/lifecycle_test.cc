@@ -250,7 +250,12 @@ TEST_F(LifecycleIt, BackupWhileWritingThenRestoreElsewhere) {
   fs::path other = dir_ / "restored";
   auto restored = RunSirrd({{"SIRR_DATA_DIR", other.string()}}, {"restore", backup.string()});
   ASSERT_EQ(restored.code, 0) << restored.err;
+  ASSERT_EQ(stat(other.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u) << "restore creates the data directory 0700";
+  // An existing data directory that others may read draws a warning.
+  chmod(other.c_str(), 0755);
   ASSERT_TRUE(Start({{"SIRR_DATA_DIR", other.string()}}));
+  EXPECT_NE(ReadFile(log_).find("has mode 0755"), std::string::npos) << ReadFile(log_);
   ExpectAllReadable(10);
   ASSERT_EQ(Stop(), 0);
   // A file that is not a Sirr database is refused; the current database is kept on restore.
