@@ -6,10 +6,10 @@ PKGS=(
   # build
   build-essential cmake ninja-build ccache pkg-config clang-format
   libboost-dev libssl-dev libsqlite3-dev libsodium-dev libsecp256k1-dev libunistring-dev libp11-kit-dev nlohmann-json3-dev libcli11-dev
-  libcurl4-openssl-dev
+  libcurl4-openssl-dev libsystemd-dev
   # tests and their independent oracles
   libgtest-dev libgmock-dev libbenchmark-dev libgmp-dev python3 python3-cryptography python3-mnemonic
-  openssl curl sqlite3 softhsm2 python3-pykcs11 ssss
+  openssl curl sqlite3 softhsm2 python3-pykcs11 ssss systemd
 )
 if [ "${1:-}" = "--bench" ]; then PKGS+=(wrk nginx-light); fi
 if [ "${1:-}" = "--fuzz" ]; then PKGS+=(clang libclang-rt-14-dev); fi

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <systemd/sd-daemon.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -385,6 +386,7 @@ void WaitForSignals(const sigset_t& signals, const ServerConfig& config, http::H
     }
     Log("info", std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") +
                     ", finishing requests in flight");
+    sd_notify(0, "STOPPING=1");
     server.Shutdown();
     return;
   }
@@ -573,6 +575,10 @@ int RunServer(const ServerConfig& config) {
                   ", audit " + audit_path + ", seal provider " + provider.provider + ")");
   if (config.on_listening) config.on_listening((*server)->port());
   if (!config.ready_file.empty()) WriteReadyFile(config.ready_file, url);
+  // systemd Type=notify (NOTIFY_SOCKET set): ready once listening and unsealed (or sealed and
+  // waiting for the api provider's unseal, which is as ready as it gets without an operator).
+  sd_notifyf(0, "READY=1\nSTATUS=listening on %s%s", url.c_str(),
+             keeper.sealed() ? " (sealed)" : "");
 
   std::thread signal_thread(
       [&] { WaitForSignals(signals, config, **server, static_cast<bool>(*tls)); });

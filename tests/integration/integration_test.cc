@@ -4,11 +4,13 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -98,6 +100,34 @@ TEST_F(SirrdTest, RequiresAnAdminToken) {
 }
 
 // ---------------------------------------------------------------- HTTP API
+
+// systemd's Type=notify protocol, as systemd speaks it: a datagram socket in NOTIFY_SOCKET.
+TEST_F(SirrdTest, NotifiesReadinessAndStoppingLikeSystemdExpects) {
+  const fs::path sock = dir_ / "notify.sock";
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  ASSERT_LT(sock.string().size(), sizeof addr.sun_path);
+  std::strcpy(addr.sun_path, sock.c_str());
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  auto next = [&] {
+    char buf[512];
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+  };
+  ASSERT_TRUE(Start({{"NOTIFY_SOCKET", sock.string()}}));
+  const std::string ready = next();
+  EXPECT_NE(ready.find("READY=1"), std::string::npos) << ready;
+  EXPECT_NE(ready.find("STATUS=listening on " + server_), std::string::npos) << ready;
+  EXPECT_EQ(Http("GET", "/health").status, 200);  // ready means serving
+  kill(pid_, SIGTERM);
+  EXPECT_EQ(next(), "STOPPING=1");
+  EXPECT_EQ(Stop(), 0);
+  close(fd);
+}
 
 TEST_F(SirrdTest, HealthStatusAndRequestIds) {
   ASSERT_TRUE(Start());
