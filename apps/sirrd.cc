@@ -215,6 +215,13 @@ int main(int argc, char** argv) {
       "log file must not exist (move what is left of it away first).");
   recover->add_option("--reason", recover_reason, "Why the log was lost (recorded)")->required();
 
+  std::string health_query;
+  auto* health = app.add_subcommand(
+      "health",
+      "Ask this host's sirrd for GET /health (at SIRR_ADDR; over TLS when SIRR_TLS_CERT_FILE is "
+      "set, accepting exactly that certificate). Prints the code and body; exit 0 only on 200 "
+      "(unsealed and serving). For container HEALTHCHECKs and scripts.");
+  health->add_option("--query", health_query, "Query string, e.g. sealedcode=200");
   std::string restore_file;
   auto* restore = app.add_subcommand(
       "restore",
@@ -241,6 +248,7 @@ int main(int argc, char** argv) {
     return sirr::server::VerifyAudit(audit_file, c.provider.key_file, c.data_dir, c.key_file_new);
   if (recover->parsed()) return sirr::server::RecoverAudit(c, recover_reason);
   if (wrap->parsed()) return sirr::server::Pkcs11Wrap(c, from_key_file, generate, reuse_key);
+  if (health->parsed()) return sirr::server::Health(c, health_query);
   if (restore->parsed()) return sirr::server::RestoreBackup(c, restore_file);
   return sirr::server::RunServer(c);
 }

@@ -31,6 +31,7 @@
 #include "crypto/cloak.h"
 #include "crypto/crypto.h"
 #include "crypto/hd/bip39.h"
+#include "http/health_probe.h"
 #include "http/http_server.h"
 #include "seal/master_key.h"
 #include "seal/providers.h"
@@ -692,6 +693,15 @@ int RecoverAudit(const ServerConfig& config, const std::string& reason) {
       "after sequence %lld recorded in the database; keep the reason on file\n",
       audit_path.c_str(), static_cast<long long>(from.seq + 1), static_cast<long long>(from.seq));
   return 0;
+}
+
+int Health(const ServerConfig& config, const std::string& query) {
+  auto addr = SplitAddr(config.addr);
+  if (!addr.ok()) return Fail("SIRR_ADDR " + config.addr + ": " + addr.status().message());
+  auto r = http::ProbeHealth(addr->first, addr->second, config.tls_cert_file, query);
+  if (!r.ok()) return Fail("health: " + r.status().message());
+  std::printf("%d %s\n", r->status, r->body.c_str());
+  return r->status == 200 ? 0 : 1;
 }
 
 int RestoreBackup(const ServerConfig& config, const std::string& file) {

@@ -63,6 +63,11 @@ struct ServerConfig {
 
 // Runs until SIGTERM/SIGINT. Returns the process exit code.
 int RunServer(const ServerConfig& config);
+// `sirrd health [--query Q]`: GET /health on this host's sirrd (SIRR_ADDR, with TLS when
+// SIRR_TLS_CERT_FILE is set); prints the code and body; exit 0 only on 200. For container
+// HEALTHCHECKs.
+int Health(const ServerConfig& config, const std::string& query);
+
 // `sirrd restore FILE` (server stopped): checks FILE is a Sirr database, keeps the current
 // database beside it (sirr.db.pre-restore-<time>) and installs the copy as DATA_DIR/sirr.db.
 int RestoreBackup(const ServerConfig& config, const std::string& file);

@@ -64,6 +64,17 @@ TEST_F(TlsIt, ServesPushAndPullOverTlsWithAChainAndRefusesWhatItShould) {
   ASSERT_EQ(pull.code, 0) << pull.err;
   EXPECT_EQ(pull.out, "s3cret");
   EXPECT_EQ(Http("GET", "/health").status, 200);
+  // `sirrd health` (the image's HEALTHCHECK) accepts exactly the configured certificate.
+  auto probe = Tls();
+  probe["SIRR_ADDR"] = "0.0.0.0:" + std::to_string(port_);
+  auto healthy = RunSirrd(probe, {"health"});
+  EXPECT_EQ(healthy.code, 0) << healthy.err;
+  EXPECT_EQ(healthy.out.rfind("200 {", 0), 0u) << healthy.out;
+  probe["SIRR_TLS_CERT_FILE"] = C("other.pem");
+  auto impostor = RunSirrd(probe, {"health"});
+  EXPECT_EQ(impostor.code, 1);
+  EXPECT_NE(impostor.err.find("did not present the certificate"), std::string::npos)
+      << impostor.err;
 
   // Untrusted: exit 3 and a message that says what to do, never a fallback to plain HTTP.
   auto untrusted = CliWith({"pull", "db"}, {{"SSL_CERT_FILE", C("other-root.pem")}});
