@@ -52,16 +52,20 @@ fi
 podman image exists docker.io/library/debian:12 ||
   podman tag docker.io/library/debian:12-slim docker.io/library/debian:12
 
+if [ -n "${SIRR_TEST_IMAGE:-}" ]; then  # iterate on this script against an image built before
+  tag=$SIRR_TEST_IMAGE
+else
 echo "=== build $tag"
 start=$(date +%s)
 # The host's ccache and apt archives serve the build stage (no compiling or downloading again
 # what the host's own build just did); the image itself is unaffected by them.
 ccache_dir=${CCACHE_DIR:-$HOME/.cache/ccache}
 mkdir -p "$ccache_dir"
-podman build -q --network host -v "$ccache_dir:/ccache" \
+podman build -q --format docker --network host -v "$ccache_dir:/ccache" \
   -v /var/cache/apt/archives:/var/cache/apt/archives \
   --build-arg SIRR_COMMIT="${tag#*:}" -t "$tag" . >/dev/null
 echo "built in $(($(date +%s) - start)) s"
+fi
 podman tag "$tag" localhost/sirr:latest
 size=$(podman image inspect --format '{{.Size}}' "$tag")
 echo "image size: $((size / 1000000)) MB ($size bytes)"
@@ -70,7 +74,7 @@ echo "image size: $((size / 1000000)) MB ($size bytes)"
 cd "$work"
 head -c 32 /dev/urandom | base64 >master.key
 head -c 32 /dev/urandom | base64 >other.key
-head -c 24 /dev/urandom | base64 | tr -d '/+=' >admin.token
+openssl rand -hex 24 >admin.token
 mkdir tls
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
   -keyout tls/tls.key -out tls/tls.crt -subj /CN=localhost \
@@ -101,19 +105,19 @@ ctr=$(podman ps --format '{{.Names}}' | grep -m1 sirrd || true)
 if wait_healthy; then pass "starts and answers /health 200 over TLS on the published port"; else
   fail "not healthy"; podman logs "$ctr" 2>&1 | tail -5; fi
 code=$(api -o /dev/null -w '%{http_code}' -X POST "$url/api/v1/vaults/default/secrets" \
-  -H 'Content-Type: application/json' -d '{"name":"db","value":"hunter2"}')
+  -H 'Content-Type: application/json' -d '{"name":"db","value":"hunter2"}' || true)
 [ "$code" = 201 ] && pass "push over TLS" || fail "push answered $code"
-value=$(api "$url/api/v1/vaults/default/secrets/db" | python3 -c 'import json,sys; print(json.load(sys.stdin)["value"])')
+value=$(api "$url/api/v1/vaults/default/secrets/db" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("value"))' 2>/dev/null || true)
 [ "$value" = hunter2 ] && pass "pull over TLS" || fail "pull gave '$value'"
 plain=$(curl -s "http://127.0.0.1:$port/health" || true)
 grep -q "speaks TLS" <<<"$plain" && pass "plain HTTP to the TLS port is refused" || fail "plain HTTP: $plain"
-uid=$(podman exec "$ctr" sh -c 'id -u')
+uid=$(podman exec "$ctr" sh -c 'id -u' || true)
 [ "$uid" = 10001 ] && pass "runs as uid 10001 (non-root)" || fail "runs as uid $uid"
 if podman exec "$ctr" sh -c 'echo x >>/run/secrets/master.key' 2>/dev/null; then
   fail "the key mount is writable"; else pass "the key mount is read-only"; fi
 if podman exec "$ctr" sh -c 'touch /usr/local/bin/x' 2>/dev/null; then
   fail "the root filesystem is writable"; else pass "read-only root filesystem"; fi
-mode=$(podman exec "$ctr" stat -c %a /var/lib/sirr)
+mode=$(podman exec "$ctr" stat -c %a /var/lib/sirr || true)
 [ "$mode" = 700 ] && pass "data volume is 0700" || fail "data volume mode $mode"
 if podman healthcheck run "$ctr" >/dev/null 2>&1; then pass "HEALTHCHECK (sirrd health) passes"; else
   fail "HEALTHCHECK fails"; fi
@@ -125,9 +129,13 @@ value=$(api "$url/api/v1/vaults/default/secrets/db" | python3 -c 'import json,sy
 podman-compose -f compose.yaml down -v >>compose.log 2>&1
 
 echo "=== fail-closed key handling"
+# TLS and the admin token as in compose, so that the key is the only thing missing or wrong.
+run_args=(-v "$work/tls:/run/secrets/tls:ro" -e SIRR_TLS_CERT_FILE=/run/secrets/tls/tls.crt
+  -e SIRR_TLS_KEY_FILE=/run/secrets/tls/tls.key -v "$work/admin.token:/run/secrets/admin.token:ro"
+  -e SIRR_ADMIN_TOKEN_FILE=/run/secrets/admin.token)
 run_expect_exit() {  # name, extra podman args...: the container exits non-zero, one log line
   local name=$1; shift
-  podman run -d --name "$name" -e SIRR_TLS_DISABLE=true "$@" "$tag" >/dev/null
+  podman run -d --name "$name" "${run_args[@]}" "$@" "$tag" >/dev/null
   local rc
   rc=$(podman wait "$name" 2>/dev/null || echo "?")
   local log
@@ -141,7 +149,7 @@ if [ "$rc" != 0 ] && [ "$(wc -l <<<"$log")" = 1 ] && grep -q "master.key" <<<"$l
   pass "missing key: exit $rc, one line: $log"; else fail "missing key: exit $rc, log: $log"; fi
 # The volume from a run with the right key, then the wrong key.
 podman volume rm -f sirr-test-data >/dev/null 2>&1 || true
-podman run -d --name sirr-test-wrongkey -e SIRR_TLS_DISABLE=true -v sirr-test-data:/var/lib/sirr \
+podman run -d --name sirr-test-wrongkey "${run_args[@]}" -v sirr-test-data:/var/lib/sirr \
   -v "$work/master.key:/run/secrets/master.key:ro" "$tag" >/dev/null
 sleep 2
 podman stop -t 10 sirr-test-wrongkey >/dev/null && podman rm sirr-test-wrongkey >/dev/null
@@ -157,7 +165,7 @@ podman-compose -f compose.swarm.yaml up -d >swarm.log 2>&1 || { cat swarm.log; e
 if wait_healthy; then pass "swarm-secrets variant serves /health 200 over TLS"; else
   fail "swarm variant not healthy"; cat swarm.log | tail -5; fi
 code=$(api -o /dev/null -w '%{http_code}' -X POST "$url/api/v1/vaults/default/secrets" \
-  -H 'Content-Type: application/json' -d '{"name":"s","value":"v"}')
+  -H 'Content-Type: application/json' -d '{"name":"s","value":"v"}' || true)
 [ "$code" = 201 ] && pass "swarm variant: push" || fail "swarm variant: push answered $code"
 podman-compose -f compose.swarm.yaml down -v >>swarm.log 2>&1
 
@@ -172,8 +180,9 @@ for t in $(find layers -type f); do
 done
 [ "$leaks" = 0 ] && pass "no key or token in any layer" || fail "a layer holds the key or token"
 listing=$(for t in $(find layers -type f); do tar -tf "$t" 2>/dev/null || true; done)
-if grep -qE '(^|/)(src/|build/|CMakeCache\.txt|.*\.o$|usr/bin/(g\+\+|c\+\+|cc|cmake)$|usr/include/)' <<<"$listing"; then
-  fail "the image holds build files: $(grep -m3 -E '(src/|build/|\.o$|usr/include/)' <<<"$listing" | tr '\n' ' ')"
+# Files (not the empty standard directories) that only a build would leave.
+built=$(sed 's|^\./||' <<<"$listing" | grep -E '^(src/.|build/.|usr/include/.|usr/src/.|usr/local/src/.|usr/local/include/.)|\.o$|CMakeCache\.txt$|^usr/bin/(g\+\+|c\+\+|gcc|cc|cmake|ninja)(-[0-9]+)?$' || true)
+if [ -n "$built" ]; then fail "the image holds build files: $(head -3 <<<"$built" | tr '\n' ' ')"
 else pass "no compiler, headers, sources or build tree in any layer"; fi
 history=$(podman history --no-trunc --format '{{.CreatedBy}}' "$tag")
 grep -qaF "$token" <<<"$history" && fail "history holds the token" || pass "history holds no token"

@@ -111,6 +111,33 @@ TEST_F(TlsIt, ServesPushAndPullOverTlsWithAChainAndRefusesWhatItShould) {
   server_ = plain;
 }
 
+// Protocol policy, checked with an independent client (openssl s_client): TLS 1.3 by default,
+// nothing below 1.2, no CBC suites on 1.2, and 1.2 sessions resume.
+TEST_F(TlsIt, NegotiatesModernProtocolsOnlyAndResumesSessions) {
+  if (access("/usr/bin/openssl", X_OK) != 0) GTEST_SKIP() << "openssl is not installed";
+  Install("server.pem", "server.key");
+  ASSERT_TRUE(Start(Tls()));
+  const std::string connect = "timeout 10 openssl s_client -connect 127.0.0.1:" +
+                              std::to_string(port_) + " -CAfile " + C("root.pem") + " ";
+  auto s_client = [&](const std::string& args) {
+    return Exec({"/bin/sh", "-c", connect + args + " </dev/null 2>&1"}, {}, "", dir_).out;
+  };
+  const std::string plain = s_client("");
+  EXPECT_NE(plain.find("New, TLSv1.3"), std::string::npos) << plain;
+  EXPECT_NE(plain.find("Verify return code: 0 (ok)"), std::string::npos) << plain;
+  EXPECT_EQ(s_client("-tls1_1").find("New, TLSv1.1"), std::string::npos);
+  EXPECT_EQ(s_client("-tls1_2 -cipher ECDHE-ECDSA-AES128-SHA").find("Cipher is ECDHE"),
+            std::string::npos);
+  const std::string gcm = s_client("-tls1_2");
+  EXPECT_NE(gcm.find("New, TLSv1.2, Cipher is ECDHE-ECDSA-"), std::string::npos) << gcm;
+  EXPECT_TRUE(gcm.find("GCM") != std::string::npos || gcm.find("CHACHA20") != std::string::npos)
+      << gcm;
+  const std::string session = (dir_ / "tls.session").string();
+  s_client("-tls1_2 -sess_out " + session);
+  const std::string resumed = s_client("-tls1_2 -sess_in " + session);
+  EXPECT_NE(resumed.find("Reused, TLSv1.2"), std::string::npos) << resumed;
+}
+
 TEST_F(TlsIt, BadCertificateFilesAreOneClearStartLineWithoutKeyBytes) {
   const std::string key_text = ReadFile(certs_ / "server.key");
   WriteKey(dir_ / "junk.pem", "not a certificate", 0600);
