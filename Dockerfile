@@ -33,11 +33,13 @@ RUN SIRR_COMMIT=${SIRR_COMMIT} cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=R
 
 FROM debian:12-slim
 ENV DEBIAN_FRONTEND=noninteractive
+# Downloaded packages are not kept (and /var/cache/apt/archives is left alone: a build may
+# mount the host's package cache there).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends \
+ && apt-get install -y --no-install-recommends -o APT::Keep-Downloaded-Packages=false \
       libssl3 libsqlite3-0 libsodium23 libsecp256k1-1 libunistring2 libsystemd0 libcurl4 \
       ca-certificates \
- && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/apt /var/log/dpkg.log \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log \
  && groupadd --system --gid 10001 sirr \
  && useradd --system --uid 10001 --gid sirr --home-dir /var/lib/sirr --no-create-home \
       --shell /usr/sbin/nologin sirr \

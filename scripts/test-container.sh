@@ -135,7 +135,7 @@ run_args=(-v "$work/tls:/run/secrets/tls:ro" -e SIRR_TLS_CERT_FILE=/run/secrets/
   -e SIRR_ADMIN_TOKEN_FILE=/run/secrets/admin.token)
 run_expect_exit() {  # name, extra podman args...: the container exits non-zero, one log line
   local name=$1; shift
-  podman run -d --name "$name" "${run_args[@]}" "$@" "$tag" >/dev/null
+  podman run -d --name "$name" "${run_args[@]}" "$@" "$tag" >/dev/null 2>&1
   local rc
   rc=$(podman wait "$name" 2>/dev/null || echo "?")
   local log
@@ -150,7 +150,7 @@ if [ "$rc" != 0 ] && [ "$(wc -l <<<"$log")" = 1 ] && grep -q "master.key" <<<"$l
 # The volume from a run with the right key, then the wrong key.
 podman volume rm -f sirr-test-data >/dev/null 2>&1 || true
 podman run -d --name sirr-test-wrongkey "${run_args[@]}" -v sirr-test-data:/var/lib/sirr \
-  -v "$work/master.key:/run/secrets/master.key:ro" "$tag" >/dev/null
+  -v "$work/master.key:/run/secrets/master.key:ro" "$tag" >/dev/null 2>&1
 sleep 2
 podman stop -t 10 sirr-test-wrongkey >/dev/null && podman rm sirr-test-wrongkey >/dev/null
 out=$(run_expect_exit sirr-test-wrongkey -v sirr-test-data:/var/lib/sirr \
