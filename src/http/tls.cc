@@ -141,12 +141,14 @@ StatusOr<std::shared_ptr<ssl::context>> MakeTlsServerContext(const TlsFiles& fil
   }
   SIRR_RETURN_IF_ERROR(SetCertificateAndKey(h, files));
   if (!files.client_ca_file.empty()) SIRR_RETURN_IF_ERROR(SetClientCa(h, files.client_ca_file));
-  // Resumption: a server-side cache (and OpenSSL's default session tickets). The id context
-  // is required for resumption once client certificates are verified.
+  // Resumption through session tickets only (TLS 1.2 and 1.3): stateless, so no server-side
+  // cache to lock, fill and sweep on every handshake; one ticket per handshake is enough for
+  // a client that reconnects. The id context is required for resumption once client
+  // certificates are verified.
   static const unsigned char kContext[] = "sirrd";
   SSL_CTX_set_session_id_context(h, kContext, sizeof(kContext) - 1);
-  SSL_CTX_set_session_cache_mode(h, SSL_SESS_CACHE_SERVER);
-  SSL_CTX_sess_set_cache_size(h, 20'000);
+  SSL_CTX_set_session_cache_mode(h, SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_num_tickets(h, 1);
   return ctx;
 }
 

@@ -5,8 +5,8 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
-#include <systemd/sd-daemon.h>
 #include <sys/stat.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include <boost/asio/ip/address.hpp>
@@ -253,8 +253,8 @@ Status CreateDataDir(const std::string& dir) {
   if (missing.empty() && (st.st_mode & 077) != 0) {
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    Log("warning", "data directory " + dir + " has mode " + mode +
-                       ": other users may list it; chmod 700 it");
+    Log("warning",
+        "data directory " + dir + " has mode " + mode + ": other users may list it; chmod 700 it");
   }
   return OkStatus();
 }

@@ -17,8 +17,8 @@ class TlsIt : public SirrdTest {
       GTEST_SKIP() << "python3-cryptography is not installed (scripts/install-deps.sh)";
     certs_ = dir_ / "certs";
     fs::create_directories(certs_);
-    auto made = sirr::testing::Run(
-        {"/usr/bin/python3", SIRR_TEST_DIR "/tls_certs.py", certs_.string()});
+    auto made =
+        sirr::testing::Run({"/usr/bin/python3", SIRR_TEST_DIR "/tls_certs.py", certs_.string()});
     ASSERT_EQ(made.exit_code, 0) << made.out;
     ca_file_ = C("root.pem");
   }
@@ -117,8 +117,9 @@ TEST_F(TlsIt, NegotiatesModernProtocolsOnlyAndResumesSessions) {
   if (access("/usr/bin/openssl", X_OK) != 0) GTEST_SKIP() << "openssl is not installed";
   Install("server.pem", "server.key");
   ASSERT_TRUE(Start(Tls()));
-  const std::string connect = "timeout 10 openssl s_client -connect 127.0.0.1:" +
-                              std::to_string(port_) + " -CAfile " + C("root.pem") + " ";
+  const std::string connect =
+      "timeout 10 openssl s_client -connect 127.0.0.1:" + std::to_string(port_) + " -CAfile " +
+      C("root.pem") + " ";
   auto s_client = [&](const std::string& args) {
     return Exec({"/bin/sh", "-c", connect + args + " </dev/null 2>&1"}, {}, "", dir_).out;
   };
@@ -189,9 +190,8 @@ TEST_F(TlsIt, MutualTlsRequiresAClientCertificateFromTheConfiguredCa) {
   auto none = CliWith({"pull", "x"}, trust);
   EXPECT_EQ(none.code, 3);
   EXPECT_NE(none.err.find("--client-cert"), std::string::npos) << none.err;
-  auto stranger =
-      CliWith({"pull", "x", "--client-cert", C("stranger.pem"), "--client-key", C("stranger.key")},
-              trust);
+  auto stranger = CliWith(
+      {"pull", "x", "--client-cert", C("stranger.pem"), "--client-key", C("stranger.key")}, trust);
   EXPECT_EQ(stranger.code, 3) << stranger.err;
   auto half = CliWith({"pull", "x", "--client-cert", C("client.pem")}, trust);
   EXPECT_EQ(half.code, 2);
@@ -201,9 +201,8 @@ TEST_F(TlsIt, MutualTlsRequiresAClientCertificateFromTheConfiguredCa) {
   env_cert["SIRR_CLIENT_KEY"] = C("client.key");
   auto push = CliWith({"push", "x", "--value", "mtls"}, env_cert);
   ASSERT_EQ(push.code, 0) << push.err;
-  auto pull =
-      CliWith({"pull", "x", "--client-cert", C("client.pem"), "--client-key", C("client.key")},
-              trust);
+  auto pull = CliWith(
+      {"pull", "x", "--client-cert", C("client.pem"), "--client-key", C("client.key")}, trust);
   ASSERT_EQ(pull.code, 0) << pull.err;
   EXPECT_EQ(pull.out, "mtls");
 }
@@ -230,8 +229,7 @@ TEST_F(TlsIt, SighupReloadsTheCertificateKeepsOpenConnectionsAndRefusesABadPair)
   fresh.SetCaFile(C("root.pem"));
   auto refused = fresh.Do("GET", "/health");
   ASSERT_FALSE(refused.ok());
-  EXPECT_NE(refused.status().message().find("not trusted"), std::string::npos)
-      << refused.status();
+  EXPECT_NE(refused.status().message().find("not trusted"), std::string::npos) << refused.status();
   ca_file_ = C("other-root.pem");
   EXPECT_EQ(Http("GET", "/health").status, 200);
   // ...while the connection opened before goes on (it would fail verification if reopened).
@@ -268,7 +266,8 @@ TEST_F(TlsIt, ForwardedForIsBelievedOnlyFromTrustedProxies) {
   auto audited_client = [&](const std::string& name) {
     std::istringstream lines(ReadFile(dir_ / "data" / "audit.log"));
     for (std::string line; std::getline(lines, line);)
-      if (line.find("\"" + name + "\"") != std::string::npos && line.find("secret.create") != std::string::npos)
+      if (line.find("\"" + name + "\"") != std::string::npos &&
+          line.find("secret.create") != std::string::npos)
         return json::parse(line)["client"].get<std::string>();
     return std::string("(none)");
   };
@@ -281,8 +280,7 @@ TEST_F(TlsIt, ForwardedForIsBelievedOnlyFromTrustedProxies) {
   ASSERT_TRUE(Start({{"SIRR_TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.0/8"}}));
   // The nearest hop that is not a trusted proxy is the client (a forged leftmost entry
   // changes nothing).
-  ASSERT_EQ(push_as("proxied", "198.51.100.1, 203.0.113.9, 10.1.2.3").rfind("HTTP/1.1 201", 0),
-            0u);
+  ASSERT_EQ(push_as("proxied", "198.51.100.1, 203.0.113.9, 10.1.2.3").rfind("HTTP/1.1 201", 0), 0u);
   ASSERT_EQ(push_as("garbled", "not-an-address").rfind("HTTP/1.1 201", 0), 0u);
   ASSERT_EQ(Stop(), 0);
   EXPECT_EQ(audited_client("proxied"), "203.0.113.9");
