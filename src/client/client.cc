@@ -69,8 +69,9 @@ Status Client::TransferError(int code, const char* detail) const {
   if (rc == CURLE_SSL_CONNECT_ERROR && why.find("wrong version number") != std::string::npos)
     return UnavailableError(server_ + " does not speak TLS on that port (" + why +
                             "): use an http:// URL, or enable TLS on the server");
-  if (rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR ||
-      rc == CURLE_GOT_NOTHING)
+  const bool tls = server_.starts_with("https://");
+  if (rc == CURLE_SSL_CONNECT_ERROR ||
+      (tls && (rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR || rc == CURLE_GOT_NOTHING)))
     return UnavailableError("TLS connection to " + server_ + " failed (" + why +
                             "); if the server requires a client certificate, give "
                             "--client-cert and --client-key");
@@ -119,6 +120,7 @@ StatusOr<HttpResponse> Client::Do(const std::string& method, const std::string& 
     for (auto* h = headers; h; h = h->next) SecureWipe(h->data, std::strlen(h->data));
     curl_slist_free_all(headers);
   }
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, nullptr);  // `detail` dies with this call
   if (rc != CURLE_OK) return TransferError(rc, detail);
   long status = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
