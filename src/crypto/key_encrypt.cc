@@ -78,6 +78,15 @@ size_t RsaOaepMaxPlaintext(KeySpec spec) {
   return IsRsa(spec) ? static_cast<size_t>(RsaBits(spec) / 8 - 66) : 0;
 }
 
+namespace {
+// OAEP with SHA-256 for the label hash and MGF1, on an initialised encrypt/decrypt context.
+bool UseOaepSha256(EVP_PKEY_CTX* ctx) {
+  return EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) == 1 &&
+         EVP_PKEY_CTX_set_rsa_oaep_md(ctx, EVP_sha256()) == 1 &&
+         EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, EVP_sha256()) == 1;
+}
+}  // namespace
+
 StatusOr<Bytes> RsaOaepEncrypt(KeySpec spec, std::span<const uint8_t> public_der,
                                std::span<const uint8_t> plaintext) {
   if (!IsRsa(spec)) return InvalidArgumentError("not an RSA key");
@@ -90,10 +99,7 @@ StatusOr<Bytes> RsaOaepEncrypt(KeySpec spec, std::span<const uint8_t> public_der
   Pkey key(d2i_PUBKEY(nullptr, &p, static_cast<long>(public_der.size())));
   if (!key) return OpenSslError("loading an RSA public key");
   PkeyCtx ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key.get(), nullptr));
-  if (!ctx || EVP_PKEY_encrypt_init(ctx.get()) != 1 ||
-      EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_OAEP_PADDING) != 1 ||
-      EVP_PKEY_CTX_set_rsa_oaep_md(ctx.get(), EVP_sha256()) != 1 ||
-      EVP_PKEY_CTX_set_rsa_mgf1_md(ctx.get(), EVP_sha256()) != 1)
+  if (!ctx || EVP_PKEY_encrypt_init(ctx.get()) != 1 || !UseOaepSha256(ctx.get()))
     return OpenSslError("RSA-OAEP setup");
   size_t len = 0;
   if (EVP_PKEY_encrypt(ctx.get(), nullptr, &len, plaintext.data(), plaintext.size()) != 1)
@@ -109,10 +115,7 @@ StatusOr<SecretBytes> RsaOaepDecrypt(const SecretBytes& material,
                                      std::span<const uint8_t> ciphertext) {
   SIRR_ASSIGN_OR_RETURN(Pkey key, LoadPrivate(KeySpec::kRsa2048, material));
   PkeyCtx ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key.get(), nullptr));
-  if (!ctx || EVP_PKEY_decrypt_init(ctx.get()) != 1 ||
-      EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_OAEP_PADDING) != 1 ||
-      EVP_PKEY_CTX_set_rsa_oaep_md(ctx.get(), EVP_sha256()) != 1 ||
-      EVP_PKEY_CTX_set_rsa_mgf1_md(ctx.get(), EVP_sha256()) != 1)
+  if (!ctx || EVP_PKEY_decrypt_init(ctx.get()) != 1 || !UseOaepSha256(ctx.get()))
     return OpenSslError("RSA-OAEP setup");
   SecretBytes out(static_cast<size_t>(EVP_PKEY_get_size(key.get())));
   size_t len = out.size();
