@@ -1,6 +1,5 @@
 #include "http/health_probe.h"
 
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -10,8 +9,9 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <chrono>
-#include <cstdio>
 #include <memory>
+
+#include "http/tls.h"
 
 namespace sirr::http {
 
@@ -21,20 +21,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
 using tcp = asio::ip::tcp;
-
-struct X509Free {
-  void operator()(X509* x) const { X509_free(x); }
-};
-using X509Ptr = std::unique_ptr<X509, X509Free>;
-
-StatusOr<X509Ptr> Leaf(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "r");
-  if (!f) return InvalidArgumentError("cannot read " + path);
-  X509Ptr leaf(PEM_read_X509(f, nullptr, nullptr, nullptr));
-  std::fclose(f);
-  if (!leaf) return InvalidArgumentError(path + ": no PEM certificate in it");
-  return leaf;
-}
 
 template <class Stream>
 StatusOr<ProbeResult> Exchange(Stream& stream, const std::string& target) {
@@ -77,7 +63,8 @@ StatusOr<ProbeResult> ProbeHealth(const std::string& host, uint16_t port,
   setsockopt(tcp_stream.socket().native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   if (tls_cert_file.empty()) return Exchange(tcp_stream.socket(), target);
 
-  SIRR_ASSIGN_OR_RETURN(X509Ptr expected, Leaf(tls_cert_file));
+  SIRR_ASSIGN_OR_RETURN(auto chain, ReadCertificates("SIRR_TLS_CERT_FILE", tls_cert_file));
+  const X509Ptr& expected = chain.front();
   asio::ssl::context ctx(asio::ssl::context::tls_client);
   ctx.set_verify_mode(asio::ssl::verify_none);  // checked below: exactly the configured leaf
   asio::ssl::stream<tcp::socket&> tls(tcp_stream.socket(), ctx);

@@ -26,6 +26,13 @@ namespace bhttp = beast::http;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 
+// Without leading and trailing spaces and tabs (HTTP's optional whitespace).
+static std::string_view TrimOws(std::string_view v) {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  return v;
+}
+
 // What the Impl needs of a connection, whatever its stream (plain or TLS).
 class SessionBase : public std::enable_shared_from_this<SessionBase> {
  public:
@@ -125,8 +132,7 @@ class HttpServer::Impl {
       std::string_view hop =
           comma == std::string_view::npos ? forwarded : forwarded.substr(comma + 1);
       forwarded = comma == std::string_view::npos ? "" : forwarded.substr(0, comma);
-      while (!hop.empty() && (hop.front() == ' ' || hop.front() == '\t')) hop.remove_prefix(1);
-      while (!hop.empty() && (hop.back() == ' ' || hop.back() == '\t')) hop.remove_suffix(1);
+      hop = TrimOws(hop);
       if (!Network::Address(hop)) return client;  // malformed: stop at the last good hop
       client = std::string(hop);
       if (!TrustedProxy(hop)) return client;
@@ -364,12 +370,7 @@ class Session : public SessionBase {
     if (msg.version() >= 11 && hosts != 1) return "a request must carry exactly one Host header";
     if (msg.version() < 11 && hosts > 1) return "a request must carry at most one Host header";
     if (encodings > 0) {
-      auto trimmed = encoding;
-      while (!trimmed.empty() && (trimmed.front() == ' ' || trimmed.front() == '\t'))
-        trimmed.remove_prefix(1);
-      while (!trimmed.empty() && (trimmed.back() == ' ' || trimmed.back() == '\t'))
-        trimmed.remove_suffix(1);
-      if (encodings > 1 || !beast::iequals(trimmed, "chunked"))
+      if (encodings > 1 || !beast::iequals(TrimOws(encoding), "chunked"))
         return "unsupported Transfer-Encoding (only chunked is accepted)";
       if (content_length) return "Transfer-Encoding and Content-Length together";
       if (msg.version() < 11) return "Transfer-Encoding in an HTTP/1.0 request";

@@ -6,7 +6,6 @@
 #include <openssl/x509.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <vector>
 
@@ -19,14 +18,10 @@ namespace ssl = boost::asio::ssl;
 struct BioFree {
   void operator()(BIO* b) const { BIO_free(b); }
 };
-struct X509Free {
-  void operator()(X509* x) const { X509_free(x); }
-};
 struct PkeyFree {
   void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
 };
 using BioPtr = std::unique_ptr<BIO, BioFree>;
-using X509Ptr = std::unique_ptr<X509, X509Free>;
 using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
 
 // Never prompts for a passphrase (OpenSSL would read the terminal): encrypted keys fail.
@@ -36,14 +31,15 @@ Status FileError(const std::string& what, const std::string& path, const std::st
   return InvalidArgumentError(what + " " + path + ": " + problem);
 }
 
-// Opens `path` for reading, or says why it cannot be read.
+// Opens `path` for reading, or says why it cannot be read (BIO_new_file is fopen: errno).
 StatusOr<BioPtr> OpenFile(const std::string& what, const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "r");
-  if (!f) return FileError(what, path, std::string("cannot read it: ") + std::strerror(errno));
-  std::fclose(f);
+  errno = 0;
   BioPtr bio(BIO_new_file(path.c_str(), "r"));
+  const int err = errno;
   ERR_clear_error();
-  if (!bio) return FileError(what, path, "cannot read it");
+  if (!bio)
+    return FileError(what, path,
+                     "cannot read it" + (err ? std::string(": ") + std::strerror(err) : ""));
   return bio;
 }
 
@@ -53,17 +49,6 @@ std::string TimeText(const ASN1_TIME* t) {
   char* data = nullptr;
   long n = BIO_get_mem_data(mem.get(), &data);
   return std::string(data, static_cast<size_t>(n));
-}
-
-// Every PEM certificate in the file (at least one).
-StatusOr<std::vector<X509Ptr>> ReadCertificates(const std::string& what, const std::string& path) {
-  SIRR_ASSIGN_OR_RETURN(BioPtr bio, OpenFile(what, path));
-  std::vector<X509Ptr> certs;
-  while (X509* x = PEM_read_bio_X509(bio.get(), nullptr, NoPassphrase, nullptr))
-    certs.emplace_back(x);
-  ERR_clear_error();
-  if (certs.empty()) return FileError(what, path, "no PEM certificate in it");
-  return certs;
 }
 
 Status CheckValidity(const std::string& what, const std::string& path, X509* leaf) {
@@ -125,6 +110,16 @@ Status SetClientCa(SSL_CTX* h, const std::string& path) {
 }
 
 }  // namespace
+
+StatusOr<std::vector<X509Ptr>> ReadCertificates(const std::string& what, const std::string& path) {
+  SIRR_ASSIGN_OR_RETURN(BioPtr bio, OpenFile(what, path));
+  std::vector<X509Ptr> certs;
+  while (X509* x = PEM_read_bio_X509(bio.get(), nullptr, NoPassphrase, nullptr))
+    certs.emplace_back(x);
+  ERR_clear_error();
+  if (certs.empty()) return FileError(what, path, "no PEM certificate in it");
+  return certs;
+}
 
 StatusOr<std::shared_ptr<ssl::context>> MakeTlsServerContext(const TlsFiles& files) {
   if (files.cert_file.empty() || files.key_file.empty())

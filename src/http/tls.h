@@ -12,9 +12,12 @@
 //   content): unreadable, not PEM, no certificate, expired or not yet valid, key not matching
 //   the certificate, encrypted key, a client CA file without certificates.
 
+#include <openssl/x509.h>
+
 #include <boost/asio/ssl/context.hpp>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 
@@ -25,6 +28,15 @@ struct TlsFiles {
   std::string key_file;        // SIRR_TLS_KEY_FILE: PEM, unencrypted
   std::string client_ca_file;  // SIRR_TLS_CLIENT_CA_FILE: optional; PEM CA certificates
 };
+
+struct X509Free {
+  void operator()(X509* x) const { X509_free(x); }
+};
+using X509Ptr = std::unique_ptr<X509, X509Free>;
+
+// Every PEM certificate in `path` (at least one; the leaf first in a chain file). Errors name
+// `what` (the variable) and the file.
+StatusOr<std::vector<X509Ptr>> ReadCertificates(const std::string& what, const std::string& path);
 
 // Builds a server context from the files (read now; later changes need another call).
 StatusOr<std::shared_ptr<boost::asio::ssl::context>> MakeTlsServerContext(const TlsFiles& files);
