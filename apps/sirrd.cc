@@ -174,6 +174,27 @@ void AddTlsOptions(CLI::App& app, sirr::server::ServerConfig& c) {
       ->envname("SIRR_TRUSTED_PROXIES");
 }
 
+void AddObservabilityOptions(CLI::App& app, sirr::server::ServerConfig& c) {
+  app.add_option("--metrics", c.metrics,
+                 "Collect Prometheus metrics and serve GET /metrics (a token with metrics:read)")
+      ->envname("SIRR_METRICS")
+      ->capture_default_str();
+  app.add_option("--metrics-addr", c.metrics_addr,
+                 "Also serve GET /metrics without a credential on this HOST:PORT")
+      ->envname("SIRR_METRICS_ADDR");
+  app.add_option("--log-format", c.log_format, "Log lines as text or json")
+      ->envname("SIRR_LOG_FORMAT")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  app.add_option("--log-level", c.log_level, "Lowest level logged: debug, info, warning, error")
+      ->envname("SIRR_LOG_LEVEL")
+      ->check(CLI::IsMember({"debug", "info", "warning", "warn", "error"}))
+      ->capture_default_str();
+  app.add_option("--access-log", c.access_log, "One log line per request (at level info)")
+      ->envname("SIRR_ACCESS_LOG")
+      ->capture_default_str();
+}
+
 int main(int argc, char** argv) {
   sirr::server::ServerConfig c;
   CLI::App app{
@@ -194,6 +215,7 @@ int main(int argc, char** argv) {
   AddTlsOptions(app, c);
   AddKeyOptions(app, c);
   AddLimitOptions(app, c);
+  AddObservabilityOptions(app, c);
 
   app.add_subcommand("serve", "Run the server (the default)");
   auto* audit = app.add_subcommand("audit", "Audit log tools");

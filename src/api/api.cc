@@ -36,7 +36,8 @@ Api::Api(core::Secrets& secrets, core::Vaults& vaults, core::Tokens& tokens, cor
       admin_token_hash_(crypto::Sha256(options.admin_token.reveal())),
       version_(std::move(options.version)),
       rotation_(options.rotation),
-      backup_(std::move(options.backup)) {}
+      backup_(std::move(options.backup)),
+      metrics_text_(std::move(options.metrics)) {}
 
 StatusOr<core::Principal> Api::Authenticate(const Request& req, Response* refusal) {
   std::string_view auth = req.Header("authorization");
@@ -86,6 +87,7 @@ StatusOr<core::Principal> Api::Authenticate(const Request& req, Response* refusa
   if (!principal.ok()) {
     // Failed authentication is limited per client address, so guessing or flooding is slow.
     if (auto wait = auth_failure_limiter_.Take(req.client)) {
+      metrics_.auth_rate_limited.Inc();
       Status limited =
           ResourceExhaustedError("too many failed authentications from this address; retry after " +
                                  std::to_string(*wait) + " s");
@@ -93,12 +95,14 @@ StatusOr<core::Principal> Api::Authenticate(const Request& req, Response* refusa
         refusal->SetHeader("Retry-After", std::to_string(*wait));
       return limited;
     }
+    metrics_.auth_failures.Inc();
     refuse(principal.status(), "auth.denied", "unauthenticated",
            token_id.empty() ? "" : "token:" + token_id);
     return principal.status();
   }
   if (principal->kind == core::PrincipalKind::kAdmin && !rate_limit_admin_) return principal;
   if (auto wait = rate_limiter_.Take(principal->id)) {
+    metrics_.rate_limited.Inc();
     Status limited = ResourceExhaustedError("rate limit exceeded for " + principal->id +
                                             "; retry after " + std::to_string(*wait) + " s");
     if (refuse(limited, "auth.rate_limited", "rate_limited", principal->id))
@@ -133,6 +137,7 @@ const std::vector<Route>& Api::Routes() {
     {"GET",    "/health",                                     &Api::Health,      kPublic,   0,                                  false, ""},
     {"HEAD",   "/health",                                     &Api::Health,      kPublic,   0,                                  false, ""},
     {"*",      "/status",                                     &Api::Ping,        kPublic,   0,                                  false, ""},
+    {"GET",    "/metrics",                                    &Api::Metrics,     kSealedOk, Bit(Capability::kMetricsRead),      false, ""},
     {"GET",    "/api/v1/seal-status",                         &Api::SealStatus,  kPublic,   0,                                  false, ""},
     {"HEAD",   "/api/v1/seal-status",                         &Api::SealStatus,  kPublic,   0,                                  false, ""},
     {"POST",   "/api/v1/unseal",                              &Api::Unseal,      kPublic,   0,                                  true,  "seal.unseal"},
@@ -214,7 +219,10 @@ std::optional<Response> Api::Dispatch(const Request& req, const ParsedTarget& ta
     std::optional<core::RequestContext> authenticated;
     if (route.access == Access::kAuthWhileSealed) {
       auto principal = Authenticate(req, &refusal);
-      if (!principal.ok()) return refusal;
+      if (!principal.ok()) {
+        refusal.route = route.pattern;
+        return refusal;
+      }
       authenticated.emplace(
           core::RequestContext{req.request_id, std::move(principal).value(), req.client});
       ctx = &*authenticated;
@@ -229,7 +237,10 @@ std::optional<Response> Api::Dispatch(const Request& req, const ParsedTarget& ta
       *slots[has_vault ? i : i + 1] = std::move(decoded).value();
     }
     StatusOr<Response> response = (this->*route.handler)(call);
-    return response.ok() ? std::move(response).value() : ErrorResponse(response.status());
+    Response out = response.ok() ? std::move(response).value() : ErrorResponse(response.status());
+    out.route = route.pattern;
+    if (ctx) out.principal = ctx->principal.id;
+    return out;
   }
   if (allowed.empty()) return std::nullopt;
   std::string allow;  // in a fixed order, whatever the table's
@@ -255,14 +266,31 @@ Response Api::Handle(const Request& req) {
   };
   if (auto response = dispatch(true, nullptr)) return std::move(*response);
   if (!path.starts_with("/api/v1/")) return ErrorResponse(NotFoundError("no such route"));
+  // The template of the route a refusal stops (metrics and the access log only).
+  auto route_of = [&]() -> std::string_view {
+    for (const Route& route : Routes())
+      if ((route.method == req.method || route.method == "*") && MatchPattern(route.pattern, path))
+        return route.pattern;
+    return {};
+  };
   // Sealed: refuse before authentication or any body parsing.
-  if (keeper_.sealed()) return ErrorResponse(UnavailableError(std::string(core::kSealedMessage)));
+  if (keeper_.sealed()) {
+    Response sealed = ErrorResponse(UnavailableError(std::string(core::kSealedMessage)));
+    sealed.route = route_of();
+    return sealed;
+  }
   Response refusal;
   auto principal = Authenticate(req, &refusal);
-  if (!principal.ok()) return refusal;
+  if (!principal.ok()) {
+    refusal.route = route_of();
+    return refusal;
+  }
+  const std::string principal_id = principal->id;
   const core::RequestContext ctx{req.request_id, std::move(principal).value(), req.client};
   if (auto response = dispatch(false, &ctx)) return std::move(*response);
-  return ErrorResponse(NotFoundError("no such route"));
+  Response none = ErrorResponse(NotFoundError("no such route"));
+  none.principal = principal_id;
+  return none;
 }
 
 bool Api::MayBlock(std::string_view method, std::string_view target) {

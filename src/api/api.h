@@ -16,6 +16,7 @@
 #include "api/jwt.h"
 #include "api/route.h"
 #include "audit/audit_log.h"
+#include "base/metrics.h"
 #include "base/secret_bytes.h"
 #include "core/attempt_limiter.h"
 #include "core/keys.h"
@@ -50,6 +51,16 @@ struct ApiOptions {
   // the database file's bytes; null: 404).
   core::KeyRotation* rotation = nullptr;
   std::function<StatusOr<std::string>()> backup;
+  // GET /metrics (a principal with metrics:read): the Prometheus text (null: 404).
+  std::function<std::string()> metrics;
+};
+
+// What the API counts (registered by the composition root).
+struct ApiMetrics {
+  metrics::Counter rate_limited;       // 429: a principal's request rate
+  metrics::Counter auth_rate_limited;  // 429: failed authentications from one address
+  metrics::Counter auth_failures;      // 401
+  metrics::Counter unseal_refused;     // unseal attempts refused (wrong key, rate limited)
 };
 
 class Api {
@@ -71,6 +82,8 @@ class Api {
   // Every route: one entry per (method, path template), in match order (route.h).
   static const std::vector<Route>& Routes();
 
+  const ApiMetrics& metrics() const { return metrics_; }
+
  private:
   // Authenticates the bearer credential and applies the rate limit. The error is a ready
   // response (401, 429 with Retry-After, 503 when the audit log fails).
@@ -83,6 +96,7 @@ class Api {
 
   // seal_api.cc: health, seal state, unseal, seal, unsealerkey.
   StatusOr<Response> Health(const Call& call);
+  StatusOr<Response> Metrics(const Call& call);
   StatusOr<Response> Ping(const Call& call);
   StatusOr<Response> SealStatus(const Call& call);
   StatusOr<Response> Unseal(const Call& call);
@@ -141,6 +155,8 @@ class Api {
   const std::string version_;
   core::KeyRotation* const rotation_;
   const std::function<StatusOr<std::string>()> backup_;
+  const std::function<std::string()> metrics_text_;
+  ApiMetrics metrics_;
 };
 
 }  // namespace sirr::api

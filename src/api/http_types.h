@@ -28,6 +28,10 @@ struct Response {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // For metrics and the access log (never sent): the matched route's template ("" when none
+  // matched) and the authenticated principal's id ("" when none).
+  std::string_view route;
+  std::string principal;
 
   void SetHeader(std::string name, std::string value);
 };

@@ -51,6 +51,20 @@ StatusOr<Response> Api::Health(const Call& call) {
 
 StatusOr<Response> Api::Ping(const Call&) { return internal::NoContent(); }
 
+// GET /metrics on the main listener: a principal with metrics:read (admin has it); served
+// while sealed, so a scrape shows the seal state. SIRR_METRICS_ADDR serves the same text
+// without a credential on a separate listener.
+StatusOr<Response> Api::Metrics(const Call& call) {
+  if (!call.ctx->principal.Has(core::Capability::kMetricsRead))
+    return PermissionDeniedError("reading metrics needs the metrics:read capability");
+  if (!metrics_text_) return NotFoundError("metrics are turned off (SIRR_METRICS=false)");
+  Response r;
+  r.status = 200;
+  r.body = metrics_text_();
+  r.SetHeader("Content-Type", std::string(metrics::Registry::kContentType));
+  return r;
+}
+
 Status Api::AuditSeal(const Request& req, const core::RequestContext* ctx, std::string action,
                       std::string outcome, std::string detail) {
   audit::Event e;
@@ -108,6 +122,7 @@ StatusOr<Response> Api::UnsealerKey(const Call& call) {
 StatusOr<Response> Api::Unseal(const Call& call) {
   const Request& req = call.req;
   if (auto wait = unseal_limiter_.RetryAfter(req.client)) {
+    metrics_.unseal_refused.Inc();
     SIRR_RETURN_IF_ERROR(AuditSeal(req, nullptr, "seal.unseal", "rate_limited",
                                    "retry after " + std::to_string(*wait) + " s"));
     Response r = ErrorResponse(
@@ -118,6 +133,7 @@ StatusOr<Response> Api::Unseal(const Call& call) {
   }
   auto fail = [&](const Status& st, const char* outcome, bool counts) -> Status {
     if (counts) unseal_limiter_.RecordFailure(req.client);
+    metrics_.unseal_refused.Inc();
     Status logged = AuditSeal(req, nullptr, "seal.unseal", outcome, st.message());
     if (log_) log_("unseal attempt from " + req.client + " refused: " + st.message());
     return logged.ok() ? st : logged;

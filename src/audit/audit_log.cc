@@ -39,77 +39,6 @@ bool SplitLine(std::string_view line, std::string* body, std::string_view* mac) 
 
 namespace {
 
-// Appends `s` as a JSON string: quotes, backslashes and control characters escaped as
-// nlohmann::json writes them; bytes that are not valid UTF-8 become U+FFFD.
-void AppendJsonString(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out.push_back('"');
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      switch (c) {
-        case '"':
-          out.append("\\\"");
-          break;
-        case '\\':
-          out.append("\\\\");
-          break;
-        case '\b':
-          out.append("\\b");
-          break;
-        case '\f':
-          out.append("\\f");
-          break;
-        case '\n':
-          out.append("\\n");
-          break;
-        case '\r':
-          out.append("\\r");
-          break;
-        case '\t':
-          out.append("\\t");
-          break;
-        default:
-          if (c < 0x20) {
-            out.append("\\u00");
-            out.push_back(kHex[c >> 4]);
-            out.push_back(kHex[c & 0xf]);
-          } else {
-            out.push_back(static_cast<char>(c));
-          }
-      }
-      ++i;
-      continue;
-    }
-    // Multi-byte sequence: lead byte, continuation count and the smallest code point allowed.
-    size_t len = 0;
-    uint32_t cp = 0, min = 0;
-    if (c >= 0xc2 && c <= 0xdf) {
-      len = 2, cp = c & 0x1f, min = 0x80;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      len = 3, cp = c & 0x0f, min = 0x800;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      len = 4, cp = c & 0x07, min = 0x10000;
-    }
-    bool ok = len > 0 && i + len <= s.size();
-    for (size_t k = 1; ok && k < len; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      ok = (cc & 0xc0) == 0x80;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    ok = ok && cp >= min && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff);
-    if (ok) {
-      out.append(s.substr(i, len));
-      i += len;
-    } else {
-      out.append("\xef\xbf\xbd");
-      ++i;
-    }
-  }
-  out.push_back('"');
-}
-
 void AppendMember(std::string& out, std::string_view name, std::string_view value) {
   if (out.back() != '{') out.push_back(',');
   out.push_back('"');
@@ -410,7 +339,11 @@ Status AuditLog::FlushBacklogLocked() {
 }
 
 Status AuditLog::WriteLocked(std::string_view fields, int64_t time_ms, int64_t journal_id) {
-  if (fd_ < 0) return UnavailableError(std::string(kNotWritable));
+  if (fd_ < 0) {
+    metrics_.failures.Inc();
+    return UnavailableError(std::string(kNotWritable));
+  }
+  const auto start = std::chrono::steady_clock::now();
   const int64_t journal = std::max(journal_written_, journal_id);
   std::string line = SignFields(key_.Decloak(), head_.seq + 1, head_.mac, FormatRfc3339(time_ms),
                                 key_id_hex_, fields, journal);
@@ -426,6 +359,7 @@ Status AuditLog::WriteLocked(std::string_view fields, int64_t time_ms, int64_t j
       // that the file still ends with a whole record. If that fails too, the next record
       // starts on a new line and verification reports this one as torn.
       if (written > 0 && ops_.Truncate(fd_, size_) != 0) torn_ = true;
+      metrics_.failures.Inc();
       return UnavailableError(std::string(kNotWritable));
     }
     written += static_cast<size_t>(n);
@@ -435,6 +369,10 @@ Status AuditLog::WriteLocked(std::string_view fields, int64_t time_ms, int64_t j
   head_.seq += 1;
   head_.mac = std::move(mac_bytes).value();
   journal_written_ = journal;
+  metrics_.records.Inc();
+  metrics_.bytes.Inc(line.size());
+  metrics_.write_seconds.Observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   return OkStatus();
 }
 

@@ -25,6 +25,7 @@
 
 #include "audit/audit_file.h"
 #include "base/clock.h"
+#include "base/metrics.h"
 #include "base/secret_bytes.h"
 #include "base/status.h"
 #include "crypto/cloak.h"
@@ -66,6 +67,14 @@ struct AuditOptions {
   // A log that is not a regular file (/dev/null, a pipe, a terminal) is refused unless this is
   // set: the chain could not be checked, and /dev/null silently discards the trail.
   bool allow_special_file = false;
+};
+
+// What the log measures (registered by the composition root under sirr_audit_*).
+struct AuditMetrics {
+  metrics::Counter records;   // lines written
+  metrics::Counter bytes;     // bytes written
+  metrics::Counter failures;  // writes that failed (the request failed closed)
+  metrics::Histogram write_seconds{metrics::Histogram::LatencyBounds()};
 };
 
 class AuditLog {
@@ -131,6 +140,8 @@ class AuditLog {
 
   static constexpr size_t kMaxPending = 10000;
 
+  const AuditMetrics& metrics() const { return metrics_; }
+
  private:
   // Opens `path_`, reads the chain head and journal id from its last record (repairing a torn
   // tail). requires mu_
@@ -160,6 +171,7 @@ class AuditLog {
   // Serialised event members (EventFields) and their time. guarded by mu_
   std::vector<std::pair<std::string, int64_t>> pending_;
   int64_t dropped_ = 0;  // guarded by mu_
+  AuditMetrics metrics_;
 };
 
 struct VerifyResult {

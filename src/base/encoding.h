@@ -35,4 +35,8 @@ StatusOr<SecretBytes> Base64DecodeSecret(std::string_view text,
 // Number of bytes a base64 text of this length decodes to (after stripping padding), or -1.
 long Base64DecodedSize(std::string_view text);
 
+// Appends `s` as a JSON string: quotes, backslashes and control characters escaped as
+// nlohmann::json writes them; bytes that are not valid UTF-8 become U+FFFD.
+void AppendJsonString(std::string& out, std::string_view s);
+
 }  // namespace sirr

@@ -15,10 +15,11 @@ class Tokens final : public Command {
         "Create an API token; prints the token (shown once) on stdout, its details on stderr");
     create_->add_option("--name", name_, "What the token is for")->required();
     create_
-        ->add_option("--cap", caps_,
-                     "Capability (repeat or comma-separate): secrets:read, secrets:write, "
-                     "secrets:delete, secrets:list, keys:create, keys:read, keys:use, "
-                     "keys:delete, vaults:create, vaults:delete, tokens:manage, admin")
+        ->add_option(
+            "--cap", caps_,
+            "Capability (repeat or comma-separate): secrets:read, secrets:write, "
+            "secrets:delete, secrets:list, keys:create, keys:read, keys:use, "
+            "keys:delete, vaults:create, vaults:delete, tokens:manage, metrics:read, admin")
         ->required()
         ->delimiter(',');
     create_

@@ -18,6 +18,7 @@ const std::vector<std::pair<Capability, std::string_view>>& CapabilityNames() {
       {Capability::kVaultsDelete, "vaults:delete"},
       {Capability::kTokensManage, "tokens:manage"},
       {Capability::kAdmin, "admin"},
+      {Capability::kMetricsRead, "metrics:read"},
   };
   return kNames;
 }

@@ -389,9 +389,12 @@ class Session : public SessionBase {
     if (ReadFailed(ec)) return;
 
     in_flight_ = true;
+    start_ = std::chrono::steady_clock::now();
+    if (server_.options_.in_flight) server_.options_.in_flight->Add(1);
     auto& msg = parser_->get();
     api::Request req;
     req.method = std::string(msg.method_string());
+    method_ = req.method;
     req.target = std::string(msg.target());
     req.client = client_;
     req.request_id = NewRequestId();
@@ -443,6 +446,10 @@ class Session : public SessionBase {
   }
 
   void Respond(const std::string& request_id, api::Response resp) {
+    if (server_.options_.in_flight) server_.options_.in_flight->Add(-1);
+    if (server_.options_.observer)
+      server_.options_.observer({request_id, method_, resp.route, resp.principal, client_,
+                                 resp.status, std::chrono::steady_clock::now() - start_});
     res_.emplace();
     res_->version(version_);
     res_->result(static_cast<unsigned>(resp.status));
@@ -481,6 +488,7 @@ class Session : public SessionBase {
     SecureWipe(res_->body().data(), res_->body().size());
     res_.reset();
     in_flight_ = false;
+    method_.clear();
     if (ec || !keep || server_.stopping_.load()) return Close();
     Read(false);
   }
@@ -493,7 +501,11 @@ class Session : public SessionBase {
     res_->result(static_cast<unsigned>(status));
     res_->set(bhttp::field::content_type, "application/json");
     if (retry_after) res_->set(bhttp::field::retry_after, retry_after);
-    res_->set("X-Request-Id", NewRequestId());
+    const std::string id = NewRequestId();
+    res_->set("X-Request-Id", id);
+    if (server_.options_.observer)
+      server_.options_.observer(
+          {id, method_, "", "", client_, status, std::chrono::steady_clock::duration{}});
     res_->body() = std::string("{\"message\":\"") + message + "\"}";
     res_->keep_alive(keep_alive);
     res_->prepare_payload();
@@ -542,6 +554,8 @@ class Session : public SessionBase {
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::optional<bhttp::response<bhttp::string_body>> res_;
   bool in_flight_ = false;
+  std::chrono::steady_clock::time_point start_;  // of the request in flight
+  std::string method_;                           // of the request in flight
   bool keep_alive_ = false;
   bool head_ = false;
   unsigned version_ = 11;

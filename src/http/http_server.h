@@ -40,10 +40,22 @@
 #include <vector>
 
 #include "api/http_types.h"
+#include "base/metrics.h"
 #include "base/status.h"
 #include "http/tls.h"
 
 namespace sirr::http {
+
+// One answered request, for metrics and the access log (no values, no raw target).
+struct RequestInfo {
+  std::string_view request_id;
+  std::string_view method;     // "" when the request could not be parsed
+  std::string_view route;      // the route template; "" when none matched or none was read
+  std::string_view principal;  // "" when unauthenticated
+  std::string_view client;
+  int status = 0;
+  std::chrono::steady_clock::duration duration{};  // from the whole request read to the answer
+};
 
 struct HttpOptions {
   std::string host = "127.0.0.1";
@@ -63,6 +75,10 @@ struct HttpOptions {
   std::shared_ptr<boost::asio::ssl::context> tls;
   // Peers whose X-Forwarded-For is believed: addresses or networks ("10.0.0.0/8", "::1").
   std::vector<std::string> trusted_proxies;
+  // Called once per answer, just before it is written, on an io thread (null: nothing).
+  std::function<void(const RequestInfo&)> observer;
+  // Requests being handled (incremented once read in full, decremented when answered).
+  metrics::Gauge* in_flight = nullptr;
   // Which requests run on the blocking pool (null: none).
   std::function<bool(std::string_view method, std::string_view target)> blocking;
 };

@@ -25,6 +25,7 @@
 #include "api/api.h"
 #include "audit/audit_log.h"
 #include "base/clock.h"
+#include "base/log.h"
 #include "core/audit_journal.h"
 #include "core/seal_keeper.h"
 #include "core/secrets.h"
@@ -35,19 +36,26 @@
 #include "http/http_server.h"
 #include "seal/master_key.h"
 #include "seal/providers.h"
+#include "server/observability.h"
 #include "storage/sqlite/sqlite_storage.h"
 
 namespace sirr::server {
 namespace {
 
-void Log(const char* level, const std::string& message) {
-  std::fprintf(stderr, "%s sirrd %s: %s\n", FormatRfc3339(SystemClock::Get().NowMillis()).c_str(),
-               level, message.c_str());
-  std::fflush(stderr);
+void Log(std::string_view level, const std::string& message) {
+  log::Write(level == "error"     ? log::Level::kError
+             : level == "warning" ? log::Level::kWarning
+                                  : log::Level::kInfo,
+             message);
 }
 
 int Fail(const std::string& message) {
-  std::fprintf(stderr, "sirrd: %s\n", message.c_str());
+  if (log::Current().format == log::Format::kJson) {
+    log::Write(log::Level::kError, message);
+    log::Flush();
+  } else {
+    std::fprintf(stderr, "sirrd: %s\n", message.c_str());
+  }
   return 1;
 }
 
@@ -474,7 +482,50 @@ Status FinalRecords(audit::AuditLog& audit, core::SealKeeper& keeper, storage::S
 
 }  // namespace
 
+// SIRR_LOG_FORMAT, SIRR_LOG_LEVEL and SIRR_ACCESS_LOG, before anything is logged.
+Status ConfigureLogging(const ServerConfig& config) {
+  log::Options options;
+  SIRR_ASSIGN_OR_RETURN(options.format, log::ParseFormat(config.log_format));
+  SIRR_ASSIGN_OR_RETURN(options.level, log::ParseLevel(config.log_level));
+  options.access_log = config.access_log;
+  log::Configure(options);
+  return OkStatus();
+}
+
+// SIRR_METRICS_ADDR: GET /metrics without a credential, on its own listener (one thread), with
+// the main listener's TLS when it has one. Null when not configured.
+StatusOr<std::unique_ptr<http::HttpServer>> MetricsListener(
+    const ServerConfig& config, Observability& obs,
+    const std::shared_ptr<boost::asio::ssl::context>& tls) {
+  if (config.metrics_addr.empty()) return std::unique_ptr<http::HttpServer>();
+  if (!obs.collecting())
+    return InvalidArgumentError("SIRR_METRICS_ADDR is set but SIRR_METRICS=false");
+  auto addr = SplitAddr(config.metrics_addr);
+  if (!addr.ok())
+    return InvalidArgumentError("SIRR_METRICS_ADDR " + config.metrics_addr + ": " +
+                                addr.status().message());
+  http::HttpOptions o;
+  o.host = addr->first;
+  o.port = addr->second;
+  o.threads = 1;
+  o.blocking_threads = 1;
+  o.max_connections = 64;
+  o.max_body_bytes = 1024;
+  o.tls = tls;
+  return http::HttpServer::New(o, [&obs](const api::Request& req) {
+    const std::string_view path = std::string_view(req.target).substr(0, req.target.find('?'));
+    if (path != "/metrics") return api::ErrorResponse(NotFoundError("only GET /metrics here"));
+    if (req.method != "GET" && req.method != "HEAD") return api::MethodNotAllowed("GET, HEAD");
+    api::Response r;
+    r.body = obs.Render();
+    r.SetHeader("Content-Type", std::string(metrics::Registry::kContentType));
+    r.route = "/metrics";
+    return r;
+  });
+}
+
 int RunServer(const ServerConfig& config) {
+  if (Status st = ConfigureLogging(config); !st.ok()) return Fail(st.message());
   sigset_t signals;
   if (Status st = HardenAndBlockSignals(&signals); !st.ok()) return Fail(st.message());
 
@@ -553,14 +604,22 @@ int RunServer(const ServerConfig& config) {
   api_options.rotation = &rotation;
   storage::Storage* store = storage->get();
   api_options.backup = [store, data_dir = config.data_dir] { return Snapshot(*store, data_dir); };
+  Observability obs(config.metrics);
+  if (obs.collecting()) api_options.metrics = [&obs] { return obs.Render(); };
   api::Api api(secrets, vaults, tokens, keys, keeper, audit, clock, std::move(api_options));
 
   http::HttpOptions http_options = HttpOptionsOf(config, addr->first, addr->second);
   http_options.tls = *tls;
   http_options.trusted_proxies = SplitList(config.trusted_proxies);
+  http_options.observer = [&obs](const http::RequestInfo& r) { obs.Observe(r); };
+  http_options.in_flight = obs.in_flight();
+  obs.Register(**storage, audit, api, keeper, rotation);
+  obs.RefreshLiveCounts(**storage, clock.NowMillis());
   auto server =
       http::HttpServer::New(http_options, [&api](const api::Request& r) { return api.Handle(r); });
   if (!server.ok()) return Fail(server.status().message());
+  auto metrics_server = MetricsListener(config, obs, *tls);
+  if (!metrics_server.ok()) return Fail(metrics_server.status().message());
 
   audit::Event start;
   start.action = "server.start";
@@ -574,6 +633,13 @@ int RunServer(const ServerConfig& config) {
       std::string(*tls ? "https://" : "http://") + host + ":" + std::to_string((*server)->port());
   Log("info", VersionLine("sirrd") + " listening on " + url + " (data " + config.data_dir +
                   ", audit " + audit_path + ", seal provider " + provider.provider + ")");
+  std::thread metrics_thread;
+  if (*metrics_server) {
+    Log("info", std::string("metrics on ") + (*tls ? "https://" : "http://") +
+                    config.metrics_addr.substr(0, config.metrics_addr.rfind(':')) + ":" +
+                    std::to_string((*metrics_server)->port()) + "/metrics (no credential)");
+    metrics_thread = std::thread([&] { (*metrics_server)->Run(); });
+  }
   if (config.on_listening) config.on_listening((*server)->port());
   if (!config.ready_file.empty()) WriteReadyFile(config.ready_file, url);
   // systemd Type=notify (NOTIFY_SOCKET set): ready once listening and unsealed (or sealed and
@@ -585,8 +651,13 @@ int RunServer(const ServerConfig& config) {
       [&] { WaitForSignals(signals, config, **server, static_cast<bool>(*tls)); });
 
   {
-    Background background(secrets, keeper, audit, **storage, config.sweep_interval_seconds,
-                          [&api] { api.FlushRefusalSummaries(); });
+    int ticks = 0;
+    Background background(secrets, keeper, audit, **storage, config.sweep_interval_seconds, [&] {
+      api.FlushRefusalSummaries();
+      log::Flush();
+      if (++ticks % Observability::kLiveCountSeconds == 0)
+        obs.RefreshLiveCounts(**storage, clock.NowMillis());
+    });
     (*server)->Run();
     // Stop the sweeper before the final records.
   }
@@ -597,10 +668,15 @@ int RunServer(const ServerConfig& config) {
     pthread_kill(signal_thread.native_handle(), SIGTERM);
     signal_thread.join();
   }
+  if (metrics_thread.joinable()) {
+    (*metrics_server)->Shutdown();
+    metrics_thread.join();
+  }
   server->reset();
   storage->reset();
   if (!config.ready_file.empty()) std::remove(config.ready_file.c_str());
   Log("info", "stopped cleanly");
+  log::Flush();
   return stop_logged.ok() ? 0 : 1;
 }
 

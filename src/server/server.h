@@ -59,6 +59,12 @@ struct ServerConfig {
   // are written here (atomically: a temporary file renamed), for scripts and tests that start
   // sirrd on port 0. Removed at shutdown.
   std::string ready_file;
+  // Observability (docs/operator.md "Monitoring" and "Logging").
+  bool metrics = true;              // SIRR_METRICS: collect metrics and serve GET /metrics
+  std::string metrics_addr;         // SIRR_METRICS_ADDR: a separate, unauthenticated listener
+  std::string log_format = "text";  // SIRR_LOG_FORMAT: text or json
+  std::string log_level = "info";   // SIRR_LOG_LEVEL: debug, info, warning, error
+  bool access_log = true;           // SIRR_ACCESS_LOG: one line per request
 };
 
 // Runs until SIGTERM/SIGINT. Returns the process exit code.

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/metrics.h"
 #include "base/secret_bytes.h"
 #include "base/status.h"
 
@@ -176,9 +177,30 @@ class JournalSink {
   virtual void Committed(std::vector<JournalEntry> entries) = 0;
 };
 
+// What a backend measures (registered by the composition root under sirr_storage_*).
+struct StorageMetrics {
+  metrics::Histogram commit_seconds{metrics::Histogram::LatencyBounds()};
+  metrics::Histogram batch_size{{1, 2, 4, 8, 16, 32, 64, 128}};  // writes per commit
+  metrics::Counter cache_hits;
+  metrics::Counter cache_misses;
+  metrics::Counter checkpoints;  // background WAL checkpoints
+  metrics::Histogram checkpoint_seconds{metrics::Histogram::LatencyBounds()};
+};
+
+// Live rows, for the gauges (a COUNT each: called by a background refresh, not per scrape).
+struct LiveCounts {
+  int64_t secrets = 0;
+  int64_t vaults = 0;
+  int64_t keys = 0;
+  int64_t tokens = 0;  // neither revoked nor expired
+};
+
 class Storage {
  public:
   virtual ~Storage() = default;
+
+  virtual const StorageMetrics& metrics() const = 0;
+  virtual StatusOr<LiveCounts> CountLive(int64_t now) = 0;
 
   // --- keyring and instance
   virtual StatusOr<std::vector<KeyringRow>> ListKeyring() = 0;

@@ -192,6 +192,11 @@ class FaultyStorage final : public storage::Storage {
     return inner_.ReadJournal(after, limit);
   }
   void SetJournalSink(storage::JournalSink* sink) override { inner_.SetJournalSink(sink); }
+  const storage::StorageMetrics& metrics() const override { return inner_.metrics(); }
+  StatusOr<storage::LiveCounts> CountLive(int64_t now) override {
+    SIRR_RETURN_IF_ERROR(Check("CountLive"));
+    return inner_.CountLive(now);
+  }
   StatusOr<std::optional<std::pair<int64_t, Bytes>>> LoadAuditHead() override {
     SIRR_RETURN_IF_ERROR(Check("LoadAuditHead"));
     return inner_.LoadAuditHead();

@@ -88,9 +88,13 @@ StatusOr<Row> SqliteStorage::CachedRead(std::map<CacheKey, Row>& cache, CacheKey
   {
     std::shared_lock lock(cache_mu_);
     auto it = cache.find(key);
-    if (it != cache.end()) return it->second;
+    if (it != cache.end()) {
+      metrics_.cache_hits.Inc();
+      return it->second;
+    }
     generation = generation_;
   }
+  metrics_.cache_misses.Inc();
   StatusOr<Row> row = WithReader(load);
   if (row.ok()) {
     std::unique_lock lock(cache_mu_);

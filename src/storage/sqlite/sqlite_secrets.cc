@@ -109,10 +109,13 @@ StatusOr<SecretRow> SqliteStorage::ReadSecret(std::string_view vault_id,
   {
     std::shared_lock lock(cache_mu_);
     auto it = secret_cache_.find(key);
-    if (it != secret_cache_.end() && !(it->second.expires_at && *it->second.expires_at <= now))
+    if (it != secret_cache_.end() && !(it->second.expires_at && *it->second.expires_at <= now)) {
+      metrics_.cache_hits.Inc();
       return it->second;
+    }
     generation = generation_;
   }
+  metrics_.cache_misses.Inc();
   // Fast path: a live, unexpired secret without a read limit needs no write.
   auto fast = WithReader([&](Connection& c) -> StatusOr<std::optional<SecretRow>> {
     return FindSecret(c, vault_id, id_or_name, true);

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
 #include <mutex>
 #include <set>
@@ -46,10 +47,62 @@ StatusOr<std::unique_ptr<SqliteStorage>> SqliteStorage::Open(const std::string& 
   std::unique_ptr<SqliteStorage> s(new SqliteStorage(path));
   SIRR_ASSIGN_OR_RETURN(s->writer_, Connection::Open(path));
   SIRR_RETURN_IF_ERROR(Migrate(*s->writer_));
+  // Checkpoints move off the request path: the hook replaces SQLite's automatic checkpoint
+  // (which would run inside a committing request) and wakes the checkpointer instead.
+  sqlite3_wal_hook(s->writer_->db(), &SqliteStorage::OnWalCommit, s.get());
+  s->checkpointer_ = std::thread([p = s.get()] { p->CheckpointLoop(); });
   return s;
 }
 
+int SqliteStorage::OnWalCommit(void* self, sqlite3*, const char*, int pages) {
+  if (pages >= kCheckpointPages) {
+    auto* s = static_cast<SqliteStorage*>(self);
+    {
+      std::lock_guard lock(s->checkpoint_mu_);
+      s->checkpoint_due_ = true;
+    }
+    s->checkpoint_cv_.notify_one();
+  }
+  return SQLITE_OK;
+}
+
+void SqliteStorage::CheckpointLoop() {
+  std::unique_ptr<Connection> c;
+  std::unique_lock lock(checkpoint_mu_);
+  while (!checkpoint_stop_) {
+    checkpoint_cv_.wait_for(lock, std::chrono::seconds(1),
+                            [this] { return checkpoint_due_ || checkpoint_stop_; });
+    if (checkpoint_stop_) break;
+    checkpoint_due_ = false;
+    lock.unlock();
+    if (!c) {
+      auto opened = Connection::Open(path_);
+      if (opened.ok()) c = std::move(opened).value();
+    }
+    if (c) {
+      // PASSIVE: copies what no reader still needs, never waits for or blocks a writer. The
+      // writer restarts the WAL from its start once everything in it is checkpointed.
+      const auto start = std::chrono::steady_clock::now();
+      int log = 0, done = 0;
+      if (sqlite3_wal_checkpoint_v2(c->db(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done) ==
+              SQLITE_OK &&
+          log > 0) {
+        metrics_.checkpoints.Inc();
+        metrics_.checkpoint_seconds.Observe(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      }
+    }
+    lock.lock();
+  }
+}
+
 SqliteStorage::~SqliteStorage() {
+  {
+    std::lock_guard lock(checkpoint_mu_);
+    checkpoint_stop_ = true;
+  }
+  checkpoint_cv_.notify_one();
+  if (checkpointer_.joinable()) checkpointer_.join();
   std::scoped_lock lock(writer_mu_, readers_mu_);
   idle_readers_.clear();
   if (writer_) (void)writer_->Exec("PRAGMA wal_checkpoint(TRUNCATE)");
@@ -58,6 +111,15 @@ SqliteStorage::~SqliteStorage() {
 
 std::vector<JournalEntry> SqliteStorage::CommitBatch(const std::vector<WriteOp*>& batch) {
   std::lock_guard lock(writer_mu_);
+  const auto start = std::chrono::steady_clock::now();
+  metrics_.batch_size.Observe(static_cast<double>(batch.size()));
+  struct Timed {
+    const std::chrono::steady_clock::time_point start;
+    metrics::Histogram& h;
+    ~Timed() {
+      h.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    }
+  } timed{start, metrics_.commit_seconds};
   Connection& c = *writer_;
   auto fail_all = [&](const Status& st) {
     for (WriteOp* w : batch)
@@ -406,6 +468,30 @@ Status SqliteStorage::InitializeInstance(const KeyringRow& key, const VaultRow& 
         return AddJournal(c, journal, {});
       },
       nullptr, &journal);
+}
+
+StatusOr<LiveCounts> SqliteStorage::CountLive(int64_t now) {
+  return WithReader([&](Connection& c) -> StatusOr<LiveCounts> {
+    LiveCounts out;
+    auto count = [&](const char* sql, int64_t* into, bool bind_now) -> Status {
+      SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare(sql));
+      if (bind_now) s->Bind(1, now);
+      SIRR_ASSIGN_OR_RETURN(bool row, s->Step());
+      *into = row ? s->Int(0) : 0;
+      return OkStatus();
+    };
+    SIRR_RETURN_IF_ERROR(count("SELECT COUNT(*) FROM secrets WHERE state = " SIRR_SQL_LIVE
+                               " AND (expires_at IS NULL OR expires_at > ?)",
+                               &out.secrets, true));
+    SIRR_RETURN_IF_ERROR(
+        count("SELECT COUNT(*) FROM vaults WHERE length(wrapped_key) > 0", &out.vaults, false));
+    SIRR_RETURN_IF_ERROR(count("SELECT COUNT(*) FROM keys", &out.keys, false));
+    SIRR_RETURN_IF_ERROR(
+        count("SELECT COUNT(*) FROM tokens WHERE revoked_at IS NULL AND "
+              "(expires_at IS NULL OR expires_at > ?)",
+              &out.tokens, true));
+    return out;
+  });
 }
 
 Status SqliteStorage::CompactLog() {

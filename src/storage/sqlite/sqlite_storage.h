@@ -28,6 +28,7 @@
 #include <mutex>
 #include <shared_mutex>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -106,6 +107,12 @@ class SqliteStorage final : public Storage {
   StatusOr<std::vector<JournalEntry>> ReadJournal(int64_t after, int limit) override;
   void SetJournalSink(JournalSink* sink) override;
   StatusOr<std::optional<std::pair<int64_t, Bytes>>> LoadAuditHead() override;
+  const StorageMetrics& metrics() const override { return metrics_; }
+  StatusOr<LiveCounts> CountLive(int64_t now) override;
+
+  // WAL pages after which a commit wakes the background checkpointer (SQLite's automatic
+  // checkpoint, which runs inside the committing transaction, is off).
+  static constexpr int kCheckpointPages = 1000;
 
  private:
   explicit SqliteStorage(std::string path);
@@ -161,6 +168,19 @@ class SqliteStorage final : public Storage {
 
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<Connection>> idle_readers_;  // guarded by readers_mu_
+
+  StorageMetrics metrics_;
+
+  // The background checkpointer: PASSIVE checkpoints on its own connection, off the request
+  // path, when a commit leaves kCheckpointPages in the WAL (the writer's wal hook) and once a
+  // second otherwise. Started by Open, stopped by the destructor.
+  static int OnWalCommit(void* self, sqlite3* db, const char* name, int pages);
+  void CheckpointLoop();
+  std::mutex checkpoint_mu_;
+  std::condition_variable checkpoint_cv_;
+  bool checkpoint_due_ = false;   // guarded by checkpoint_mu_
+  bool checkpoint_stop_ = false;  // guarded by checkpoint_mu_
+  std::thread checkpointer_;
 };
 
 }  // namespace sirr::storage
