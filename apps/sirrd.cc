@@ -32,6 +32,30 @@ void AddKeyOptions(CLI::App& app, sirr::server::ServerConfig& c) {
                "Accept an audit log that is not a regular file (a device or pipe; /dev/null "
                "would discard the trail)")
       ->envname("SIRR_AUDIT_ALLOW_SPECIAL_FILE");
+  app.add_option("--audit-rotate-bytes", c.audit_rotate_bytes,
+                 "Rotate the audit log when it reaches this many bytes (0: never)")
+      ->envname("SIRR_AUDIT_ROTATE_BYTES")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 50))
+      ->capture_default_str();
+  app.add_option("--audit-rotate-seconds", c.audit_rotate_seconds,
+                 "Rotate the audit log when its first record is this old (0: never)")
+      ->envname("SIRR_AUDIT_ROTATE_SECONDS")
+      ->check(CLI::Range(int64_t{0}, int64_t{10} * 366 * 86400))
+      ->capture_default_str();
+  app.add_option("--audit-keep", c.audit_keep,
+                 "Rotated audit files kept; older ones are removed after an audit.pruned record "
+                 "(0: keep all)")
+      ->envname("SIRR_AUDIT_KEEP")
+      ->check(CLI::Range(0, 1000000))
+      ->capture_default_str();
+  app.add_option("--audit-sinks", c.audit_sinks,
+                 "Also send every audit record to: stdout, syslog (comma-separated; ':required' "
+                 "makes requests fail closed when the sink cannot be written)")
+      ->envname("SIRR_AUDIT_SINKS");
+  app.add_option("--audit-syslog-socket", c.audit_syslog_socket,
+                 "Local syslog socket for the syslog sink (RFC 5424 datagrams)")
+      ->envname("SIRR_AUDIT_SYSLOG_SOCKET")
+      ->capture_default_str();
   app.add_option("--ready-file", c.ready_file,
                  "Once listening, write the server URL to this file (for scripts using port 0)")
       ->envname("SIRR_READY_FILE");
@@ -220,14 +244,20 @@ int main(int argc, char** argv) {
   app.add_subcommand("serve", "Run the server (the default)");
   auto* audit = app.add_subcommand("audit", "Audit log tools");
   audit->require_subcommand(1);
-  std::string audit_file;
+  std::vector<std::string> audit_files;
+  bool allow_missing_start = false;
   auto* verify = audit->add_subcommand(
       "verify",
-      "Verify an audit log's hash chain with the key file (SIRR_KEY_FILE, plus SIRR_KEY_FILE_NEW "
-      "after a rotation) and, if the data "
-      "directory holds a database, against the chain head recorded there. Prints OK or the "
-      "first bad line; exit 0 when intact, 1 otherwise.");
-  verify->add_option("FILE", audit_file, "The audit log")->required();
+      "Verify audit files as one hash chain with the current key file (SIRR_KEY_FILE: the "
+      "audit chain key is read from the database's keyring, so one key verifies across any "
+      "number of master key rotations) and, if the data directory holds a database, against "
+      "the chain head recorded there. Give a file, several files or a directory (every audit "
+      "file in it: the log and its rotated files). Prints each file's record range, then OK or "
+      "the problems (a bad line, a gap, a missing beginning); exit 0 when intact, 1 otherwise.");
+  verify->add_option("FILE", audit_files, "Audit files or a directory")->required();
+  verify->add_flag("--allow-missing-start", allow_missing_start,
+                   "Accept a set that starts after record 1 without an audit.pruned record (files "
+                   "an external logrotate deleted)");
   std::string recover_reason;
   auto* recover = audit->add_subcommand(
       "recover",
@@ -267,7 +297,8 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
   if (verify->parsed())
-    return sirr::server::VerifyAudit(audit_file, c.provider.key_file, c.data_dir, c.key_file_new);
+    return sirr::server::VerifyAudit(audit_files, c.provider.key_file, c.data_dir, c.key_file_new,
+                                     allow_missing_start);
   if (recover->parsed()) return sirr::server::RecoverAudit(c, recover_reason);
   if (wrap->parsed()) return sirr::server::Pkcs11Wrap(c, from_key_file, generate, reuse_key);
   if (health->parsed()) return sirr::server::Health(c, health_query);

@@ -37,7 +37,8 @@ Api::Api(core::Secrets& secrets, core::Vaults& vaults, core::Tokens& tokens, cor
       version_(std::move(options.version)),
       rotation_(options.rotation),
       backup_(std::move(options.backup)),
-      metrics_text_(std::move(options.metrics)) {}
+      metrics_text_(std::move(options.metrics)),
+      audit_search_(std::move(options.audit_search)) {}
 
 StatusOr<core::Principal> Api::Authenticate(const Request& req, Response* refusal) {
   std::string_view auth = req.Header("authorization");
@@ -151,6 +152,7 @@ const std::vector<Route>& Api::Routes() {
     {"POST",   "/api/v1/admin/rotate-keys",                   &Api::RotateStart, kAuth,     kAdmin,                             true,  ""},
     {"GET",    "/api/v1/admin/rotate-keys",                   &Api::RotateStatus, kAuth,    kAdmin,                             false, ""},
     {"POST",   "/api/v1/admin/backup",                        &Api::Backup,      kAuth,     kAdmin,                             true,  "admin.backup"},
+    {"GET",    "/api/v1/admin/audit",                         &Api::AuditSearch, kAuth,     kAdmin,                             true,  "audit.search"},
     {"POST",   "/api/v1/vaults",                              &Api::VaultCreate, kAuth,     Bit(Capability::kVaultsCreate),     true,  "vault.create"},
     {"GET",    "/api/v1/vaults",                              &Api::VaultList,   kAuth,     0,                                  false, "vault.list"},
     {"GET",    "/api/v1/vaults/{vault}",                      &Api::VaultGet,    kAuth,     0,                                  false, "vault.read"},

@@ -16,6 +16,7 @@
 #include "api/jwt.h"
 #include "api/route.h"
 #include "audit/audit_log.h"
+#include "audit/audit_search.h"
 #include "base/metrics.h"
 #include "base/secret_bytes.h"
 #include "core/attempt_limiter.h"
@@ -53,6 +54,8 @@ struct ApiOptions {
   std::function<StatusOr<std::string>()> backup;
   // GET /metrics (a principal with metrics:read): the Prometheus text (null: 404).
   std::function<std::string()> metrics;
+  // GET /api/v1/admin/audit: a page of the audit trail (null: 404).
+  std::function<StatusOr<audit::AuditPage>(const audit::AuditQuery&)> audit_search;
 };
 
 // What the API counts (registered by the composition root).
@@ -119,6 +122,7 @@ class Api {
   StatusOr<Response> RotateStart(const Call& call);
   StatusOr<Response> RotateStatus(const Call& call);
   StatusOr<Response> Backup(const Call& call);
+  StatusOr<Response> AuditSearch(const Call& call);
   // secrets_api.cc
   StatusOr<Response> SecretPush(const Call& call);
   StatusOr<Response> SecretList(const Call& call);
@@ -156,6 +160,7 @@ class Api {
   core::KeyRotation* const rotation_;
   const std::function<StatusOr<std::string>()> backup_;
   const std::function<std::string()> metrics_text_;
+  const std::function<StatusOr<audit::AuditPage>(const audit::AuditQuery&)> audit_search_;
   ApiMetrics metrics_;
 };
 

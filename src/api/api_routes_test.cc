@@ -35,6 +35,9 @@ class ApiRoutesTest : public ::testing::Test {
     options.rotation = rotation_.get();
     options.backup = [] { return StatusOr<std::string>(std::string("snapshot")); };
     options.metrics = [] { return std::string("sirr_test 1\n"); };
+    options.audit_search = [](const audit::AuditQuery&) {
+      return StatusOr<audit::AuditPage>(audit::AuditPage{});
+    };
     api_ = std::make_unique<Api>(*env_.secrets_, *env_.vaults_, *env_.tokens_, *env_.keys_,
                                  *env_.keeper_, *env_.audit_, env_.clock_, std::move(options));
   }

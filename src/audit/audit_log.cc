@@ -4,13 +4,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "base/encoding.h"
+#include "base/log.h"
 #include "crypto/crypto.h"
 
 namespace sirr::audit {
@@ -98,6 +103,8 @@ namespace {
 struct ParsedRecord {
   int64_t seq = 0;
   int64_t journal = 0;
+  int64_t pruned_through = 0;  // audit.pruned records
+  std::string time;
   std::string action;
   std::string prev_hex;
   Bytes mac;
@@ -120,12 +127,91 @@ std::optional<ParsedRecord> ParseRecord(std::string_view line) {
   if (j.contains("journal") && j["journal"].is_number_integer())
     r.journal = j["journal"].get<int64_t>();
   if (j.contains("action") && j["action"].is_string()) r.action = j["action"].get<std::string>();
+  if (j.contains("time") && j["time"].is_string()) r.time = j["time"].get<std::string>();
+  if (r.action == "audit.pruned" && j.contains("detail") && j["detail"].is_string()) {
+    const std::string detail = j["detail"].get<std::string>();
+    constexpr std::string_view kKey = "pruned_through=";
+    if (detail.starts_with(kKey)) {
+      int64_t n = 0;
+      for (size_t i = kKey.size();
+           i < detail.size() && std::isdigit(static_cast<unsigned char>(detail[i])); ++i)
+        n = n * 10 + (detail[i] - '0');
+      r.pruned_through = n;
+    }
+  }
   return r;
+}
+
+// The first and the last whole record of a file (nullopt: none).
+std::optional<ParsedRecord> FirstRecord(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string line;
+  for (int i = 0; i < 4 && std::getline(in, line); ++i)
+    if (auto r = ParseRecord(line)) return r;
+  return std::nullopt;
+}
+
+std::optional<ParsedRecord> LastRecord(const std::string& path) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) return std::nullopt;
+  const std::streamoff size = in.tellg();
+  const std::streamoff start = std::max<std::streamoff>(0, size - 65536);
+  in.seekg(start);
+  std::string tail((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t end = tail.size();
+  while (end > 0) {
+    size_t nl = tail.rfind('\n', end - 1);
+    size_t begin = nl == std::string::npos ? 0 : nl + 1;
+    if (begin == 0 && start > 0) break;  // may start mid-line
+    if (auto r = ParseRecord(std::string_view(tail).substr(begin, end - begin))) return r;
+    if (nl == std::string::npos) break;
+    end = nl;
+  }
+  return std::nullopt;
+}
+
+// "2026-11-30T10:15:00.123Z" -> ms since the epoch (0 when unreadable).
+int64_t ParseRfc3339(const std::string& t) {
+  std::tm tm{};
+  int ms = 0;
+  if (std::sscanf(t.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7)
+    return 0;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return static_cast<int64_t>(timegm(&tm)) * 1000 + ms;
+}
+
+// "audit.log.20261130T101500.123Z": a file sirrd rotated (not one an external tool named).
+bool IsRotatedName(std::string_view name, std::string_view base) {
+  if (!name.starts_with(base) || name.size() != base.size() + 1 + 20) return false;
+  std::string_view stamp = name.substr(base.size() + 1);
+  return name[base.size()] == '.' && stamp[8] == 'T' && stamp[15] == '.' && stamp[19] == 'Z';
+}
+
+std::string RotatedName(const std::string& path, int64_t ms) {
+  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, ".%04d%02d%02dT%02d%02d%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(ms % 1000));
+  return path + buf;
+}
+
+void SyncDir(const std::string& path) {
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
 }
 
 // The first record of a file that continues a chain from an earlier file.
 bool IsContinuation(std::string_view action) {
-  return action == "audit.reopened" || action == "audit.recovered";
+  return action == "audit.reopened" || action == "audit.recovered" || action == "audit.rotated";
 }
 
 constexpr std::string_view kNotWritable = "audit log is not writable";
@@ -137,7 +223,9 @@ AuditLog::AuditLog(std::string path, const Clock& clock, AuditOptions options)
       clock_(clock),
       options_(options),
       ops_(*options.ops),
-      head_{0, Bytes(32, 0)} {}
+      head_{0, Bytes(32, 0)} {
+  for (const auto& sink : options_.sinks) sinks_.push_back({sink, {}});
+}
 
 AuditLog::~AuditLog() {
   if (fd_ >= 0) {
@@ -157,7 +245,19 @@ StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path, Secr
 bool AuditLog::HasRecords() const {
   std::error_code ec;
   auto size = std::filesystem::file_size(path_, ec);
-  return !ec && size > 0;
+  return (!ec && size > 0) || !RotatedFiles().empty();
+}
+
+std::vector<std::string> AuditLog::RotatedFiles() const {
+  const std::filesystem::path p(path_);
+  const std::string base = p.filename().string();
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(
+           p.parent_path().empty() ? std::filesystem::path(".") : p.parent_path(), ec))
+    if (IsRotatedName(e.path().filename().string(), base)) out.push_back(e.path().string());
+  std::sort(out.begin(), out.end());  // the names sort by time
+  return out;
 }
 
 Status AuditLog::OpenFile() {
@@ -217,6 +317,33 @@ Status AuditLog::OpenFile() {
       head = ChainHead{last->seq, last->mac};
       journal = last->journal;
     }
+    if (auto first = FirstRecord(path_)) {
+      file_first_seq_ = first->seq;
+      file_started_ms_ = ParseRfc3339(first->time);
+    }
+  } else if (info.regular) {
+    // An empty file beside rotated ones (a rotation cut short by a crash, or an external
+    // logrotate while sirrd was stopped): the chain continues from the file that ends it.
+    std::error_code ec;
+    const std::filesystem::path p(path_);
+    const std::string base = p.filename().string();
+    std::optional<ParsedRecord> best;
+    for (const auto& e : std::filesystem::directory_iterator(
+             p.parent_path().empty() ? std::filesystem::path(".") : p.parent_path(), ec)) {
+      const std::string name = e.path().filename().string();
+      if (!name.starts_with(base + ".") || name.find(".replaced-") != std::string::npos ||
+          !e.is_regular_file(ec))
+        continue;
+      auto last = LastRecord(e.path().string());
+      if (last && (!best || last->seq > best->seq)) {
+        best = std::move(last);
+        continues_file_ = name;
+      }
+    }
+    if (best) {
+      head = ChainHead{best->seq, best->mac};
+      journal = best->journal;
+    }
   }
   fd_ = fd;
   file_id_ = info.id;
@@ -239,6 +366,15 @@ Status AuditLog::Unseal(SecretBytes mac_key, std::string key_id_hex, int64_t rec
         "lost, 'sirrd audit recover --reason TEXT' starts a new log that continues the chain)");
   SIRR_ASSIGN_OR_RETURN(key_, crypto::CloakedKey::Cloak(mac_key.reveal()));
   key_id_hex_ = std::move(key_id_hex);
+  if (!continues_file_.empty()) {
+    Event e;
+    e.action = "audit.rotated";
+    e.outcome = "success";
+    e.detail = "continues after " + continues_file_ + " (sequence " + std::to_string(head_.seq) +
+               "): the file was rotated while sirrd was stopped, or a rotation was cut short";
+    SIRR_RETURN_IF_ERROR(WriteLocked(EventFields(e), clock_.NowMillis()));
+    continues_file_.clear();
+  }
   // Records committed but not yet in the file (the process died between the commit and the
   // write, or the file could not take them): from the journal, in commit order.
   backlog_.clear();
@@ -306,7 +442,55 @@ Status AuditLog::Append(const Event& event) {
     return OkStatus();
   }
   SIRR_RETURN_IF_ERROR(FlushBacklogLocked());
-  return WriteLocked(fields, clock_.NowMillis());
+  SIRR_RETURN_IF_ERROR(RetrySinksLocked());  // a required sink that cannot take it: nothing
+  SIRR_RETURN_IF_ERROR(WriteLocked(fields, clock_.NowMillis()));
+  return RetrySinksLocked();
+}
+
+Status AuditLog::SinkLocked(std::string_view record, int64_t time_ms) {
+  Status result = OkStatus();
+  for (SinkState& s : sinks_) {
+    const std::string name = s.sink->name();
+    if (!s.missed.empty()) {  // a required sink gets what it missed first, in order
+      s.missed.emplace_back(record, time_ms);
+      continue;
+    }
+    if (s.sink->Deliver(record, time_ms)) {
+      metrics_.sink_records.With({name}).Inc();
+      continue;
+    }
+    metrics_.sink_failures.With({name}).Inc();
+    if (s.sink->required()) {
+      s.missed.emplace_back(record, time_ms);
+      sinks_behind_.store(true, std::memory_order_release);
+      result = UnavailableError("audit sink " + name + " is not writable");
+    } else {
+      log::Error("audit sink " + name + " (optional) lost a record: it cannot be written");
+    }
+  }
+  return result;
+}
+
+Status AuditLog::RetrySinksLocked() {
+  if (!sinks_behind_.load(std::memory_order_acquire)) return OkStatus();
+  bool behind = false;
+  for (SinkState& s : sinks_) {
+    while (!s.missed.empty()) {
+      if (!s.sink->Deliver(s.missed.front().first, s.missed.front().second)) {
+        metrics_.sink_failures.With({s.sink->name()}).Inc();
+        break;
+      }
+      metrics_.sink_records.With({s.sink->name()}).Inc();
+      s.missed.pop_front();
+    }
+    if (!s.missed.empty()) {
+      behind = true;
+      log::Error("audit sink " + s.sink->name() +
+                 " (required) cannot be written: requests fail closed (503) until it can");
+    }
+  }
+  sinks_behind_.store(behind, std::memory_order_release);
+  return behind ? UnavailableError("a required audit sink is not writable") : OkStatus();
 }
 
 void AuditLog::AppendCommitted(std::vector<Committed> records) {
@@ -317,12 +501,14 @@ void AuditLog::AppendCommitted(std::vector<Committed> records) {
 }
 
 Status AuditLog::Ready() {
-  // The common case takes no lock: nothing committed is waiting for the file.
-  if (!behind_.load(std::memory_order_acquire)) return OkStatus();
+  // The common case takes no lock: nothing committed is waiting for the file or a sink.
+  if (!behind_.load(std::memory_order_acquire) && !sinks_behind_.load(std::memory_order_acquire))
+    return OkStatus();
   std::unique_lock lock(mu_, std::defer_lock);
   if (!lock.try_lock_for(kAppendWait)) return UnavailableError(std::string(kNotWritable));
   if (key_.empty()) return OkStatus();
-  return FlushBacklogLocked();
+  SIRR_RETURN_IF_ERROR(FlushBacklogLocked());
+  return RetrySinksLocked();
 }
 
 Status AuditLog::FlushBacklogLocked() {
@@ -345,10 +531,13 @@ Status AuditLog::WriteLocked(std::string_view fields, int64_t time_ms, int64_t j
   }
   const auto start = std::chrono::steady_clock::now();
   const int64_t journal = std::max(journal_written_, journal_id);
-  std::string line = SignFields(key_.Decloak(), head_.seq + 1, head_.mac, FormatRfc3339(time_ms),
-                                key_id_hex_, fields, journal);
-  auto mac_bytes = HexDecode(std::string_view(line).substr(line.size() - 66, 64));
-  if (torn_) line.insert(line.begin(), '\n');  // end the partial line left by a failure
+  const std::string record = SignFields(key_.Decloak(), head_.seq + 1, head_.mac,
+                                        FormatRfc3339(time_ms), key_id_hex_, fields, journal);
+  auto mac_bytes = HexDecode(std::string_view(record).substr(record.size() - 66, 64));
+  std::string line;
+  line.reserve(record.size() + 2);
+  if (torn_) line.push_back('\n');  // end the partial line left by a failure
+  line += record;
   line.push_back('\n');
   size_t written = 0;
   while (written < line.size()) {
@@ -369,6 +558,11 @@ Status AuditLog::WriteLocked(std::string_view fields, int64_t time_ms, int64_t j
   head_.seq += 1;
   head_.mac = std::move(mac_bytes).value();
   journal_written_ = journal;
+  if (file_first_seq_ == 0) {
+    file_first_seq_ = head_.seq;
+    file_started_ms_ = time_ms;
+  }
+  (void)SinkLocked(record, time_ms);  // a required sink's failure shows in SinksReady
   metrics_.records.Inc();
   metrics_.bytes.Inc(line.size());
   metrics_.write_seconds.Observe(
@@ -427,6 +621,7 @@ Status AuditLog::CheckFileLocked(std::string* what) {
   if (ops_.Stat(fd_, &fresh) == 0) file_id_ = fresh.id;
   size_ = 0;
   torn_ = false;
+  file_first_seq_ = 0;
   *what = "audit log " + path_ + " was " +
           (exists ? "replaced while running (the other file was moved to " + aside + ")"
                   : "removed while running") +
@@ -464,6 +659,97 @@ Status AuditLog::Recover(const std::string& path, SecretBytes mac_key, std::stri
              " was lost; this file continues the chain. Reason given: " + detail;
   SIRR_RETURN_IF_ERROR(log.WriteLocked(EventFields(e), clock.NowMillis()));
   if (log.ops_.Sync(log.fd_) != 0) return UnavailableError("audit log sync failed");
+  return OkStatus();
+}
+
+StatusOr<std::string> AuditLog::MaybeRotate() {
+  std::unique_lock lock(mu_, std::defer_lock);
+  if (!lock.try_lock_for(kAppendWait)) return UnavailableError(std::string(kNotWritable));
+  if (fd_ < 0 || key_.empty() || size_ == 0) return std::string();
+  std::string reason;
+  if (options_.rotate_bytes > 0 && size_ >= options_.rotate_bytes)
+    reason = "size (" + std::to_string(size_) +
+             " bytes >= SIRR_AUDIT_ROTATE_BYTES=" + std::to_string(options_.rotate_bytes) + ")";
+  else if (options_.rotate_seconds > 0 && file_started_ms_ > 0 &&
+           clock_.NowMillis() - file_started_ms_ >= options_.rotate_seconds * 1000)
+    reason = "age (SIRR_AUDIT_ROTATE_SECONDS=" + std::to_string(options_.rotate_seconds) + ")";
+  if (reason.empty()) return std::string();
+  std::string what;
+  SIRR_RETURN_IF_ERROR(RotateLocked(reason, &what));
+  return what;
+}
+
+StatusOr<std::string> AuditLog::Rotate(std::string_view reason) {
+  std::unique_lock lock(mu_, std::defer_lock);
+  if (!lock.try_lock_for(kAppendWait)) return UnavailableError(std::string(kNotWritable));
+  if (fd_ < 0 || key_.empty()) return FailedPreconditionError("the audit log is sealed");
+  std::string what;
+  SIRR_RETURN_IF_ERROR(RotateLocked(reason, &what));
+  return what;
+}
+
+Status AuditLog::RotateLocked(std::string_view reason, std::string* what) {
+  // 1. The full file gets its final name; a new file takes the path.
+  if (ops_.Sync(fd_) != 0) return UnavailableError("audit log sync failed; not rotated");
+  const int64_t now = clock_.NowMillis();
+  std::string rotated = RotatedName(path_, now);
+  for (int i = 1; std::filesystem::exists(rotated); ++i)
+    rotated = RotatedName(path_, now + i);  // two rotations in one millisecond
+  if (ops_.Rename(path_, rotated) != 0)
+    return UnavailableError("cannot rotate the audit log: rename to " + rotated +
+                            " failed: " + std::strerror(errno));
+  int fd = ops_.OpenAppend(path_, true);
+  if (fd < 0) {
+    const int err = errno;
+    (void)ops_.Rename(rotated, path_);  // keep writing where we were
+    return UnavailableError("cannot rotate the audit log: cannot create a new " + path_ + ": " +
+                            std::strerror(err));
+  }
+  ops_.Close(fd_);
+  fd_ = fd;
+  AuditFileOps::Info fresh;
+  if (ops_.Stat(fd_, &fresh) == 0) file_id_ = fresh.id;
+  size_ = 0;
+  torn_ = false;
+  SyncDir(path_);
+  const int64_t first = file_first_seq_, last = head_.seq;
+  file_first_seq_ = 0;
+  metrics_.rotations.Inc();
+  // 2. The new file's first record continues the chain and names the previous file.
+  const std::string name = std::filesystem::path(rotated).filename().string();
+  Event e;
+  e.action = "audit.rotated";
+  e.outcome = "success";
+  e.principal = "sirrd";
+  e.detail = "previous file " + name + " holds records " + std::to_string(first) + "-" +
+             std::to_string(last) + "; rotated by " + std::string(reason);
+  SIRR_RETURN_IF_ERROR(WriteLocked(EventFields(e), now));
+  *what = "audit log rotated: " + name + " holds records " + std::to_string(first) + "-" +
+          std::to_string(last);
+  // 3. Retention: the record saying what goes is written (and synced) before the files go, so
+  //    that the remaining set still verifies from its first record.
+  if (options_.keep <= 0) return OkStatus();
+  std::vector<std::string> files = RotatedFiles();
+  if (files.size() <= static_cast<size_t>(options_.keep)) return OkStatus();
+  const size_t drop = files.size() - static_cast<size_t>(options_.keep);
+  auto oldest_kept = FirstRecord(files[drop]);
+  if (!oldest_kept) return OkStatus();  // cannot tell what would go: keep everything
+  const int64_t through = oldest_kept->seq - 1;
+  std::string names;
+  for (size_t i = 0; i < drop; ++i)
+    names += (i ? ", " : "") + std::filesystem::path(files[i]).filename().string();
+  Event p;
+  p.action = "audit.pruned";
+  p.outcome = "success";
+  p.principal = "sirrd";
+  p.detail = "pruned_through=" + std::to_string(through) +
+             "; removed under SIRR_AUDIT_KEEP=" + std::to_string(options_.keep) + ": " + names;
+  SIRR_RETURN_IF_ERROR(WriteLocked(EventFields(p), now));
+  if (ops_.Sync(fd_) != 0) return UnavailableError("audit log sync failed; nothing pruned");
+  for (size_t i = 0; i < drop; ++i) ::unlink(files[i].c_str());
+  SyncDir(path_);
+  *what += "; removed " + std::to_string(drop) + " old file(s), records up to " +
+           std::to_string(through);
   return OkStatus();
 }
 
@@ -514,6 +800,11 @@ StatusOr<VerifyResult> Verify(const std::string& path, std::span<const SecretByt
       continue;
     }
     if (!matched) return fail("mac does not match (line edited, or wrong key)");
+    if (first) {
+      r.first_seq = rec->seq;
+      if (auto prev = HexDecode(rec->prev_hex); prev.ok()) r.first_prev = std::move(prev).value();
+    }
+    r.pruned_through = std::max(r.pruned_through, rec->pruned_through);
     if (first && rec->seq != 1 && IsContinuation(rec->action)) {
       // This file continues a chain from an earlier file (reopened or recovered).
       r.continues_after = rec->seq - 1;
@@ -559,6 +850,78 @@ StatusOr<VerifyResult> Verify(const std::string& path, std::span<const SecretByt
   }
   r.ok = true;
   return r;
+}
+
+std::vector<std::string> AuditFilesIn(const std::string& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.starts_with("audit") && name.find(".log") != std::string::npos &&
+        name.find(".replaced-") == std::string::npos && e.is_regular_file(ec))
+      out.push_back(e.path().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+StatusOr<SetResult> VerifySet(const std::vector<std::string>& paths,
+                              std::span<const SecretBytes* const> mac_keys,
+                              const std::optional<ChainHead>& expected_head,
+                              bool allow_missing_start) {
+  SetResult set;
+  set.head = ChainHead{0, Bytes(32, 0)};
+  for (const auto& path : paths) {
+    SIRR_ASSIGN_OR_RETURN(VerifyResult r, Verify(path, mac_keys, std::nullopt));
+    if (!r.ok)
+      set.problems.push_back(path + ": line " + std::to_string(r.bad_line) + ": " + r.problem);
+    if (r.first_seq == 0 && r.ok) continue;  // an empty file holds nothing to chain
+    set.files.push_back({path, std::move(r)});
+  }
+  std::sort(set.files.begin(), set.files.end(), [](const FileReport& a, const FileReport& b) {
+    return a.result.first_seq < b.result.first_seq;
+  });
+  for (const auto& f : set.files)
+    set.pruned_through = std::max(set.pruned_through, f.result.pruned_through);
+  for (size_t i = 0; i < set.files.size(); ++i) {
+    const VerifyResult& r = set.files[i].result;
+    if (!r.ok) continue;
+    if (i == 0) {
+      if (r.first_seq > 1 && r.first_seq - 1 > set.pruned_through && !allow_missing_start)
+        set.problems.push_back("records 1-" + std::to_string(r.first_seq - 1) +
+                               " are missing before " + set.files[i].path +
+                               " (no audit.pruned record covers them)");
+    } else {
+      const VerifyResult& before = set.files[i - 1].result;
+      if (r.first_seq != before.head.seq + 1)
+        set.problems.push_back(r.first_seq <= before.head.seq
+                                   ? set.files[i].path + " overlaps " + set.files[i - 1].path
+                                   : "gap: records " + std::to_string(before.head.seq + 1) + "-" +
+                                         std::to_string(r.first_seq - 1) + " are missing between " +
+                                         set.files[i - 1].path + " and " + set.files[i].path);
+      else if (r.first_prev != before.head.mac)
+        set.problems.push_back(set.files[i].path + " does not continue " + set.files[i - 1].path +
+                               " (its first record's prev is not that file's last mac)");
+    }
+    set.head = r.head;
+  }
+  if (expected_head && expected_head->seq > 0) {
+    bool found = false;
+    for (const auto& f : set.files) {
+      if (expected_head->seq < f.result.first_seq || expected_head->seq > f.result.head.seq)
+        continue;
+      found = true;
+      auto again = Verify(f.path, mac_keys, expected_head);
+      if (again.ok() && !again->ok) set.problems.push_back(f.path + ": " + again->problem);
+    }
+    if (!found && set.head.seq < expected_head->seq)
+      set.problems.push_back("the chain ends at sequence " + std::to_string(set.head.seq) +
+                             " but the database recorded " + std::to_string(expected_head->seq) +
+                             " (records cut off the end)");
+  }
+  set.ok = set.problems.empty() && !set.files.empty();
+  if (set.files.empty() && set.problems.empty()) set.problems.push_back("no audit records found");
+  return set;
 }
 
 }  // namespace sirr::audit

@@ -62,11 +62,36 @@ struct Committed {
 // Reads the journal rows with id > `after` in id order (an empty vector: none left).
 using JournalReader = std::function<StatusOr<std::vector<Committed>>(int64_t after)>;
 
+// A destination besides the file for the same chained records (audit/audit_sink.h: stdout,
+// syslog). Each sink gets every line the file gets, in order, after the file has it. A
+// required sink that cannot take a line makes the log refuse new writes (fail closed: 503)
+// until it takes the lines it missed; an optional one loses the line, counted in
+// sirr_audit_sink_failures_total and logged.
+// Thread safety: Deliver is called under the log's lock (one caller at a time).
+class AuditSink {
+ public:
+  virtual ~AuditSink() = default;
+  virtual std::string name() const = 0;  // "stdout", "syslog"
+  virtual bool required() const = 0;
+  // Delivers one record line (without its newline); false when it could not.
+  virtual bool Deliver(std::string_view line, int64_t time_ms) = 0;
+};
+
 struct AuditOptions {
   AuditFileOps* ops = &AuditFileOps::Posix();  // the seam for fault injection
   // A log that is not a regular file (/dev/null, a pipe, a terminal) is refused unless this is
   // set: the chain could not be checked, and /dev/null silently discards the trail.
   bool allow_special_file = false;
+  // Rotation (docs/operator.md "Audit operations"): the file is renamed to
+  // "<path>.<UTC time>" (e.g. audit.log.20261130T101500.123Z) and a new one continues the
+  // chain, when it holds rotate_bytes or its first record is rotate_seconds old (0: never);
+  // checked by MaybeRotate(), once a second. keep > 0: at most that many rotated files stay;
+  // older ones are removed after an "audit.pruned" record saying which records went.
+  int64_t rotate_bytes = 0;
+  int64_t rotate_seconds = 0;
+  int keep = 0;
+  // Where every written record also goes (stdout, syslog; audit/audit_sink.h).
+  std::vector<std::shared_ptr<AuditSink>> sinks;
 };
 
 // What the log measures (registered by the composition root under sirr_audit_*).
@@ -75,6 +100,9 @@ struct AuditMetrics {
   metrics::Counter bytes;     // bytes written
   metrics::Counter failures;  // writes that failed (the request failed closed)
   metrics::Histogram write_seconds{metrics::Histogram::LatencyBounds()};
+  metrics::Family<metrics::Counter> sink_records{{"sink"}};
+  metrics::Family<metrics::Counter> sink_failures{{"sink"}};
+  metrics::Counter rotations;
 };
 
 class AuditLog {
@@ -122,9 +150,24 @@ class AuditLog {
   // ("audit.reopened") continues the chain from the last record written. Returns a one-line
   // description for the operator when that happened, "" when the file is in place.
   StatusOr<std::string> CheckFile();
-  // Whether the log file exists and holds anything (checked before an empty database is
-  // initialised: an audit log means earlier data).
+  // Whether the log file (or a rotated file beside it) holds anything (checked before an
+  // empty database is initialised: an audit log means earlier data).
   bool HasRecords() const;
+
+  // Rotates when the file is over SIRR_AUDIT_ROTATE_BYTES or older than
+  // SIRR_AUDIT_ROTATE_SECONDS (see AuditOptions); "" when not due (or sealed), else a line
+  // for the operator.
+  StatusOr<std::string> MaybeRotate();
+  // Rotates now: renames the file to "<path>.<UTC time>", opens a new one whose first record
+  // ("audit.rotated") continues the chain and names the previous file, then applies
+  // AuditOptions::keep ("audit.pruned" record first, then the files are removed).
+  StatusOr<std::string> Rotate(std::string_view reason);
+  // SIGHUP (an external logrotate in `create` mode renamed the file): the same as CheckFile,
+  // at once: a renamed or removed file is closed and a new one at the path continues the
+  // chain ("audit.reopened").
+  StatusOr<std::string> Reopen() { return CheckFile(); }
+  // Rotated files beside the log named by sirrd ("<path>.<UTC time>"), oldest first.
+  std::vector<std::string> RotatedFiles() const;
 
   ChainHead Head() const;
   // Flushes written lines to stable storage (fdatasync). OK when nothing is open yet.
@@ -150,7 +193,13 @@ class AuditLog {
   Status WriteLocked(std::string_view fields, int64_t time_ms, int64_t journal_id = 0);
   // Writes the committed records not yet in the file. requires mu_
   Status FlushBacklogLocked();
-  Status CheckFileLocked(std::string* what);  // requires mu_
+  Status CheckFileLocked(std::string* what);                        // requires mu_
+  Status RotateLocked(std::string_view reason, std::string* what);  // requires mu_
+  // Sends a written line to the sinks. Unavailable when a required sink cannot take it (and
+  // the lines it missed before). requires mu_
+  Status SinkLocked(std::string_view record, int64_t time_ms);
+  // Resends what required sinks missed; Unavailable while one still cannot take it.
+  Status RetrySinksLocked();
 
   const std::string path_;
   const Clock& clock_;
@@ -171,6 +220,19 @@ class AuditLog {
   // Serialised event members (EventFields) and their time. guarded by mu_
   std::vector<std::pair<std::string, int64_t>> pending_;
   int64_t dropped_ = 0;  // guarded by mu_
+  // The current file's first record (sequence, time in ms); 0 before it has one. guarded by mu_
+  int64_t file_first_seq_ = 0;
+  int64_t file_started_ms_ = 0;
+  // Set by OpenFile when the file was empty and a rotated file beside it ends the chain (a
+  // rotation interrupted, or an external logrotate while stopped): Unseal first writes the
+  // continuation record naming it. guarded by mu_
+  std::string continues_file_;
+  struct SinkState {
+    std::shared_ptr<AuditSink> sink;
+    std::deque<std::pair<std::string, int64_t>> missed;  // required sinks: lines to resend
+  };
+  std::vector<SinkState> sinks_;           // guarded by mu_
+  std::atomic<bool> sinks_behind_{false};  // a required sink missed lines (written under mu_)
   AuditMetrics metrics_;
 };
 
@@ -185,9 +247,42 @@ struct VerifyResult {
   // the torn one is the unterminated last line). Line numbers, 1-based.
   std::vector<int64_t> torn_lines;
   // > 0 when the file continues a chain from an earlier file (its first record is an
-  // "audit.reopened" or "audit.recovered" record): the sequence number it continues after.
+  // "audit.reopened", "audit.rotated" or "audit.recovered" record): the sequence number it
+  // continues after.
   int64_t continues_after = 0;
+  int64_t first_seq = 0;  // of the first whole record (0: none)
+  Bytes first_prev;       // its prev
+  // The highest "pruned_through" of the file's audit.pruned records: records up to it were
+  // removed under the retention policy (0: none).
+  int64_t pruned_through = 0;
 };
+
+// One file of a set, as VerifySet saw it.
+struct FileReport {
+  std::string path;
+  VerifyResult result;
+};
+struct SetResult {
+  bool ok = false;
+  std::vector<FileReport> files;      // in chain order
+  std::vector<std::string> problems;  // gaps, overlaps, a missing beginning, a bad file
+  ChainHead head;                     // the end of the whole chain
+  int64_t pruned_through = 0;
+};
+// Verifies several files as one chain (a file, its rotated predecessors, what an external
+// logrotate left): each file on its own, then in order of their first records, each must
+// continue exactly where the one before ends. A set that starts after sequence 1 verifies only
+// when an audit.pruned record in it covers the missing beginning (or allow_missing_start, for
+// files an external rotation deleted without a record). `expected_head` is checked against
+// the file that holds it.
+StatusOr<SetResult> VerifySet(const std::vector<std::string>& paths,
+                              std::span<const SecretBytes* const> mac_keys,
+                              const std::optional<ChainHead>& expected_head,
+                              bool allow_missing_start = false);
+// The audit files in a directory: every regular file whose name starts with "audit" and holds
+// ".log" (audit.log, audit.log.<time>, audit.log.1), except "*.replaced-*" (foreign files
+// sirrd moved aside).
+std::vector<std::string> AuditFilesIn(const std::string& dir);
 
 // Verifies the whole chain of `path` with `mac_key`. When `expected_head` is given (the head
 // checkpointed in the database), a log that ends before it, or disagrees with it, fails.

@@ -406,6 +406,7 @@ int RunCli(const std::vector<std::string>& args, Console& console, TransportFact
   commands.push_back(KeyCommands(app));
   commands.push_back(OperatorCommands(app));
   commands.push_back(StatusCommand(app));
+  commands.push_back(AuditCommands(app));
   commands.push_back(ContextCommands(app));
   commands.push_back(CompletionCommands(app));
 

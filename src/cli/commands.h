@@ -37,6 +37,8 @@ std::unique_ptr<Command> TokenCommands(CLI::App& app);
 std::unique_ptr<Command> KeyCommands(CLI::App& app);
 // operator keygen|unseal|seal|rotate|backup|shamir (operator_commands.cc).
 std::unique_ptr<Command> OperatorCommands(CLI::App& app);
+// audit search|tail (audit_commands.cc).
+std::unique_ptr<Command> AuditCommands(CLI::App& app);
 // status (status_commands.cc).
 std::unique_ptr<Command> StatusCommand(CLI::App& app);
 // context list|show|use|set|rm: named connection settings in the config file (config.cc).

@@ -34,6 +34,52 @@ std::string Describe(const storage::KeyringRow& row) {
 StatusOr<Instance::OpenResult> Instance::Open(storage::Storage& storage, seal::MasterKey master,
                                               std::optional<seal::MasterKey> next,
                                               const Clock& clock, Random& random) {
+  SIRR_ASSIGN_OR_RETURN(auto before, storage.ListKeyring());
+  SIRR_ASSIGN_OR_RETURN(OpenResult opened,
+                        OpenKeys(storage, std::move(master), std::move(next), clock, random));
+  SIRR_RETURN_IF_ERROR(opened.instance->LoadAuditKey(storage, before, random));
+  return opened;
+}
+
+Status Instance::LoadAuditKey(storage::Storage& storage,
+                              const std::vector<storage::KeyringRow>& before, Random& random) {
+  SIRR_ASSIGN_OR_RETURN(auto keyring, storage.ListKeyring());
+  std::vector<const seal::MasterKey*> held = {&master_};
+  if (retiring_) held.push_back(&*retiring_);
+  auto holder = [&](const storage::KeyringRow& row) -> const seal::MasterKey* {
+    for (const seal::MasterKey* k : held)
+      if (SameId(row.key_id, k->key_id())) return k;
+    return nullptr;
+  };
+  std::optional<SecretBytes> key;
+  for (const auto& row : keyring) {
+    const seal::MasterKey* k = holder(row);
+    if (!k || row.audit_key.empty()) continue;
+    SIRR_ASSIGN_OR_RETURN(SecretBytes unwrapped, k->UnwrapAuditKey(row.version, row.audit_key));
+    key = std::move(unwrapped);
+    break;
+  }
+  if (!key) {
+    // None stored yet: a new instance, or one written before schema 7. The chain key is the
+    // one its log has used so far: the HKDF audit key of the master key in use, which is the
+    // older key when this very open started a rotation.
+    bool added_now = retiring_.has_value();
+    for (const auto& row : before) added_now = added_now && row.version != key_version_;
+    key = added_now ? retiring_->audit_key() : master_.audit_key();
+  }
+  for (const auto& row : keyring) {
+    const seal::MasterKey* k = holder(row);
+    if (!k || !row.audit_key.empty()) continue;
+    SIRR_ASSIGN_OR_RETURN(Bytes wrapped, k->WrapAuditKey(row.version, *key, random));
+    SIRR_RETURN_IF_ERROR(storage.SetAuditKey(row.version, wrapped));
+  }
+  SIRR_ASSIGN_OR_RETURN(audit_key_, crypto::CloakedKey::Cloak(key->reveal()));
+  return OkStatus();
+}
+
+StatusOr<Instance::OpenResult> Instance::OpenKeys(storage::Storage& storage, seal::MasterKey master,
+                                                  std::optional<seal::MasterKey> next,
+                                                  const Clock& clock, Random& random) {
   SIRR_ASSIGN_OR_RETURN(auto keyring, storage.ListKeyring());
   const crypto::KeyId& id = master.key_id();
   if (keyring.empty()) {
@@ -45,7 +91,11 @@ StatusOr<Instance::OpenResult> Instance::Open(storage::Storage& storage, seal::M
       return DataLossError("the database holds vaults but no keyring; refusing to initialise");
     const int64_t now = clock.NowMillis();
     SIRR_ASSIGN_OR_RETURN(Bytes kcv, master.MakeKeyCheck(1, random));
-    storage::KeyringRow key{1, Bytes(id.begin(), id.end()), "active", now, now, std::move(kcv)};
+    // The audit chain key of a new instance: the first master key's HKDF audit key, wrapped in
+    // its row (every later version gets it wrapped too, see LoadAuditKey).
+    SIRR_ASSIGN_OR_RETURN(Bytes audit_key, master.WrapAuditKey(1, master.audit_key(), random));
+    storage::KeyringRow key{
+        1, Bytes(id.begin(), id.end()), "active", now, now, std::move(kcv), std::move(audit_key)};
     storage::VaultRow vault;
     vault.id = random.Uuid();
     vault.name = std::string(kDefaultVaultName);
@@ -91,7 +141,7 @@ StatusOr<Instance::OpenResult> Instance::Open(storage::Storage& storage, seal::M
       SIRR_ASSIGN_OR_RETURN(Bytes kcv, next->MakeKeyCheck(version, random));
       const crypto::KeyId& nid = next->key_id();
       SIRR_RETURN_IF_ERROR(storage.AddKeyVersion(
-          {version, Bytes(nid.begin(), nid.end()), "active", now, now, std::move(kcv)},
+          {version, Bytes(nid.begin(), nid.end()), "active", now, now, std::move(kcv), {}},
           SystemJournal("keys.version_add",
                         "key version " + std::to_string(version) + " (" +
                             HexEncode(Bytes(nid.begin(), nid.end())) +

@@ -50,6 +50,10 @@ class Instance {
 
   // The key new wraps use (the newest version loaded).
   const seal::MasterKey& master() const { return master_; }
+  // The audit chain key (docs/formats.md "Audit chain key"): one key for the instance's whole
+  // chain, kept in the keyring wrapped by every version, so it survives any number of
+  // rotations. A decloaked copy: use it within one expression.
+  SecretBytes audit_key() const { return audit_key_.Decloak(); }
   int key_version() const { return key_version_; }
   // Whether `id` is one of the loaded master keys.
   bool HoldsKey(const crypto::KeyId& id) const;
@@ -90,9 +94,18 @@ class Instance {
  private:
   Instance(seal::MasterKey master, int version)
       : master_(std::move(master)), key_version_(version) {}
+  // Open without the audit chain key (the key checks and the rotation bookkeeping).
+  static StatusOr<OpenResult> OpenKeys(storage::Storage& storage, seal::MasterKey master,
+                                       std::optional<seal::MasterKey> next, const Clock& clock,
+                                       Random& random);
+  // Finds the audit chain key in the keyring rows of the loaded keys, or establishes it (see
+  // audit_key()), and stores it wrapped in the loaded keys' rows that lack it.
+  Status LoadAuditKey(storage::Storage& storage, const std::vector<storage::KeyringRow>& before,
+                      Random& random);
 
   const seal::MasterKey master_;
   const int key_version_;
+  crypto::CloakedKey audit_key_;             // set by Open
   std::optional<seal::MasterKey> retiring_;  // the older key while a rotation runs
   std::shared_mutex mu_;
   // Unwrapped vault keys (cloaked), at most vault_key_limit_: past it the CLOCK hand evicts a

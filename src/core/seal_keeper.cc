@@ -66,9 +66,8 @@ StatusOr<UnsealResult> SealKeeper::Unseal(SecretBytes master_key) {
   const int64_t recorded_seq = recorded->has_value() ? (*recorded)->first : 0;
   opened.instance->set_vault_key_limit(options_.vault_key_cache);
   const Instance& inst = *opened.instance;
-  SIRR_RETURN_IF_ERROR(audit_.Unseal(inst.master().audit_key(),
-                                     crypto::KeyIdHex(inst.master().key_id()), recorded_seq,
-                                     AuditJournal::Reader(storage_)));
+  SIRR_RETURN_IF_ERROR(audit_.Unseal(inst.audit_key(), crypto::KeyIdHex(inst.master().key_id()),
+                                     recorded_seq, AuditJournal::Reader(storage_)));
   UnsealResult result{false, opened.initialized_now, inst.key_version()};
   std::lock_guard lock(mu_);
   instance_ = std::move(opened.instance);

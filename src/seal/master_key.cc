@@ -153,4 +153,22 @@ Status MasterKey::VerifyKeyCheck(int version, std::span<const uint8_t> kcv) cons
   return OkStatus();
 }
 
+StatusOr<Bytes> MasterKey::WrapAuditKey(int version, const SecretBytes& audit_key,
+                                        Random& random) const {
+  return crypto::SealEnvelope(wrap_key(), key_id_, audit_key.reveal(),
+                              crypto::EnvelopeAad("audit-key", "instance", std::to_string(version)),
+                              random);
+}
+
+StatusOr<SecretBytes> MasterKey::UnwrapAuditKey(int version,
+                                                std::span<const uint8_t> wrapped) const {
+  auto key =
+      crypto::OpenEnvelope(wrap_key(), key_id_, wrapped,
+                           crypto::EnvelopeAad("audit-key", "instance", std::to_string(version)));
+  if (!key.ok() || key->size() != 32)
+    return DataLossError("the audit chain key of key version " + std::to_string(version) +
+                         " does not open with its master key");
+  return std::move(key).value();
+}
+
 }  // namespace sirr::seal

@@ -60,6 +60,12 @@ class MasterKey {
   // OK when `kcv` was made by this key for `version`; PermissionDenied otherwise.
   Status VerifyKeyCheck(int version, std::span<const uint8_t> kcv) const;
 
+  // The instance's audit chain key wrapped for the keyring row of `version` (envelope kind
+  // `audit-key`, AAD "sirr/v1/audit-key/instance/<version>"), and back. DataLoss when the
+  // envelope does not open with this key.
+  StatusOr<Bytes> WrapAuditKey(int version, const SecretBytes& audit_key, Random& random) const;
+  StatusOr<SecretBytes> UnwrapAuditKey(int version, std::span<const uint8_t> wrapped) const;
+
  private:
   MasterKey(crypto::KeyId id, crypto::CloakedKey wrap, crypto::CloakedKey audit)
       : key_id_(id), wrap_key_(std::move(wrap)), audit_key_(std::move(audit)) {}

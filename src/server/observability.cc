@@ -53,6 +53,12 @@ void Observability::Register(const storage::Storage& storage, const audit::Audit
   r.Add("sirr_audit_write_failures_total",
         "Audit writes that failed (the request failed closed with 503).", a.failures);
   r.Add("sirr_audit_write_duration_seconds", "Time to write one audit record.", a.write_seconds);
+  r.Add("sirr_audit_sink_records_total", "Audit records delivered to a sink besides the file.",
+        a.sink_records);
+  r.Add("sirr_audit_sink_failures_total",
+        "Audit records a sink could not take (required: requests fail closed; optional: lost).",
+        a.sink_failures);
+  r.Add("sirr_audit_rotations_total", "Audit log rotations by sirrd.", a.rotations);
 
   const storage::StorageMetrics& s = storage.metrics();
   r.Add("sirr_storage_commit_duration_seconds", "Time of one group commit (one transaction).",

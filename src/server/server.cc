@@ -24,6 +24,8 @@
 
 #include "api/api.h"
 #include "audit/audit_log.h"
+#include "audit/audit_search.h"
+#include "audit/audit_sink.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "core/audit_journal.h"
@@ -160,6 +162,10 @@ class Background {
     else if (!what->empty())
       Log("error", *what);
     if (keeper_.sealed()) return;
+    if (auto rotated = audit_.MaybeRotate(); !rotated.ok())
+      Log("error", rotated.status().message());
+    else if (!rotated->empty())
+      Log("info", *rotated);
     const int64_t journal_written = audit_.journal_written();
     audit::ChainHead head = audit_.Head();
     if (!audit_.Sync().ok()) {
@@ -375,15 +381,19 @@ std::vector<std::string> SplitList(const std::string& text) {
 // Waits for the shutdown signal; SIGHUP re-reads the TLS files meanwhile (a bad new pair is
 // refused and the old one kept).
 void WaitForSignals(const sigset_t& signals, const ServerConfig& config, http::HttpServer& server,
-                    bool tls) {
+                    bool tls, audit::AuditLog& audit) {
   for (;;) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
-      if (!tls) {
-        Log("info", "SIGHUP: no TLS certificate to re-read");
-        continue;
-      }
+      // An external logrotate (create mode) renamed the audit log: a new file continues now.
+      if (auto what = audit.Reopen(); !what.ok())
+        Log("error", "SIGHUP: audit log: " + what.status().message());
+      else
+        Log("info",
+            "SIGHUP: audit log " + (what->empty() ? "still in place" : "reopened: " + *what));
+      log::Flush();
+      if (!tls) continue;
       auto fresh = http::MakeTlsServerContext(TlsFilesOf(config));
       if (!fresh.ok()) {
         Log("error", "SIGHUP: keeping the current certificate: " + fresh.status().message());
@@ -417,8 +427,10 @@ Status HardenAndBlockSignals(sigset_t* signals) {
   sigemptyset(signals);
   sigaddset(signals, SIGTERM);
   sigaddset(signals, SIGINT);
-  sigaddset(signals, SIGHUP);  // re-reads the TLS certificate and key
+  sigaddset(signals, SIGHUP);  // re-reads the TLS certificate and key, reopens the audit log
   pthread_sigmask(SIG_BLOCK, signals, nullptr);
+  // A closed stdout or stderr (an audit sink, the log) is an error to handle, not a signal.
+  ::signal(SIGPIPE, SIG_IGN);
   ::umask(077);
   std::string harden_warning;
   SIRR_RETURN_IF_ERROR(crypto::HardenProcess(&harden_warning));
@@ -569,6 +581,12 @@ int RunServer(const ServerConfig& config) {
                                : config.audit_log;
   audit::AuditOptions audit_options;
   audit_options.allow_special_file = config.audit_allow_special_file;
+  audit_options.rotate_bytes = config.audit_rotate_bytes;
+  audit_options.rotate_seconds = config.audit_rotate_seconds;
+  audit_options.keep = config.audit_keep;
+  auto sinks = audit::ParseSinks(config.audit_sinks, config.audit_syslog_socket);
+  if (!sinks.ok()) return Fail(sinks.status().message());
+  audit_options.sinks = std::move(sinks).value();
   audit::AuditLog audit(audit_path, clock, audit_options);
   // Audit before commit: state changes commit their records into the journal, which feeds
   // the log file (docs/formats.md).
@@ -604,6 +622,11 @@ int RunServer(const ServerConfig& config) {
   api_options.rotation = &rotation;
   storage::Storage* store = storage->get();
   api_options.backup = [store, data_dir = config.data_dir] { return Snapshot(*store, data_dir); };
+  api_options.audit_search = [&audit, audit_path](const audit::AuditQuery& q) {
+    std::vector<std::string> files = audit.RotatedFiles();
+    files.push_back(audit_path);
+    return audit::Search(files, q);
+  };
   Observability obs(config.metrics);
   if (obs.collecting()) api_options.metrics = [&obs] { return obs.Render(); };
   api::Api api(secrets, vaults, tokens, keys, keeper, audit, clock, std::move(api_options));
@@ -648,7 +671,7 @@ int RunServer(const ServerConfig& config) {
              keeper.sealed() ? " (sealed)" : "");
 
   std::thread signal_thread(
-      [&] { WaitForSignals(signals, config, **server, static_cast<bool>(*tls)); });
+      [&] { WaitForSignals(signals, config, **server, static_cast<bool>(*tls), audit); });
 
   {
     int ticks = 0;
@@ -680,23 +703,50 @@ int RunServer(const ServerConfig& config) {
   return stop_logged.ok() ? 0 : 1;
 }
 
-int VerifyAudit(const std::string& audit_file, const std::string& key_file,
-                const std::string& data_dir, const std::string& key_file_new) {
-  auto key = seal::ReadKeyFile(key_file);
-  if (!key.ok()) return Fail(key.status().message());
-  auto master = seal::MasterKey::Derive(std::move(key->key));
-  if (!master.ok()) return Fail(master.status().message());
-  std::vector<SecretBytes> audit_keys;
-  audit_keys.push_back(master->audit_key());
-  if (!key_file_new.empty()) {  // after a rotation, lines are MACed by either key
-    auto other = seal::ReadKeyFile(key_file_new);
-    if (!other.ok()) return Fail("SIRR_KEY_FILE_NEW: " + other.status().message());
-    auto derived = seal::MasterKey::Derive(std::move(other->key));
-    if (!derived.ok()) return Fail(derived.status().message());
-    audit_keys.push_back(derived->audit_key());
+// The audit keys a verification tries: the chain key from the keyring (unwrapped by a key
+// file's key; docs/formats.md "Audit chain key"), then the key files' own HKDF audit keys
+// (lines written before schema 7).
+StatusOr<std::vector<SecretBytes>> AuditKeysFor(const std::vector<std::string>& key_files,
+                                                const std::string& data_dir) {
+  std::vector<seal::MasterKey> masters;
+  for (const auto& file : key_files) {
+    if (file.empty()) continue;
+    auto key = seal::ReadKeyFile(file);
+    if (!key.ok()) return key.status();
+    SIRR_ASSIGN_OR_RETURN(auto master, seal::MasterKey::Derive(std::move(key->key)));
+    masters.push_back(std::move(master));
   }
+  if (masters.empty()) return InvalidArgumentError("no key file given (SIRR_KEY_FILE)");
+  std::vector<SecretBytes> keys;
+  const auto db = std::filesystem::path(data_dir) / "sirr.db";
+  std::error_code ec;
+  if (!data_dir.empty() && std::filesystem::exists(db, ec)) {
+    SIRR_ASSIGN_OR_RETURN(auto storage, storage::SqliteStorage::Open(db.string()));
+    SIRR_ASSIGN_OR_RETURN(auto keyring, storage->ListKeyring());
+    bool known = false;
+    for (const auto& row : keyring) {
+      for (const auto& m : masters) {
+        if (row.key_id != Bytes(m.key_id().begin(), m.key_id().end())) continue;
+        known = true;
+        if (row.audit_key.empty() || !keys.empty()) continue;
+        SIRR_ASSIGN_OR_RETURN(SecretBytes k, m.UnwrapAuditKey(row.version, row.audit_key));
+        keys.push_back(std::move(k));
+      }
+    }
+    if (!known)
+      return PermissionDeniedError("the key file's key is not in the keyring of " + db.string());
+  }
+  for (const auto& m : masters) keys.push_back(m.audit_key());
+  return keys;
+}
+
+int VerifyAudit(const std::vector<std::string>& audit_files, const std::string& key_file,
+                const std::string& data_dir, const std::string& key_file_new,
+                bool allow_missing_start) {
+  auto audit_keys = AuditKeysFor({key_file, key_file_new}, data_dir);
+  if (!audit_keys.ok()) return Fail(audit_keys.status().message());
   std::vector<const SecretBytes*> key_ptrs;
-  for (const auto& k : audit_keys) key_ptrs.push_back(&k);
+  for (const auto& k : *audit_keys) key_ptrs.push_back(&k);
   std::optional<audit::ChainHead> head;
   if (!data_dir.empty()) {
     const auto db = std::filesystem::path(data_dir) / "sirr.db";
@@ -708,25 +758,62 @@ int VerifyAudit(const std::string& audit_file, const std::string& key_file,
       if (*recorded) head = audit::ChainHead{(*recorded)->first, (*recorded)->second};
     }
   }
-  auto result = audit::Verify(audit_file, key_ptrs, head);
-  if (!result.ok()) return Fail(result.status().message());
-  if (!result->ok) {
-    std::printf("FAIL line %lld: %s\n", static_cast<long long>(result->bad_line),
-                result->problem.c_str());
+  std::vector<std::string> files;
+  for (const auto& f : audit_files) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(f, ec)) {
+      auto in_dir = audit::AuditFilesIn(f);
+      if (in_dir.empty()) return Fail("no audit files in " + f);
+      files.insert(files.end(), in_dir.begin(), in_dir.end());
+    } else if (!std::filesystem::exists(f, ec)) {
+      return Fail("cannot open audit log " + f);
+    } else {
+      files.push_back(f);
+    }
+  }
+  if (files.size() == 1) {
+    // One file: its chain, with the notes about torn records and continuations.
+    auto result = audit::Verify(files[0], key_ptrs, head);
+    if (!result.ok()) return Fail(result.status().message());
+    if (!result->ok) {
+      std::printf("FAIL line %lld: %s\n", static_cast<long long>(result->bad_line),
+                  result->problem.c_str());
+      return 1;
+    }
+    std::printf("OK %lld lines%s\n", static_cast<long long>(result->lines),
+                head ? ", matches the head recorded in the database" : "");
+    if (result->continues_after > 0)
+      std::printf(
+          "note: this file continues the chain after sequence %lld (its first record says "
+          "why: the log was rotated, removed, replaced or lost)\n",
+          static_cast<long long>(result->continues_after));
+    for (int64_t line : result->torn_lines)
+      std::printf(
+          "note: line %lld is a torn record (a write cut short by a crash or a full disk), "
+          "not an edit: the chain continues across it\n",
+          static_cast<long long>(line));
+    return 0;
+  }
+  auto set = audit::VerifySet(files, key_ptrs, head, allow_missing_start);
+  if (!set.ok()) return Fail(set.status().message());
+  for (const auto& f : set->files) {
+    const auto& r = f.result;
+    std::printf("%s: records %lld-%lld (%lld lines)%s%s\n", f.path.c_str(),
+                static_cast<long long>(r.first_seq), static_cast<long long>(r.head.seq),
+                static_cast<long long>(r.lines), r.ok ? "" : " FAIL",
+                r.torn_lines.empty() ? "" : " (torn records: not edits)");
+  }
+  if (set->pruned_through > 0)
+    std::printf("records 1-%lld were removed under the retention policy (audit.pruned)\n",
+                static_cast<long long>(set->pruned_through));
+  if (!set->ok) {
+    for (const auto& p : set->problems) std::printf("FAIL %s\n", p.c_str());
     return 1;
   }
-  std::printf("OK %lld lines%s\n", static_cast<long long>(result->lines),
+  std::printf("OK %zu files, records %lld-%lld%s\n", set->files.size(),
+              static_cast<long long>(set->files.front().result.first_seq),
+              static_cast<long long>(set->head.seq),
               head ? ", matches the head recorded in the database" : "");
-  if (result->continues_after > 0)
-    std::printf(
-        "note: this file continues the chain after sequence %lld (its first record says "
-        "why: the previous log was removed, replaced or lost)\n",
-        static_cast<long long>(result->continues_after));
-  for (int64_t line : result->torn_lines)
-    std::printf(
-        "note: line %lld is a torn record (a write cut short by a crash or a full disk), "
-        "not an edit: the chain continues across it\n",
-        static_cast<long long>(line));
   return 0;
 }
 
@@ -760,9 +847,11 @@ int RecoverAudit(const ServerConfig& config, const std::string& reason) {
   const std::string audit_path =
       config.audit_log.empty() ? (std::filesystem::path(config.data_dir) / "audit.log").string()
                                : config.audit_log;
-  Status st =
-      audit::AuditLog::Recover(audit_path, master->audit_key(), crypto::KeyIdHex(master->key_id()),
-                               from, reason, SystemClock::Get());
+  auto audit_keys = AuditKeysFor({key_file}, config.data_dir);
+  if (!audit_keys.ok()) return Fail(audit_keys.status().message());
+  Status st = audit::AuditLog::Recover(audit_path, std::move(audit_keys->front()),
+                                       crypto::KeyIdHex(master->key_id()), from, reason,
+                                       SystemClock::Get());
   if (!st.ok()) return Fail(st.message());
   std::printf(
       "started %s: its first record (audit.recovered, sequence %lld) continues the chain "

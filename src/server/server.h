@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "seal/providers.h"
 
@@ -28,10 +29,16 @@ struct ServerConfig {
   std::string admin_token;                // development only (environment)
   std::string audit_log;                  // default: <data_dir>/audit.log
   bool audit_allow_special_file = false;  // SIRR_AUDIT_ALLOW_SPECIAL_FILE: a device or pipe
-  seal::ProviderConfig provider;          // provider name, key file, command and PKCS#11 settings
-  std::string validation_hash;            // SEAL_UNSEAL_VALIDATION_HASH
-  std::string key_file_new;               // SIRR_KEY_FILE_NEW: dual-key mode (rotation)
-  int rotation_batch = 100;  // SIRR_ROTATION_BATCH: vault keys per rotation transaction
+  // Audit rotation and retention (0: off) and sinks besides the file (docs/operator.md).
+  int64_t audit_rotate_bytes = 0;    // SIRR_AUDIT_ROTATE_BYTES
+  int64_t audit_rotate_seconds = 0;  // SIRR_AUDIT_ROTATE_SECONDS
+  int audit_keep = 0;                // SIRR_AUDIT_KEEP: rotated files kept (0: all)
+  std::string audit_sinks;           // SIRR_AUDIT_SINKS: "stdout", "syslog:required", ...
+  std::string audit_syslog_socket = "/dev/log";  // SIRR_AUDIT_SYSLOG_SOCKET
+  seal::ProviderConfig provider;  // provider name, key file, command and PKCS#11 settings
+  std::string validation_hash;    // SEAL_UNSEAL_VALIDATION_HASH
+  std::string key_file_new;       // SIRR_KEY_FILE_NEW: dual-key mode (rotation)
+  int rotation_batch = 100;       // SIRR_ROTATION_BATCH: vault keys per rotation transaction
   // JWT bearer authentication (off when no key file is given).
   std::string jwt_public_key_file;
   std::string jwt_issuer;
@@ -80,8 +87,11 @@ int RestoreBackup(const ServerConfig& config, const std::string& file);
 
 // `sirrd audit verify FILE`: checks the chain with the key file's audit key and, when the
 // database is present, against its recorded head. Prints OK or the first bad line.
-int VerifyAudit(const std::string& audit_file, const std::string& key_file,
-                const std::string& data_dir, const std::string& key_file_new = "");
+// Several files, or a directory (every audit file in it), are verified as one chain: each
+// file's range is printed, and any gap, overlap or missing beginning fails.
+int VerifyAudit(const std::vector<std::string>& audit_files, const std::string& key_file,
+                const std::string& data_dir, const std::string& key_file_new = "",
+                bool allow_missing_start = false);
 
 // `sirrd audit recover --reason TEXT` (server stopped): after the audit log was lost, starts a
 // new one whose first record continues the chain from the head recorded in the database, so

@@ -45,6 +45,9 @@ struct KeyringRow {
   int64_t created_at = 0;  // ms since epoch
   int64_t updated_at = 0;
   Bytes key_check;  // envelope v1 of a fixed string under the wrap key
+  // The audit chain key wrapped by this version's wrap key (envelope kind `audit-key`); empty
+  // in rows written before schema 7 until the next unseal fills it.
+  Bytes audit_key;
 };
 
 struct VaultRow {
@@ -209,6 +212,8 @@ class Storage {
   // Adds `row` (state active) and marks every other active version retiring, in one
   // transaction. FailedPrecondition if the version or key id exists.
   virtual Status AddKeyVersion(const KeyringRow& row, const Journal& journal = {}) = 0;
+  // Stores the audit chain key wrapped by `version`'s key (rows that lack it).
+  virtual Status SetAuditKey(int version, const Bytes& wrapped) = 0;
   virtual Status SetKeyState(int version, std::string_view state, int64_t now,
                              const Journal& journal = {}) = 0;
   // Vaults whose key is (`wrapped_by`) or is not (!`wrapped_by`) wrapped by `key_id`

@@ -31,6 +31,10 @@ class FaultyStorage final : public storage::Storage {
     SIRR_RETURN_IF_ERROR(Check("ListKeyring"));
     return inner_.ListKeyring();
   }
+  Status SetAuditKey(int version, const Bytes& wrapped) override {
+    SIRR_RETURN_IF_ERROR(Check("SetAuditKey"));
+    return inner_.SetAuditKey(version, wrapped);
+  }
   Status AddKeyVersion(const storage::KeyringRow& row, const storage::Journal& journal) override {
     SIRR_RETURN_IF_ERROR(Check("AddKeyVersion"));
     return inner_.AddKeyVersion(row, journal);

@@ -145,6 +145,12 @@ ALTER TABLE keys_v6 RENAME TO keys;
 CREATE INDEX keys_vault_created ON keys(vault_id, created_at);
 CREATE INDEX keys_vault_name ON keys(vault_id, name);
 )SQL",
+    // 7: the audit chain key, kept in the keyring: one key for the whole chain, wrapped by
+    // each key version (envelope kind `audit-key`), so that after any number of rotations the
+    // current master key alone verifies the whole trail (docs/formats.md).
+    R"SQL(
+ALTER TABLE keyring ADD COLUMN audit_key BLOB;
+)SQL",
 };
 
 }  // namespace

@@ -230,13 +230,13 @@ StatusOr<std::vector<KeyringRow>> SqliteStorage::ListKeyring() {
   return WithReader([](Connection& c) -> StatusOr<std::vector<KeyringRow>> {
     SIRR_ASSIGN_OR_RETURN(auto s,
                           c.Prepare("SELECT version, key_id, state, created_at, updated_at, "
-                                    "key_check FROM keyring ORDER BY version"));
+                                    "key_check, audit_key FROM keyring ORDER BY version"));
     std::vector<KeyringRow> rows;
     while (true) {
       SIRR_ASSIGN_OR_RETURN(bool row, s->Step());
       if (!row) break;
-      rows.push_back(
-          {static_cast<int>(s->Int(0)), s->Blob(1), s->Text(2), s->Int(3), s->Int(4), s->Blob(5)});
+      rows.push_back({static_cast<int>(s->Int(0)), s->Blob(1), s->Text(2), s->Int(3), s->Int(4),
+                      s->Blob(5), s->Blob(6)});
     }
     return rows;
   });
@@ -261,14 +261,24 @@ Status SqliteStorage::AddKeyVersion(const KeyringRow& row, const Journal& journa
           SIRR_RETURN_IF_ERROR(s->Run());
         }
         SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("INSERT INTO keyring (version, key_id, state, "
-                                                "created_at, updated_at, key_check) VALUES (?, ?, "
-                                                "?, ?, ?, ?)"));
+                                                "created_at, updated_at, key_check, audit_key) "
+                                                "VALUES (?, ?, ?, ?, ?, ?, ?)"));
         s->Bind(1, int64_t{row.version}).BindBlob(2, row.key_id).Bind(3, row.state);
         s->Bind(4, row.created_at).Bind(5, row.updated_at).BindBlob(6, row.key_check);
+        s->BindBlob(7, row.audit_key);
         SIRR_RETURN_IF_ERROR(s->Run());
         return AddJournal(c, journal, {});
       },
       nullptr, &journal);
+}
+
+Status SqliteStorage::SetAuditKey(int version, const Bytes& wrapped) {
+  return WithWriteTx([&](Connection& c) -> Status {
+    SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("UPDATE keyring SET audit_key = ? WHERE version = ? "
+                                            "AND (audit_key IS NULL OR length(audit_key) = 0)"));
+    s->BindBlob(1, wrapped).Bind(2, int64_t{version});
+    return s->Run();
+  });
 }
 
 Status SqliteStorage::SetKeyState(int version, std::string_view state, int64_t now,
@@ -452,10 +462,11 @@ Status SqliteStorage::InitializeInstance(const KeyringRow& key, const VaultRow& 
         {
           SIRR_ASSIGN_OR_RETURN(auto s,
                                 c.Prepare("INSERT INTO keyring (version, key_id, state, "
-                                          "created_at, updated_at, key_check) VALUES (?, ?, "
-                                          "?, ?, ?, ?)"));
+                                          "created_at, updated_at, key_check, audit_key) VALUES "
+                                          "(?, ?, ?, ?, ?, ?, ?)"));
           s->Bind(1, int64_t{key.version}).BindBlob(2, key.key_id).Bind(3, key.state);
           s->Bind(4, key.created_at).Bind(5, key.updated_at).BindBlob(6, key.key_check);
+          s->BindBlob(7, key.audit_key);
           SIRR_RETURN_IF_ERROR(s->Run());
         }
         SIRR_ASSIGN_OR_RETURN(auto s,

@@ -57,6 +57,7 @@ class SqliteStorage final : public Storage {
 
   StatusOr<std::vector<KeyringRow>> ListKeyring() override;
   Status AddKeyVersion(const KeyringRow& row, const Journal& journal = {}) override;
+  Status SetAuditKey(int version, const Bytes& wrapped) override;
   Status SetKeyState(int version, std::string_view state, int64_t now,
                      const Journal& journal = {}) override;
   StatusOr<int64_t> CountVaultKeys(const Bytes& key_id, bool wrapped_by) override;

@@ -22,7 +22,7 @@ class SqliteStorageTest : public ::testing::Test {
     auto s = SqliteStorage::Open((dir_ / "sirr.db").string());
     ASSERT_TRUE(s.ok()) << s.status();
     db_ = std::move(s).value();
-    KeyringRow key{1, Bytes(8, 1), "active", 1, 1, Bytes(40, 2)};
+    KeyringRow key{1, Bytes(8, 1), "active", 1, 1, Bytes(40, 2), {}};
     VaultRow vault{"vid", "default", "", 1, Bytes(70, 3), ""};
     ASSERT_TRUE(db_->InitializeInstance(key, vault).ok());
   }
@@ -48,14 +48,14 @@ TEST_F(SqliteStorageTest, InitializesOnceOnly) {
   auto keyring = db_->ListKeyring();
   ASSERT_EQ(keyring->size(), 1u);
   EXPECT_EQ((*keyring)[0].state, "active");
-  KeyringRow key{1, Bytes(8, 9), "active", 1, 1, Bytes(40, 2)};
+  KeyringRow key{1, Bytes(8, 9), "active", 1, 1, Bytes(40, 2), {}};
   VaultRow vault{"other", "other", "", 1, Bytes(70, 3), ""};
   EXPECT_EQ(db_->InitializeInstance(key, vault).code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(*db_->CountVaults(), 1);
   EXPECT_EQ(db_->GetVault("default", "")->id, "vid");
   EXPECT_EQ(db_->GetVault("vid", "")->name, "default");
   EXPECT_EQ(db_->GetVault("nope", "").status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(SqliteStorage::SchemaVersion(), 6);
+  EXPECT_EQ(SqliteStorage::SchemaVersion(), 7);
 }
 
 // A schema version this build does not know (a negative one crashed Migrate before) is
