@@ -11,7 +11,7 @@ TESTS=(
   clang-format
   # tests and their independent oracles
   libgtest-dev libgmock-dev libbenchmark-dev libgmp-dev python3 python3-cryptography python3-mnemonic
-  openssl curl sqlite3 softhsm2 python3-pykcs11 ssss systemd prometheus
+  openssl curl sqlite3 softhsm2 python3-pykcs11 ssss systemd prometheus logrotate rsyslog
 )
 case "${1:-}" in
   --build-only) PKGS=("${BUILD[@]}") ;;  # what the container image's build stage needs

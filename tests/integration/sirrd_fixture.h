@@ -100,7 +100,8 @@ class SirrdTest : public ::testing::Test {
     std::error_code ec;
     fs::remove(ready, ec);
     log_ = dir_ / ("sirrd." + std::to_string(++starts_) + ".log");
-    pid_ = sirr::testing::Spawn({SIRRD_BIN}, env, {.in = "", .out = "", .err = log_.string()});
+    pid_ = sirr::testing::Spawn({SIRRD_BIN}, env,
+                                {.in = "", .out = stdout_file_.string(), .err = log_.string()});
     if (pid_ < 0) return false;
     for (int i = 0; i < 200; ++i) {
       std::string url = ready.empty() ? "" : ReadFile(ready);
@@ -227,7 +228,8 @@ class SirrdTest : public ::testing::Test {
   }
 
   fs::path dir_, key_file_, token_file_, log_;
-  std::string ca_file_;  // trusted by Http() for an https:// server
+  std::string ca_file_;   // trusted by Http() for an https:// server
+  fs::path stdout_file_;  // sirrd's stdout goes here when set (else inherited)
   pid_t pid_ = -1;
   int port_ = 0, starts_ = 0;
   std::string server_;
