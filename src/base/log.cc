@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <map>
 #include <mutex>
@@ -40,14 +39,15 @@ class Logger {
     return options_;
   }
   void SetSink(std::string* sink) {
-    std::lock_guard lock(mu_);
-    FlushLocked();
+    std::unique_lock lock(mu_);
+    FlushLocked(lock);
+    lock.lock();
     sink_ = sink;
   }
 
   void Write(Level level, std::string_view message, const Fields& fields) {
     const int64_t now = SystemClock::Get().NowMillis();
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
     if (level < options_.level) return;
     if (level >= Level::kWarning && options_.repeat_window_ms > 0) {
       auto it = repeats_.find(message);
@@ -63,12 +63,12 @@ class Logger {
       repeats_.emplace(std::string(message), Repeat{now, 0, level});
     }
     FormatLocked(now, level, message, fields);
-    FlushLocked();
+    FlushLocked(lock);
   }
 
   void Access(const AccessRecord& r) {
     const int64_t now = SystemClock::Get().NowMillis();
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
     if (!options_.access_log || options_.level > Level::kInfo) return;
     char duration[32];
     std::snprintf(duration, sizeof duration, "%.3f", r.duration_ms);
@@ -103,29 +103,27 @@ class Logger {
       buffer_ += r.client;
       buffer_.push_back('\n');
     }
-    if (buffer_.size() >= kAccessBufferFlushBytes) {
-      FlushLocked();
-    } else if (!flusher_started_) {
+    if (!flusher_started_) {
       flusher_started_ = true;
       std::thread([this] { FlushLoop(); }).detach();
     }
-    cv_.notify_one();
+    // No wake-up per line: the flusher writes every 100 ms; a full buffer is written now.
+    if (buffer_.size() >= kAccessBufferFlushBytes) FlushLocked(lock);
   }
 
   void Flush() {
     const int64_t now = SystemClock::Get().NowMillis();
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
     EndRepeatsLocked(now, /*all=*/false);
-    FlushLocked();
+    FlushLocked(lock);
   }
 
  private:
   void FlushLoop() {
-    std::unique_lock lock(mu_);
     for (;;) {
-      cv_.wait(lock, [this] { return !buffer_.empty(); });
-      cv_.wait_for(lock, std::chrono::milliseconds(100));
-      FlushLocked();
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      std::unique_lock lock(mu_);
+      FlushLocked(lock);
     }
   }
 
@@ -175,26 +173,46 @@ class Logger {
     }
   }
 
-  void FlushLocked() {
-    if (buffer_.empty()) return;
-    if (sink_) {
-      sink_->append(buffer_);
-    } else {
-      size_t off = 0;
-      while (off < buffer_.size()) {
-        ssize_t n = ::write(STDERR_FILENO, buffer_.data() + off, buffer_.size() - off);
-        if (n <= 0) break;  // stderr gone: nothing better to do with the line
-        off += static_cast<size_t>(n);
+  // Takes the buffered lines and writes them with mu_ released (writers keep appending
+  // meanwhile); write_mu_, taken before mu_ is released, keeps the writes in order. Returns
+  // with `lock` unlocked.
+  void FlushLocked(std::unique_lock<std::mutex>& lock) {
+    if (buffer_.empty()) {
+      lock.unlock();
+      return;
+    }
+    std::string out;
+    out.swap(spare_);
+    out.swap(buffer_);  // buffer_ gets the spare's capacity
+    std::string* sink = sink_;
+    {
+      std::lock_guard write_lock(write_mu_);
+      lock.unlock();
+      if (sink) {
+        sink->append(out);
+      } else {
+        size_t off = 0;
+        while (off < out.size()) {
+          ssize_t n = ::write(STDERR_FILENO, out.data() + off, out.size() - off);
+          if (n <= 0) break;  // stderr gone: nothing better to do with the line
+          off += static_cast<size_t>(n);
+        }
       }
     }
-    buffer_.clear();
+    out.clear();
+    lock.lock();
+    if (spare_.capacity() < out.capacity()) spare_.swap(out);
+    lock.unlock();
   }
 
   std::mutex mu_;
-  std::condition_variable cv_;
-  Options options_;                                     // guarded by mu_
-  std::string buffer_;                                  // guarded by mu_
-  std::string* sink_ = nullptr;                         // guarded by mu_
+  // Held while a taken buffer is written: taken with mu_ held, then mu_ is released; mu_ is
+  // never requested while holding it.
+  std::mutex write_mu_;
+  std::string spare_;            // guarded by mu_: a cleared buffer kept for its capacity
+  Options options_;              // guarded by mu_
+  std::string buffer_;           // guarded by mu_
+  std::string* sink_ = nullptr;  // guarded by mu_
   std::map<std::string, Repeat, std::less<>> repeats_;  // guarded by mu_
   bool flusher_started_ = false;                        // guarded by mu_
 };

@@ -55,8 +55,12 @@ StatusOr<std::unique_ptr<SqliteStorage>> SqliteStorage::Open(const std::string& 
 }
 
 int SqliteStorage::OnWalCommit(void* self, sqlite3*, const char*, int pages) {
-  if (pages >= kCheckpointPages) {
-    auto* s = static_cast<SqliteStorage*>(self);
+  // Runs in the committing writer (under writer_mu_). `pages`: frames in the WAL now. The
+  // checkpointer wakes for every kCheckpointPages of growth, not after every commit.
+  auto* s = static_cast<SqliteStorage*>(self);
+  if (pages < s->wal_signalled_) s->wal_signalled_ = 0;  // the WAL restarted from its start
+  if (pages - s->wal_signalled_ >= kCheckpointPages) {
+    s->wal_signalled_ = pages;
     {
       std::lock_guard lock(s->checkpoint_mu_);
       s->checkpoint_due_ = true;
@@ -70,8 +74,7 @@ void SqliteStorage::CheckpointLoop() {
   std::unique_ptr<Connection> c;
   std::unique_lock lock(checkpoint_mu_);
   while (!checkpoint_stop_) {
-    checkpoint_cv_.wait_for(lock, std::chrono::seconds(1),
-                            [this] { return checkpoint_due_ || checkpoint_stop_; });
+    checkpoint_cv_.wait(lock, [this] { return checkpoint_due_ || checkpoint_stop_; });
     if (checkpoint_stop_) break;
     checkpoint_due_ = false;
     lock.unlock();
@@ -80,13 +83,18 @@ void SqliteStorage::CheckpointLoop() {
       if (opened.ok()) c = std::move(opened).value();
     }
     if (c) {
-      // PASSIVE: copies what no reader still needs, never waits for or blocks a writer. The
-      // writer restarts the WAL from its start once everything in it is checkpointed.
+      // PASSIVE: copies the frames no reader still needs, never waits for or blocks a writer.
       const auto start = std::chrono::steady_clock::now();
       int log = 0, done = 0;
       if (sqlite3_wal_checkpoint_v2(c->db(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done) ==
-              SQLITE_OK &&
-          log > 0) {
+          SQLITE_OK) {
+        // Under steady writes the WAL never ends fully copied, so the writer never restarts it:
+        // past kRestartPages the rest (a few frames) is copied with commits held back a moment,
+        // and the next write starts the WAL from its beginning again.
+        if (log >= kRestartPages) {
+          std::lock_guard writer(writer_mu_);
+          (void)sqlite3_wal_checkpoint_v2(c->db(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+        }
         metrics_.checkpoints.Inc();
         metrics_.checkpoint_seconds.Observe(
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());

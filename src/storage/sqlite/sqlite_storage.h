@@ -114,6 +114,9 @@ class SqliteStorage final : public Storage {
   // WAL pages after which a commit wakes the background checkpointer (SQLite's automatic
   // checkpoint, which runs inside the committing transaction, is off).
   static constexpr int kCheckpointPages = 1000;
+  // WAL frames past which the checkpointer copies the remainder with commits held back, so that
+  // the WAL restarts from its beginning (bounded at about 4 × 4 KiB × this).
+  static constexpr int kRestartPages = 4000;
 
  private:
   explicit SqliteStorage(std::string path);
@@ -172,15 +175,16 @@ class SqliteStorage final : public Storage {
 
   StorageMetrics metrics_;
 
-  // The background checkpointer: PASSIVE checkpoints on its own connection, off the request
-  // path, when a commit leaves kCheckpointPages in the WAL (the writer's wal hook) and once a
-  // second otherwise. Started by Open, stopped by the destructor.
+  // The background checkpointer: a PASSIVE checkpoint on its own connection, off the request
+  // path, whenever a commit leaves kCheckpointPages in the WAL (the writer's wal hook; the
+  // threshold SQLite's automatic checkpoint uses). Started by Open, stopped by the destructor.
   static int OnWalCommit(void* self, sqlite3* db, const char* name, int pages);
   void CheckpointLoop();
   std::mutex checkpoint_mu_;
   std::condition_variable checkpoint_cv_;
   bool checkpoint_due_ = false;   // guarded by checkpoint_mu_
   bool checkpoint_stop_ = false;  // guarded by checkpoint_mu_
+  int wal_signalled_ = 0;         // WAL frames at the last wake-up; guarded by writer_mu_
   std::thread checkpointer_;
 };
 
