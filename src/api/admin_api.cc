@@ -45,13 +45,9 @@ StatusOr<Response> Api::RotateStatus(const Call& call) {
   return JsonResponse(200, Dump(RotationJson(rotation_->Status())));
 }
 
-// GET /api/v1/admin/audit?since=&until=&action=&principal=&vault=&secret=&key=&outcome=
-// &after=&limit=&tail= : admin only; reading the trail is itself recorded (audit.search, with
-// the filters). Records come back as they are in the log, in sequence order.
-StatusOr<Response> Api::AuditSearch(const Call& call) {
-  if (!audit_search_) return NotFoundError("no such route");
+StatusOr<audit::Event> Api::AdminOnly(const Call& call, std::string action) {
   audit::Event e;
-  e.action = "audit.search";
+  e.action = std::move(action);
   e.request_id = call.req.request_id;
   e.principal = call.ctx->principal.id;
   e.client = call.req.client;
@@ -60,6 +56,15 @@ StatusOr<Response> Api::AuditSearch(const Call& call) {
     SIRR_RETURN_IF_ERROR(audit_.Append(e));
     return st;
   }
+  return e;
+}
+
+// GET /api/v1/admin/audit?since=&until=&action=&principal=&vault=&secret=&key=&outcome=
+// &after=&limit=&tail= : admin only; reading the trail is itself recorded (audit.search, with
+// the filters). Records come back as they are in the log, in sequence order.
+StatusOr<Response> Api::AuditSearch(const Call& call) {
+  if (!audit_search_) return NotFoundError("no such route");
+  SIRR_ASSIGN_OR_RETURN(audit::Event e, AdminOnly(call, "audit.search"));
   audit::AuditQuery q;
   const ParsedTarget& t = call.target;
   q.since = t.Query("since");
@@ -105,16 +110,7 @@ StatusOr<Response> Api::AuditSearch(const Call& call) {
 
 StatusOr<Response> Api::Backup(const Call& call) {
   if (!backup_) return NotFoundError("no such route");
-  audit::Event e;
-  e.action = "admin.backup";
-  e.request_id = call.req.request_id;
-  e.principal = call.ctx->principal.id;
-  e.client = call.req.client;
-  if (Status st = core::Require(call.ctx->principal, core::Capability::kAdmin); !st.ok()) {
-    e.outcome = "denied";
-    SIRR_RETURN_IF_ERROR(audit_.Append(e));
-    return st;
-  }
+  SIRR_ASSIGN_OR_RETURN(audit::Event e, AdminOnly(call, "admin.backup"));
   auto snapshot = backup_();
   const std::string sha256 =
       snapshot.ok() ? HexEncode(crypto::Sha256(AsBytes(*snapshot))) : std::string();

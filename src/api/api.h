@@ -123,6 +123,9 @@ class Api {
   StatusOr<Response> RotateStatus(const Call& call);
   StatusOr<Response> Backup(const Call& call);
   StatusOr<Response> AuditSearch(const Call& call);
+  // The audit event of an admin-only call; a principal without admin is refused (403) and the
+  // refusal recorded under `action`.
+  StatusOr<audit::Event> AdminOnly(const Call& call, std::string action);
   // secrets_api.cc
   StatusOr<Response> SecretPush(const Call& call);
   StatusOr<Response> SecretList(const Call& call);

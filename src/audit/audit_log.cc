@@ -614,14 +614,7 @@ Status AuditLog::CheckFileLocked(std::string* what) {
   if (fd < 0)
     return UnavailableError("audit log " + path_ + " was " + (exists ? "replaced" : "removed") +
                             " and cannot be recreated: " + std::strerror(errno));
-  ops_.Sync(fd_);
-  ops_.Close(fd_);
-  fd_ = fd;
-  AuditFileOps::Info fresh;
-  if (ops_.Stat(fd_, &fresh) == 0) file_id_ = fresh.id;
-  size_ = 0;
-  torn_ = false;
-  file_first_seq_ = 0;
+  AdoptFileLocked(fd);
   *what = "audit log " + path_ + " was " +
           (exists ? "replaced while running (the other file was moved to " + aside + ")"
                   : "removed while running") +
@@ -637,6 +630,17 @@ Status AuditLog::CheckFileLocked(std::string* what) {
     return OkStatus();
   }
   return WriteLocked(fields, clock_.NowMillis());
+}
+
+void AuditLog::AdoptFileLocked(int fd) {
+  ops_.Sync(fd_);
+  ops_.Close(fd_);
+  fd_ = fd;
+  AuditFileOps::Info fresh;
+  if (ops_.Stat(fd_, &fresh) == 0) file_id_ = fresh.id;
+  size_ = 0;
+  torn_ = false;
+  file_first_seq_ = 0;
 }
 
 Status AuditLog::Recover(const std::string& path, SecretBytes mac_key, std::string key_id_hex,
@@ -705,15 +709,9 @@ Status AuditLog::RotateLocked(std::string_view reason, std::string* what) {
     return UnavailableError("cannot rotate the audit log: cannot create a new " + path_ + ": " +
                             std::strerror(err));
   }
-  ops_.Close(fd_);
-  fd_ = fd;
-  AuditFileOps::Info fresh;
-  if (ops_.Stat(fd_, &fresh) == 0) file_id_ = fresh.id;
-  size_ = 0;
-  torn_ = false;
-  SyncDir(path_);
   const int64_t first = file_first_seq_, last = head_.seq;
-  file_first_seq_ = 0;
+  AdoptFileLocked(fd);
+  SyncDir(path_);
   metrics_.rotations.Inc();
   // 2. The new file's first record continues the chain and names the previous file.
   const std::string name = std::filesystem::path(rotated).filename().string();

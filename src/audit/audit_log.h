@@ -195,6 +195,9 @@ class AuditLog {
   Status FlushBacklogLocked();
   Status CheckFileLocked(std::string* what);                        // requires mu_
   Status RotateLocked(std::string_view reason, std::string* what);  // requires mu_
+  // Writes from now on go to the new, empty file `fd` (the old one is synced and closed).
+  // requires mu_
+  void AdoptFileLocked(int fd);
   // Sends a written line to the sinks. Unavailable when a required sink cannot take it (and
   // the lines it missed before). requires mu_
   Status SinkLocked(std::string_view record, int64_t time_ms);

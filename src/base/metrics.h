@@ -80,8 +80,9 @@ class Family {
       std::function<std::unique_ptr<M>()> make = [] { return std::make_unique<M>(); })
       : label_names_(std::move(label_names)), make_(std::move(make)) {}
 
-  // The child for these label values (as many as label names).
-  M& With(std::initializer_list<std::string_view> values) {
+  // The child for these label values (as many as label names); created on first use (a
+  // logically const operation: the family's observable values do not change).
+  M& With(std::initializer_list<std::string_view> values) const {
     std::string key;
     for (std::string_view v : values) {
       key.append(v);
@@ -117,7 +118,7 @@ class Family {
   const std::vector<std::string> label_names_;
   const std::function<std::unique_ptr<M>()> make_;
   mutable std::shared_mutex mu_;
-  std::map<std::string, Child, std::less<>> children_;  // guarded by mu_
+  mutable std::map<std::string, Child, std::less<>> children_;  // guarded by mu_
 };
 
 using Labels = std::vector<std::pair<std::string, std::string>>;
