@@ -780,7 +780,8 @@ int VerifyAudit(const std::vector<std::string>& audit_files, const std::string& 
                   result->problem.c_str());
       return 1;
     }
-    std::printf("OK %lld lines%s\n", static_cast<long long>(result->lines),
+    std::printf("OK %lld lines (records %lld-%lld)%s\n", static_cast<long long>(result->lines),
+                static_cast<long long>(result->first_seq), static_cast<long long>(result->head.seq),
                 head ? ", matches the head recorded in the database" : "");
     if (result->continues_after > 0)
       std::printf(
