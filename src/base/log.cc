@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -33,6 +34,7 @@ class Logger {
   void Configure(const Options& o) {
     std::lock_guard lock(mu_);
     options_ = o;
+    access_on_.store(o.access_log && o.level <= Level::kInfo, std::memory_order_relaxed);
   }
   Options Current() {
     std::lock_guard lock(mu_);
@@ -67,6 +69,7 @@ class Logger {
   }
 
   void Access(const AccessRecord& r) {
+    if (!access_on_.load(std::memory_order_relaxed)) return;  // off: no lock per request
     const int64_t now = SystemClock::Get().NowMillis();
     std::unique_lock lock(mu_);
     if (!options_.access_log || options_.level > Level::kInfo) return;
@@ -205,6 +208,7 @@ class Logger {
     lock.unlock();
   }
 
+  std::atomic<bool> access_on_{true};  // options_.access_log at level info or below
   std::mutex mu_;
   // Held while a taken buffer is written: taken with mu_ held, then mu_ is released; mu_ is
   // never requested while holding it.
