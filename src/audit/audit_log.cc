@@ -850,6 +850,11 @@ StatusOr<VerifyResult> Verify(const std::string& path, std::span<const SecretByt
   return r;
 }
 
+int64_t LastSequence(const std::string& path) {
+  auto last = LastRecord(path);
+  return last ? last->seq : 0;
+}
+
 std::vector<std::string> AuditFilesIn(const std::string& dir) {
   std::vector<std::string> out;
   std::error_code ec;

@@ -286,6 +286,8 @@ StatusOr<SetResult> VerifySet(const std::vector<std::string>& paths,
 // ".log" (audit.log, audit.log.<time>, audit.log.1), except "*.replaced-*" (foreign files
 // sirrd moved aside).
 std::vector<std::string> AuditFilesIn(const std::string& dir);
+// The sequence number of a file's last whole record, read from its tail (0: none).
+int64_t LastSequence(const std::string& path);
 
 // Verifies the whole chain of `path` with `mac_key`. When `expected_head` is given (the head
 // checkpointed in the database), a log that ends before it, or disagrees with it, fails.

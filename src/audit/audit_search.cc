@@ -1,5 +1,7 @@
 #include "audit/audit_search.h"
 
+#include "audit/audit_log.h"
+
 #include <deque>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -55,26 +57,6 @@ bool ActionMatches(const json& j, const std::string& want) {
   return a == want;
 }
 
-// The last whole record's seq of a file (0 when none): lets a page skip files before it.
-int64_t LastSeq(const std::string& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) return 0;
-  const std::streamoff size = in.tellg();
-  in.seekg(std::max<std::streamoff>(0, size - 8192));
-  std::string tail((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  size_t end = tail.size();
-  while (end > 0) {
-    size_t nl = tail.rfind('\n', end - 1);
-    size_t begin = nl == std::string::npos ? 0 : nl + 1;
-    auto j = json::parse(std::string_view(tail).substr(begin, end - begin), nullptr, false);
-    if (j.is_object() && j.contains("seq") && j["seq"].is_number_integer())
-      return j["seq"].get<int64_t>();
-    if (nl == std::string::npos) break;
-    end = nl;
-  }
-  return 0;
-}
-
 }  // namespace
 
 Status ValidateQuery(const AuditQuery& q) {
@@ -96,7 +78,7 @@ StatusOr<AuditPage> Search(const std::vector<std::string>& files, const AuditQue
   bool more = false;
   for (size_t f = 0; f < files.size() && !more; ++f) {
     // Whole files before the cursor are skipped (the current log, last, is always read).
-    if (q.after > 0 && f + 1 < files.size() && LastSeq(files[f]) <= q.after) continue;
+    if (q.after > 0 && f + 1 < files.size() && LastSequence(files[f]) <= q.after) continue;
     std::ifstream in(files[f], std::ios::binary);
     std::string line;
     while (std::getline(in, line)) {

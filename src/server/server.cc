@@ -703,25 +703,13 @@ int RunServer(const ServerConfig& config) {
   return stop_logged.ok() ? 0 : 1;
 }
 
-// The audit keys a verification tries: the chain key from the keyring (unwrapped by a key
-// file's key; docs/formats.md "Audit chain key"), then the key files' own HKDF audit keys
-// (lines written before schema 7).
-StatusOr<std::vector<SecretBytes>> AuditKeysFor(const std::vector<std::string>& key_files,
-                                                const std::string& data_dir) {
-  std::vector<seal::MasterKey> masters;
-  for (const auto& file : key_files) {
-    if (file.empty()) continue;
-    auto key = seal::ReadKeyFile(file);
-    if (!key.ok()) return key.status();
-    SIRR_ASSIGN_OR_RETURN(auto master, seal::MasterKey::Derive(std::move(key->key)));
-    masters.push_back(std::move(master));
-  }
-  if (masters.empty()) return InvalidArgumentError("no key file given (SIRR_KEY_FILE)");
+// The audit keys a verification tries: the chain key from the keyring of `storage` (null: no
+// database; unwrapped by one of `masters`; docs/formats.md "Audit chain key"), then the
+// masters' own HKDF audit keys (lines written before schema 7).
+StatusOr<std::vector<SecretBytes>> AuditKeysFor(const std::vector<seal::MasterKey>& masters,
+                                                storage::Storage* storage) {
   std::vector<SecretBytes> keys;
-  const auto db = std::filesystem::path(data_dir) / "sirr.db";
-  std::error_code ec;
-  if (!data_dir.empty() && std::filesystem::exists(db, ec)) {
-    SIRR_ASSIGN_OR_RETURN(auto storage, storage::SqliteStorage::Open(db.string()));
+  if (storage) {
     SIRR_ASSIGN_OR_RETURN(auto keyring, storage->ListKeyring());
     bool known = false;
     for (const auto& row : keyring) {
@@ -733,8 +721,7 @@ StatusOr<std::vector<SecretBytes>> AuditKeysFor(const std::vector<std::string>& 
         keys.push_back(std::move(k));
       }
     }
-    if (!known)
-      return PermissionDeniedError("the key file's key is not in the keyring of " + db.string());
+    if (!known) return PermissionDeniedError("the key file's key is not in the keyring");
   }
   for (const auto& m : masters) keys.push_back(m.audit_key());
   return keys;
@@ -743,21 +730,33 @@ StatusOr<std::vector<SecretBytes>> AuditKeysFor(const std::vector<std::string>& 
 int VerifyAudit(const std::vector<std::string>& audit_files, const std::string& key_file,
                 const std::string& data_dir, const std::string& key_file_new,
                 bool allow_missing_start) {
-  auto audit_keys = AuditKeysFor({key_file, key_file_new}, data_dir);
-  if (!audit_keys.ok()) return Fail(audit_keys.status().message());
+  std::vector<seal::MasterKey> masters;
+  for (const std::string& file : {key_file, key_file_new}) {
+    if (file.empty()) continue;
+    auto key = seal::ReadKeyFile(file);
+    if (!key.ok()) return Fail(key.status().message());
+    auto master = seal::MasterKey::Derive(std::move(key->key));
+    if (!master.ok()) return Fail(master.status().message());
+    masters.push_back(std::move(master).value());
+  }
+  if (masters.empty()) return Fail("no key file given (SIRR_KEY_FILE)");
+  // The database, when there is one, gives the chain key and the recorded head (one open).
+  std::unique_ptr<storage::SqliteStorage> storage;
+  std::optional<audit::ChainHead> head;
+  const auto db = std::filesystem::path(data_dir) / "sirr.db";
+  if (!data_dir.empty() && std::filesystem::exists(db)) {
+    auto opened = storage::SqliteStorage::Open(db.string());
+    if (!opened.ok()) return Fail(opened.status().message());
+    storage = std::move(opened).value();
+    auto recorded = storage->LoadAuditHead();
+    if (!recorded.ok()) return Fail(recorded.status().message());
+    if (*recorded) head = audit::ChainHead{(*recorded)->first, (*recorded)->second};
+  }
+  auto audit_keys = AuditKeysFor(masters, storage.get());
+  if (!audit_keys.ok())
+    return Fail(audit_keys.status().message() + (storage ? " of " + db.string() : ""));
   std::vector<const SecretBytes*> key_ptrs;
   for (const auto& k : *audit_keys) key_ptrs.push_back(&k);
-  std::optional<audit::ChainHead> head;
-  if (!data_dir.empty()) {
-    const auto db = std::filesystem::path(data_dir) / "sirr.db";
-    if (std::filesystem::exists(db)) {
-      auto storage = storage::SqliteStorage::Open(db.string());
-      if (!storage.ok()) return Fail(storage.status().message());
-      auto recorded = (*storage)->LoadAuditHead();
-      if (!recorded.ok()) return Fail(recorded.status().message());
-      if (*recorded) head = audit::ChainHead{(*recorded)->first, (*recorded)->second};
-    }
-  }
   std::vector<std::string> files;
   for (const auto& f : audit_files) {
     std::error_code ec;
@@ -848,11 +847,13 @@ int RecoverAudit(const ServerConfig& config, const std::string& reason) {
   const std::string audit_path =
       config.audit_log.empty() ? (std::filesystem::path(config.data_dir) / "audit.log").string()
                                : config.audit_log;
-  auto audit_keys = AuditKeysFor({key_file}, config.data_dir);
+  std::vector<seal::MasterKey> masters;
+  masters.push_back(std::move(master).value());
+  auto audit_keys = AuditKeysFor(masters, storage->get());
   if (!audit_keys.ok()) return Fail(audit_keys.status().message());
-  Status st = audit::AuditLog::Recover(audit_path, std::move(audit_keys->front()),
-                                       crypto::KeyIdHex(master->key_id()), from, reason,
-                                       SystemClock::Get());
+  const std::string key_id_hex = crypto::KeyIdHex(masters.front().key_id());
+  Status st = audit::AuditLog::Recover(audit_path, std::move(audit_keys->front()), key_id_hex, from,
+                                       reason, SystemClock::Get());
   if (!st.ok()) return Fail(st.message());
   std::printf(
       "started %s: its first record (audit.recovered, sequence %lld) continues the chain "
