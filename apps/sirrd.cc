@@ -193,6 +193,10 @@ void AddTlsOptions(CLI::App& app, sirr::server::ServerConfig& c) {
                  "Allow plain HTTP on a non-loopback address (behind a TLS-terminating proxy)")
       ->envname("SIRR_TLS_DISABLE")
       ->capture_default_str();
+  app.add_option("--public-url", c.public_url,
+                 "The URL users reach this server at, e.g. https://vault.example.com "
+                 "(share links are built on it)")
+      ->envname("SIRR_PUBLIC_URL");
   app.add_option("--trusted-proxies", c.trusted_proxies,
                  "Comma-separated addresses/networks whose X-Forwarded-For names the client")
       ->envname("SIRR_TRUSTED_PROXIES");

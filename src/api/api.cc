@@ -38,7 +38,10 @@ Api::Api(core::Secrets& secrets, core::Vaults& vaults, core::Tokens& tokens, cor
       rotation_(options.rotation),
       backup_(std::move(options.backup)),
       metrics_text_(std::move(options.metrics)),
-      audit_search_(std::move(options.audit_search)) {}
+      audit_search_(std::move(options.audit_search)),
+      shares_(options.shares),
+      public_url_(std::move(options.public_url)),
+      share_limiter_(clock, options.share_limits) {}
 
 StatusOr<core::Principal> Api::Authenticate(const Request& req, Response* refusal) {
   std::string_view auth = req.Header("authorization");
@@ -144,6 +147,10 @@ const std::vector<Route>& Api::Routes() {
     {"POST",   "/api/v1/unseal",                              &Api::Unseal,      kPublic,   0,                                  true,  "seal.unseal"},
     {"POST",   "/api/v1/seal",                                &Api::Seal,        kSealedOk, kAdmin,                             true,  "seal.seal"},
     {"POST",   "/api/v1/unsealerkey",                         &Api::UnsealerKey, kSealedOk, 0,                                  true,  "seal.unsealerkey"},
+    {"GET",    "/s/assets/{id}",                              &Api::ShareAsset,  kPublic,   0,                                  false, ""},
+    {"GET",    "/s/{id}",                                     &Api::SharePage,   kPublic,   0,                                  false, ""},
+    {"POST",   "/api/v1/shares/{id}/reveal",                  &Api::ShareReveal, kPublic,   0,                                  true,  "share.reveal"},
+    {"POST",   "/api/v1/shares",                              &Api::ShareCreate, kAuth,     Bit(Capability::kSharesCreate),     true,  "share.create"},
     {"POST",   "/api/v1/tokens",                              &Api::TokenCreate, kAuth,     kTokens,                            true,  "token.create"},
     {"GET",    "/api/v1/tokens",                              &Api::TokenList,   kAuth,     kTokens,                            false, "token.list"},
     {"GET",    "/api/v1/tokens/{id}",                         &Api::TokenGet,    kAuth,     kTokens,                            false, "token.read"},

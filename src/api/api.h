@@ -27,6 +27,7 @@
 #include "core/rotation.h"
 #include "core/seal_keeper.h"
 #include "core/secrets.h"
+#include "core/shares.h"
 #include "core/tokens.h"
 #include "core/vaults.h"
 
@@ -56,6 +57,13 @@ struct ApiOptions {
   std::function<std::string()> metrics;
   // GET /api/v1/admin/audit: a page of the audit trail (null: 404).
   std::function<StatusOr<audit::AuditPage>(const audit::AuditQuery&)> audit_search;
+  // Share links (POST /api/v1/shares, GET /s/{id}, reveals); null: 404.
+  core::Shares* shares = nullptr;
+  // The server's public base URL ("https://vault.example.com", no trailing slash): share links
+  // are returned under it. Empty: the client builds the link from the address it used.
+  std::string public_url;
+  // Share pages and reveal attempts per client address (429 with Retry-After beyond it).
+  core::RateLimits share_limits{1, 20};
 };
 
 // What the API counts (registered by the composition root).
@@ -132,6 +140,11 @@ class Api {
   StatusOr<Response> SecretPull(const Call& call);
   StatusOr<Response> SecretHead(const Call& call);
   StatusOr<Response> SecretDelete(const Call& call);
+  // shares_api.cc
+  StatusOr<Response> ShareCreate(const Call& call);
+  StatusOr<Response> SharePage(const Call& call);
+  StatusOr<Response> ShareAsset(const Call& call);
+  StatusOr<Response> ShareReveal(const Call& call);
   // keys_api.cc
   StatusOr<Response> KeyCreate(const Call& call);
   StatusOr<Response> KeyList(const Call& call);
@@ -164,6 +177,9 @@ class Api {
   const std::function<StatusOr<std::string>()> backup_;
   const std::function<std::string()> metrics_text_;
   const std::function<StatusOr<audit::AuditPage>(const audit::AuditQuery&)> audit_search_;
+  core::Shares* const shares_;
+  const std::string public_url_;
+  core::RateLimiter share_limiter_;  // keyed by client address
   ApiMetrics metrics_;
 };
 

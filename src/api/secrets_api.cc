@@ -35,6 +35,7 @@ json SecretMetaJson(const storage::SecretRow& r) {
   j["type"] = r.type;
   j["name"] = r.name;
   j["description"] = r.description;
+  j["content_type"] = r.content_type.empty() ? json(nullptr) : json(r.content_type);
   j["expires_at"] = NullableTime(r.expires_at);
   j["max_reads"] = NullableInt(r.max_reads);
   j["reads_remaining"] = NullableInt(r.reads_remaining);
@@ -50,6 +51,7 @@ void SetMetaHeaders(Response& r, const storage::SecretRow& s) {
   if (s.max_reads) r.SetHeader("X-Secret-Max-Reads", std::to_string(*s.max_reads));
   r.SetHeader("X-Secret-Name", s.name);
   r.SetHeader("X-Secret-Type", s.type);
+  if (!s.content_type.empty()) r.SetHeader("X-Secret-Content-Type", s.content_type);
   r.SetHeader("X-Secret-State", std::string(StateName(s.state)));
   r.SetHeader("X-Secret-Created-At", FormatRfc3339(s.created_at));
   if (s.expires_at) r.SetHeader("X-Secret-Expires-At", FormatRfc3339(*s.expires_at));
@@ -69,10 +71,11 @@ StatusOr<core::PushRequest> ParsePush(json& j) {
   auto name = OptionalString(j, "name");
   auto type = OptionalString(j, "type");
   auto description = OptionalString(j, "description");
+  auto content_type = OptionalString(j, "content_type");
   auto ttl = OptionalInt(j, "ttl_seconds");
   auto reads = OptionalInt(j, "max_reads");
   for (const Status& st : {name.status(), value.status(), type.status(), description.status(),
-                           ttl.status(), reads.status()})
+                           content_type.status(), ttl.status(), reads.status()})
     SIRR_RETURN_IF_ERROR(st);
   if (!*name) return InvalidArgumentError("name is required");
   if (!*value) return InvalidArgumentError("value is required");
@@ -81,6 +84,7 @@ StatusOr<core::PushRequest> ParsePush(json& j) {
   p.value = std::move(**value);
   p.type = type->value_or("");
   p.description = description->value_or("");
+  p.content_type = content_type->value_or("");
   p.ttl_seconds = *ttl;
   p.max_reads = *reads;
   return p;
@@ -109,7 +113,8 @@ StatusOr<Response> Api::SecretList(const Call& call) {
 }
 
 StatusOr<Response> Api::SecretPull(const Call& call) {
-  auto pulled = secrets_.Pull(*call.ctx, call.vault, call.ref);
+  auto pulled =
+      secrets_.Pull(*call.ctx, call.vault, call.ref, call.target.Query("unless_content_type"));
   if (!pulled.ok()) {
     Response r = ErrorResponse(pulled.status());
     if (pulled.status().code() == StatusCode::kGone) {

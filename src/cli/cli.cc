@@ -152,6 +152,15 @@ StatusOr<client::HttpResponse> Session::Call(const std::string& method, const st
   return transport_->Do(method, path, body);
 }
 
+StatusOr<client::HttpResponse> Session::CallServer(const std::string& server,
+                                                   const std::string& method,
+                                                   const std::string& path,
+                                                   const std::string& body) {
+  Settings other = settings_;
+  other.server = server;
+  return factory_(other, SecretBytes())->Do(method, path, body);
+}
+
 int Session::Fail(int code, std::string_view message) {
   io_.err << "sirr: " << message << "\n";
   return code;
@@ -405,6 +414,8 @@ int RunCli(const std::vector<std::string>& args, Console& console, TransportFact
   commands.push_back(TokenCommands(app));
   commands.push_back(KeyCommands(app));
   commands.push_back(OperatorCommands(app));
+  commands.push_back(ShareCommand(app));
+  commands.push_back(AgeCommands(app));
   commands.push_back(StatusCommand(app));
   commands.push_back(AuditCommands(app));
   commands.push_back(ContextCommands(app));

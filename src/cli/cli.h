@@ -91,6 +91,9 @@ class Session {
   // exit code after printing an actionable error.
   std::optional<int> Expect(const std::string& method, const std::string& path, int want,
                             client::HttpResponse* out, const std::string& body = "");
+  // A request without a token to another server (a share link's), with the same TLS settings.
+  StatusOr<client::HttpResponse> CallServer(const std::string& server, const std::string& method,
+                                            const std::string& path, const std::string& body);
   // Every page of a listing route into *all; `query` is extra "&k=v" parameters.
   std::optional<int> FetchAll(const std::string& path, const std::string& query, json* all);
 

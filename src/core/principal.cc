@@ -19,6 +19,7 @@ const std::vector<std::pair<Capability, std::string_view>>& CapabilityNames() {
       {Capability::kTokensManage, "tokens:manage"},
       {Capability::kAdmin, "admin"},
       {Capability::kMetricsRead, "metrics:read"},
+      {Capability::kSharesCreate, "shares:create"},
   };
   return kNames;
 }
@@ -76,6 +77,8 @@ std::vector<std::string> SplitCapabilities(std::string_view s) {
 }
 
 bool Principal::CanSee(const storage::VaultRow& vault) const {
+  // sirrd's own vaults (share links) are reached only through their own service.
+  if (vault.owner.starts_with(kSystemOwnerPrefix)) return false;
   switch (kind) {
     case PrincipalKind::kAdmin:
     case PrincipalKind::kSystem:

@@ -34,13 +34,17 @@ enum class Capability : uint32_t {
   kVaultsDelete = 1u << 9,
   kTokensManage = 1u << 10,
   kAdmin = 1u << 11,
-  kMetricsRead = 1u << 12,  // GET /metrics on the main listener
+  kMetricsRead = 1u << 12,   // GET /metrics on the main listener
+  kSharesCreate = 1u << 13,  // POST /api/v1/shares (one-time share links)
 };
+
+// The owner of the vaults sirrd keeps for itself ("system:shares"): no principal sees them.
+inline constexpr std::string_view kSystemOwnerPrefix = "system:";
 
 using CapabilitySet = uint32_t;
 
 inline constexpr CapabilitySet Bit(Capability c) { return static_cast<CapabilitySet>(c); }
-inline constexpr CapabilitySet kAllCapabilities = (1u << 13) - 1;
+inline constexpr CapabilitySet kAllCapabilities = (1u << 14) - 1;
 // What a JWT principal may do on its own vaults.
 inline constexpr CapabilitySet kVaultScopedCapabilities =
     Bit(Capability::kSecretsRead) | Bit(Capability::kSecretsWrite) |

@@ -30,6 +30,23 @@ Status ValidateSecretName(std::string_view name) {
   return OkStatus();
 }
 
+Status ValidateContentType(std::string_view ct) {
+  if (ct.empty()) return OkStatus();
+  const auto is_token = [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           std::string_view("!#$&^_.+-").find(c) != std::string_view::npos;
+  };
+  const size_t slash = ct.find('/');
+  bool ok =
+      ct.size() <= 100 && slash != std::string_view::npos && slash > 0 && slash + 1 < ct.size();
+  for (size_t i = 0; ok && i < ct.size(); ++i) ok = i == slash || is_token(ct[i]);
+  if (!ok)
+    return InvalidArgumentError(
+        "content_type must be a MIME type such as application/age (type/subtype, at most 100 "
+        "characters)");
+  return OkStatus();
+}
+
 std::string Secrets::GoneMessage(const storage::SecretRow& row) {
   if (row.state == storage::SecretState::kBurned) {
     int64_t reads = row.max_reads.value_or(0);
@@ -81,6 +98,7 @@ StatusOr<storage::SecretRow> Secrets::Push(const RequestContext& ctx, PushReques
     return InvalidArgumentError("description must be at most 1024 characters");
   SIRR_RETURN_IF_ERROR(RejectControlCharacters("type", req.type));
   SIRR_RETURN_IF_ERROR(RejectControlCharacters("description", req.description));
+  SIRR_RETURN_IF_ERROR(ValidateContentType(req.content_type));
   SIRR_ASSIGN_OR_RETURN(auto key, instance->KeyFor(vault));
   const int64_t now = clock_.NowMillis();
   storage::SecretRow row;
@@ -89,6 +107,7 @@ StatusOr<storage::SecretRow> Secrets::Push(const RequestContext& ctx, PushReques
   row.name = std::move(req.name);
   row.type = std::move(req.type);
   row.description = std::move(req.description);
+  row.content_type = std::move(req.content_type);
   row.created_at = now;
   if (req.ttl_seconds) row.expires_at = now + *req.ttl_seconds * 1000;
   row.max_reads = req.max_reads;
@@ -113,11 +132,21 @@ StatusOr<storage::SecretRow> Secrets::Push(const RequestContext& ctx, PushReques
 }
 
 StatusOr<PulledSecret> Secrets::Pull(const RequestContext& ctx, std::string_view vault_ref,
-                                     std::string_view secret) {
+                                     std::string_view secret,
+                                     std::string_view refuse_content_type) {
   // Held for the whole read, so a seal cannot land between using up a read and decrypting.
   SIRR_ASSIGN_OR_RETURN(auto instance, keeper_.Acquire());
   SIRR_ASSIGN_OR_RETURN(storage::VaultRow vault,
                         vaults_.Resolve(ctx, "secret.read", Capability::kSecretsRead, vault_ref));
+  if (!refuse_content_type.empty()) {
+    auto meta = storage_.GetSecretMeta(vault.id, secret);
+    if (meta.ok() && meta->content_type == refuse_content_type) {
+      SIRR_RETURN_IF_ERROR(Audit(ctx, "secret.read", "conflict", &vault, &*meta,
+                                 "refused: the client cannot open " + meta->content_type));
+      return FailedPreconditionError("secret '" + meta->name + "' holds " + meta->content_type +
+                                     " content; nothing was read");
+    }
+  }
   // A read that changes the secret (uses up a read, burns it, or finds it expired) commits
   // its records with that change; a read of an unlimited secret changes nothing and is
   // recorded directly below.

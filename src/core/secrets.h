@@ -34,6 +34,8 @@ struct PushRequest {
   SecretBytes value;
   std::string type;
   std::string description;
+  // What the value is, when the client encrypted it ("application/age"); "" for plain values.
+  std::string content_type;
   std::optional<int64_t> ttl_seconds;
   std::optional<int64_t> max_reads;
   bool overwrite = false;
@@ -46,6 +48,9 @@ struct PulledSecret {
 
 // Checks a secret name: 1..256 of [A-Za-z0-9._/-], no "..", no leading '/'.
 Status ValidateSecretName(std::string_view name);
+// A content type: empty, or a MIME type "type/subtype" of at most 100 characters from
+// [A-Za-z0-9!#$&^_.+-].
+Status ValidateContentType(std::string_view content_type);
 
 class Secrets {
  public:
@@ -64,9 +69,11 @@ class Secrets {
   // Capabilities: Push secrets:write, Pull secrets:read, Inspect secrets:read or secrets:list,
   // List secrets:list, Delete secrets:delete; the vault must be in the principal's scope.
   StatusOr<storage::SecretRow> Push(const RequestContext& ctx, PushRequest request);
-  // Counts one read. Gone (410) for burned/expired, with a message saying which.
+  // Counts one read. Gone (410) for burned/expired, with a message saying which. A secret
+  // whose content_type is `refuse_content_type` (when given) is FailedPrecondition and nothing
+  // is read: a client that cannot decrypt an age payload does not use up its reads.
   StatusOr<PulledSecret> Pull(const RequestContext& ctx, std::string_view vault,
-                              std::string_view secret);
+                              std::string_view secret, std::string_view refuse_content_type = "");
   // Metadata in any state; does not count a read.
   StatusOr<storage::SecretRow> Inspect(const RequestContext& ctx, std::string_view vault,
                                        std::string_view secret);

@@ -609,7 +609,18 @@ int RunServer(const ServerConfig& config) {
   core::Vaults vaults(**storage, keeper, audit, clock, random);
   core::Tokens tokens(**storage, audit, clock, random);
   core::Secrets secrets(**storage, keeper, vaults, audit, clock, random, limits);
+  // A share's ciphertext is the value plus at most 29 bytes of framing (format v1).
+  core::Shares shares(**storage, keeper, vaults, audit, clock, random, config.max_value_bytes + 64);
   api::ApiOptions api_options;
+  api_options.shares = &shares;
+  std::string public_url = config.public_url;
+  while (public_url.ends_with('/')) public_url.pop_back();
+  if (!public_url.empty() && !public_url.starts_with("https://") &&
+      !public_url.starts_with("http://"))
+    return Fail(
+        "SIRR_PUBLIC_URL must start with https:// (or http://), e.g. "
+        "https://vault.example.com");
+  api_options.public_url = std::move(public_url);
   api_options.admin_token = std::move(admin_token).value();
   api_options.version = std::string(Version());
   api_options.jwt = std::move(jwt).value();

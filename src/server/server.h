@@ -69,6 +69,8 @@ struct ServerConfig {
   // Observability (docs/operator.md "Monitoring" and "Logging").
   bool metrics = true;              // SIRR_METRICS: collect metrics and serve GET /metrics
   std::string metrics_addr;         // SIRR_METRICS_ADDR: a separate, unauthenticated listener
+  // SIRR_PUBLIC_URL: the base URL clients reach this server at (share links are built on it).
+  std::string public_url;
   std::string log_format = "text";  // SIRR_LOG_FORMAT: text or json
   std::string log_level = "info";   // SIRR_LOG_LEVEL: debug, info, warning, error
   bool access_log = true;           // SIRR_ACCESS_LOG: one line per request

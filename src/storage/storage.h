@@ -131,7 +131,13 @@ struct SecretRow {
   std::optional<int64_t> reads_remaining;  // null: unlimited
   SecretState state = SecretState::kLive;
   std::optional<int64_t> gone_at;  // when burned/expired
-  Bytes value;                     // envelope v1; empty once burned/expired
+  // What the (client-side) value is: "" for plain values, "application/age" for an age file
+  // encrypted before it reached the server, "application/vnd.sirr.share.v1" for a share link.
+  std::string content_type;
+  // Share links: SHA-256 of the proof a reveal must present (empty: none needed). Not secret
+  // on its own: the proof is derived from a key the server never sees.
+  Bytes access_hash;
+  Bytes value;  // envelope v1; empty once burned/expired
 };
 
 struct SecretFilter {
@@ -247,7 +253,7 @@ class Storage {
   // `grant_token_id` adds the new vault to that token's scope in the same transaction.
   virtual Status CreateVault(const VaultRow& row, std::string_view grant_token_id,
                              const Journal& journal = {}) = 0;
-  // Ordered by owner, then name.
+  // Ordered by owner, then name. Never the system vaults (owner "system:…").
   virtual StatusOr<VaultPage> ListVaults(const VaultScope& scope, int64_t offset,
                                          int64_t limit) = 0;
   // Live secrets in the vault (tombstones hold no value and are not counted).

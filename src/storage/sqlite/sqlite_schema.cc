@@ -151,6 +151,12 @@ CREATE INDEX keys_vault_name ON keys(vault_id, name);
     R"SQL(
 ALTER TABLE keyring ADD COLUMN audit_key BLOB;
 )SQL",
+    // 8: what a secret's value is (client-side encrypted payloads: age files, share links) and
+    // the hash of a share link's proof (docs/client-side-encryption.md).
+    R"SQL(
+ALTER TABLE secrets ADD COLUMN content_type TEXT NOT NULL DEFAULT '';
+ALTER TABLE secrets ADD COLUMN access_hash BLOB;
+)SQL",
 };
 
 }  // namespace

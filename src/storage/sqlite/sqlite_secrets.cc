@@ -22,12 +22,14 @@ SecretRow ReadSecretColumns(const Stmt& s) {
   r.reads_remaining = s.OptInt(8);
   r.state = static_cast<SecretState>(s.Int(9));
   r.gone_at = s.OptInt(10);
+  r.content_type = s.Text(11);
+  r.access_hash = s.Blob(12);
   return r;
 }
 
 #define SECRET_COLS                                                                             \
   "id, vault_id, name, type, description, created_at, expires_at, max_reads, reads_remaining, " \
-  "state, gone_at"
+  "state, gone_at, content_type, access_hash"
 
 // The row of a secret by id, else by name (an id match wins).
 StatusOr<std::optional<SecretRow>> FindSecret(Connection& c, std::string_view vault_id,
@@ -37,7 +39,7 @@ StatusOr<std::optional<SecretRow>> FindSecret(Connection& c, std::string_view va
       "SELECT " SECRET_COLS ", value FROM secrets WHERE vault_id = ?1 AND name = ?2", vault_id,
       id_or_name, [&](const Stmt& s) {
         SecretRow r = ReadSecretColumns(s);
-        if (with_value) r.value = s.Blob(11);
+        if (with_value) r.value = s.Blob(13);
         return r;
       });
 }
@@ -77,11 +79,14 @@ Status SqliteStorage::PutSecret(const SecretRow& row, bool overwrite, int64_t no
           s->Bind(1, row.vault_id).Bind(2, row.name);
           SIRR_RETURN_IF_ERROR(s->Run());
         }
-        SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("INSERT INTO secrets (" SECRET_COLS ", value) "
-                                                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, ?)"));
+        SIRR_ASSIGN_OR_RETURN(auto s,
+                              c.Prepare("INSERT INTO secrets (" SECRET_COLS ", value) "
+                                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, ?, ?, ?)"));
         s->Bind(1, row.id).Bind(2, row.vault_id).Bind(3, row.name).Bind(4, row.type);
         s->Bind(5, row.description).Bind(6, row.created_at).Bind(7, row.expires_at);
-        s->Bind(8, row.max_reads).Bind(9, row.reads_remaining).BindBlob(10, row.value);
+        s->Bind(8, row.max_reads).Bind(9, row.reads_remaining).Bind(10, row.content_type);
+        s->BindBlob(11, row.access_hash);
+        s->BindBlob(12, row.value);
         SIRR_RETURN_IF_ERROR(s->Run());
         return AddJournal(c, journal, {});
       },

@@ -73,6 +73,9 @@ Status SqliteStorage::CreateVault(const VaultRow& row, std::string_view grant_to
       nullptr, &journal);
 }
 
+// Vaults sirrd keeps for itself (owner "system:…", e.g. the share links' vault) are never listed.
+#define SIRR_SQL_NOT_SYSTEM "substr(owner, 1, 7) <> 'system:'"
+
 StatusOr<VaultPage> SqliteStorage::ListVaults(const VaultScope& scope, int64_t offset,
                                               int64_t limit) {
   return WithReader([&](Connection& c) -> StatusOr<VaultPage> {
@@ -89,16 +92,17 @@ StatusOr<VaultPage> SqliteStorage::ListVaults(const VaultScope& scope, int64_t o
       s.Bind(3, std::string_view(ids));
     };
     {
-      SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT count(*) FROM vaults WHERE ?1 OR owner = ?2 "
-                                              "OR id IN (SELECT value FROM json_each(?3))"));
+      SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT count(*) FROM vaults WHERE (?1 OR owner = ?2 "
+                                              "OR id IN (SELECT value FROM json_each(?3))) "
+                                              "AND " SIRR_SQL_NOT_SYSTEM));
       bind(*s);
       SIRR_ASSIGN_OR_RETURN(bool row, s->Step());
       page.total = row ? s->Int(0) : 0;
     }
-    SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT " VAULT_COLS " FROM vaults WHERE ?1 OR "
+    SIRR_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT " VAULT_COLS " FROM vaults WHERE (?1 OR "
                                             "owner = ?2 OR id IN (SELECT value FROM "
-                                            "json_each(?3)) ORDER BY owner, name LIMIT ?4 "
-                                            "OFFSET ?5"));
+                                            "json_each(?3))) AND " SIRR_SQL_NOT_SYSTEM
+                                            " ORDER BY owner, name LIMIT ?4 OFFSET ?5"));
     bind(*s);
     s->Bind(4, limit).Bind(5, offset);
     while (true) {
