@@ -38,6 +38,10 @@ class ApiRoutesTest : public ::testing::Test {
     options.audit_search = [](const audit::AuditQuery&) {
       return StatusOr<audit::AuditPage>(audit::AuditPage{});
     };
+    shares_ = std::make_unique<core::Shares>(*env_.storage_, *env_.keeper_, *env_.vaults_,
+                                             *env_.audit_, env_.clock_,
+                                             crypto::SecureRandom::Get(), 1 << 20);
+    options.shares = shares_.get();
     api_ = std::make_unique<Api>(*env_.secrets_, *env_.vaults_, *env_.tokens_, *env_.keys_,
                                  *env_.keeper_, *env_.audit_, env_.clock_, std::move(options));
   }
@@ -103,6 +107,7 @@ class ApiRoutesTest : public ::testing::Test {
 
   CoreEnv env_{"sirr-api-routes"};
   std::unique_ptr<core::KeyRotation> rotation_;
+  std::unique_ptr<core::Shares> shares_;
   std::unique_ptr<Api> api_;
   std::string token_id_ = "00000000-0000-0000-0000-000000000000";
   int requests_ = 0;

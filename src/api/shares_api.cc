@@ -51,6 +51,7 @@ std::string Fill(std::string_view html, std::string_view state, std::string_view
 
 StatusOr<Response> Api::ShareCreate(const Call& call) {
   if (!shares_) return NotFoundError("no such route");
+  SIRR_RETURN_IF_ERROR(shares_->Authorize(*call.ctx));
   SIRR_ASSIGN_OR_RETURN(json j, ParseJsonObject(call.req.body));
   core::ShareRequest req;
   auto ttl = OptionalInt(j, "ttl_seconds");

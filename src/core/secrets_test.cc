@@ -35,6 +35,29 @@ class SecretsTest : public ::testing::Test {
   RequestContext ctx_ = testing::CoreEnv::Ctx();
 };
 
+TEST_F(SecretsTest, ContentTypeIsStoredAndAPullThatCannotOpenItReadsNothing) {
+  PushRequest req = Req("tls/key", "age-encryption.org/v1\n...");
+  req.content_type = "application/age";
+  req.max_reads = 1;
+  ASSERT_TRUE(secrets_->Push(ctx_, std::move(req)).ok());
+  auto refused = secrets_->Pull(ctx_, "default", "tls/key", "application/age");
+  EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
+  auto meta = secrets_->Inspect(ctx_, "default", "tls/key");
+  ASSERT_TRUE(meta.ok());
+  EXPECT_EQ(meta->content_type, "application/age");
+  EXPECT_EQ(meta->reads_remaining, 1);  // nothing was read
+  auto pulled = secrets_->Pull(ctx_, "default", "tls/key", "text/plain");
+  ASSERT_TRUE(pulled.ok());
+  EXPECT_EQ(pulled->meta.content_type, "application/age");
+  for (std::string ct : std::vector<std::string>{"age", "application/", "/age", "application/age x",
+                                                 std::string(101, 'a')}) {
+    PushRequest bad = Req("x", "y");
+    bad.content_type = ct;
+    EXPECT_EQ(secrets_->Push(ctx_, std::move(bad)).status().code(), StatusCode::kInvalidArgument)
+        << ct;
+  }
+}
+
 TEST_F(SecretsTest, PushPullRoundTripStoresOnlyCiphertext) {
   auto row = secrets_->Push(ctx_, Req("db/prod", "pg://user:pass@host/db"));
   ASSERT_TRUE(row.ok()) << row.status();

@@ -50,6 +50,10 @@ class Shares {
         random_(random),
         max_ciphertext_bytes_(max_ciphertext_bytes) {}
 
+  // The shares:create check alone (audited when refused): before a request body is read.
+  Status Authorize(const RequestContext& ctx) {
+    return vaults_.Authorize(ctx, "share.create", Capability::kSharesCreate);
+  }
   // Needs shares:create. Returns the share's metadata (its id names the link).
   StatusOr<storage::SecretRow> Create(const RequestContext& ctx, ShareRequest request);
   // The share's metadata when it can still be revealed (no read counted, nothing audited).

@@ -125,13 +125,13 @@ TEST_F(TokensTest, ManagersCannotGrantMoreThanTheyHave) {
 }
 
 TEST(CapabilitiesTest, NamesRoundTripAndAdminImpliesAll) {
-  auto all =
-      ParseCapabilities({"secrets:read", "secrets:write", "secrets:delete", "secrets:list",
-                         "keys:create", "keys:read", "keys:use", "keys:delete", "vaults:create",
-                         "vaults:delete", "tokens:manage", "admin", "metrics:read"});
+  auto all = ParseCapabilities({"secrets:read", "secrets:write", "secrets:delete", "secrets:list",
+                                "keys:create", "keys:read", "keys:use", "keys:delete",
+                                "vaults:create", "vaults:delete", "tokens:manage", "admin",
+                                "metrics:read", "shares:create"});
   ASSERT_TRUE(all.ok());
   EXPECT_EQ(*all, kAllCapabilities);
-  EXPECT_EQ(CapabilityList(*all).size(), 13u);
+  EXPECT_EQ(CapabilityList(*all).size(), 14u);
   Principal p;
   p.capabilities = Bit(Capability::kAdmin);
   for (const auto& [cap, name] : CapabilityNames()) EXPECT_TRUE(p.Has(cap)) << name;

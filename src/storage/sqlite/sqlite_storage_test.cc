@@ -55,7 +55,7 @@ TEST_F(SqliteStorageTest, InitializesOnceOnly) {
   EXPECT_EQ(db_->GetVault("default", "")->id, "vid");
   EXPECT_EQ(db_->GetVault("vid", "")->name, "default");
   EXPECT_EQ(db_->GetVault("nope", "").status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(SqliteStorage::SchemaVersion(), 7);
+  EXPECT_EQ(SqliteStorage::SchemaVersion(), 8);
 }
 
 // A schema version this build does not know (a negative one crashed Migrate before) is
