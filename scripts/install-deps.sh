@@ -12,6 +12,8 @@ TESTS=(
   # tests and their independent oracles
   libgtest-dev libgmock-dev libbenchmark-dev libgmp-dev python3 python3-cryptography python3-mnemonic
   openssl curl sqlite3 softhsm2 python3-pykcs11 ssss systemd prometheus logrotate rsyslog
+  # client-side encryption: the CCTV age vectors (zlib), the age CLI, a real browser
+  zlib1g-dev age chromium fonts-dejavu-core
 )
 case "${1:-}" in
   --build-only) PKGS=("${BUILD[@]}") ;;  # what the container image's build stage needs

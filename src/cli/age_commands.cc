@@ -184,14 +184,18 @@ class AgeCmd final : public Command {
                        "sirr push db/prod -r age1…    # then encrypt for it"});
     recipient_ =
         age_->add_subcommand("recipient", "Print the recipients (age1…) of an identity file");
-    recipient_->add_option("-i,--identity", identity_files_, "Identity file (default: stdin)");
+    recipient_->add_option("-i,--identity", identity_files_, "Identity file (default: stdin)")
+        ->allow_extra_args(false);
     Examples(recipient_, {"sirr age recipient -i age.key"});
 
     encrypt_ = age_->add_subcommand("encrypt", "Encrypt a file for recipients or a passphrase");
     encrypt_->add_option("INPUT", in_, "File to encrypt (default: stdin)");
-    encrypt_->add_option("-r,--recipient", recipients_, "An age1… recipient (repeatable)");
-    encrypt_->add_option("-R,--recipients-file", recipient_files_,
-                         "A file of recipients, one per line (repeatable)");
+    encrypt_->add_option("-r,--recipient", recipients_, "An age1… recipient (repeatable)")
+        ->allow_extra_args(false);
+    encrypt_
+        ->add_option("-R,--recipients-file", recipient_files_,
+                     "A file of recipients, one per line (repeatable)")
+        ->allow_extra_args(false);
     encrypt_->add_flag("-p,--passphrase", passphrase_, "Encrypt with a passphrase (scrypt)");
     encrypt_->add_option("--passphrase-file", passphrase_file_,
                          "Read the passphrase from this file's first line");
@@ -204,8 +208,10 @@ class AgeCmd final : public Command {
 
     decrypt_ = age_->add_subcommand("decrypt", "Decrypt an age file (binary or armored)");
     decrypt_->add_option("INPUT", in_, "File to decrypt (default: stdin)");
-    decrypt_->add_option("-i,--identity", identity_files_,
-                         "Identity file (repeatable; default: $SIRR_AGE_IDENTITY)");
+    decrypt_
+        ->add_option("-i,--identity", identity_files_,
+                     "Identity file (repeatable; default: $SIRR_AGE_IDENTITY)")
+        ->allow_extra_args(false);
     decrypt_->add_flag("-p,--passphrase", passphrase_, "The file was encrypted with a passphrase");
     decrypt_->add_option("--passphrase-file", passphrase_file_,
                          "Read the passphrase from this file's first line");

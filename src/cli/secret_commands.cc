@@ -34,11 +34,15 @@ class Secrets final : public Command {
     push_->add_option("--type", type_, "Free-form type label");
     push_->add_option("--description", description_, "Description (not secret)");
     push_->add_flag("--overwrite", overwrite_, "Replace a live secret of the same name");
-    push_->add_option("-r,--recipient", recipients_,
-                      "Encrypt here with age for this age1… recipient (repeatable): the server "
-                      "stores only the age file");
-    push_->add_option("-R,--recipients-file", recipient_files_,
-                      "Encrypt with age for the recipients in this file (repeatable)");
+    push_
+        ->add_option("-r,--recipient", recipients_,
+                     "Encrypt here with age for this age1… recipient (repeatable): the server "
+                     "stores only the age file")
+        ->allow_extra_args(false);
+    push_
+        ->add_option("-R,--recipients-file", recipient_files_,
+                     "Encrypt with age for the recipients in this file (repeatable)")
+        ->allow_extra_args(false);
     push_->add_flag("--passphrase", passphrase_,
                     "Encrypt here with age and a passphrase (read without echo)");
     push_->add_option("--passphrase-file", passphrase_file_,
@@ -53,9 +57,11 @@ class Secrets final : public Command {
     pull_ = app.add_subcommand("pull",
                                "Print a secret's value exactly (no added newline); counts a read");
     pull_->add_option("NAME", name_, "Secret name or id");
-    pull_->add_option("-i,--identity", identity_files_,
-                      "age identity file to decrypt an age secret here (repeatable; default: "
-                      "$SIRR_AGE_IDENTITY)");
+    pull_
+        ->add_option("-i,--identity", identity_files_,
+                     "age identity file to decrypt an age secret here (repeatable; default: "
+                     "$SIRR_AGE_IDENTITY)")
+        ->allow_extra_args(false);
     pull_->add_flag("--passphrase", pull_passphrase_,
                     "Decrypt an age secret with a passphrase (read without echo)");
     pull_->add_option("--passphrase-file", pull_passphrase_file_,
@@ -278,7 +284,9 @@ class Secrets final : public Command {
     const bool is_age = j.value("content_type", json()).is_string() &&
                         j["content_type"].get<std::string>() == kAgeContentType;
     if (is_age && !raw_ && !s.json_output()) {
-      auto ct = Base64Decode(v);
+      // The server returns text values as text (an armored age file) and others as base64.
+      auto ct = j.value("encoding", "") == "base64" ? Base64Decode(v)
+                                                    : StatusOr<Bytes>(Bytes(v.begin(), v.end()));
       if (!ct.ok()) return s.Fail(kExitServer, "unexpected response from the server");
       if (!can_open)  // a server without unless_content_type support: nothing else to do
         return s.Fail(kExitUsage,
