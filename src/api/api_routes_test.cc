@@ -38,9 +38,9 @@ class ApiRoutesTest : public ::testing::Test {
     options.audit_search = [](const audit::AuditQuery&) {
       return StatusOr<audit::AuditPage>(audit::AuditPage{});
     };
-    shares_ = std::make_unique<core::Shares>(*env_.storage_, *env_.keeper_, *env_.vaults_,
-                                             *env_.audit_, env_.clock_,
-                                             crypto::SecureRandom::Get(), 1 << 20);
+    shares_ =
+        std::make_unique<core::Shares>(*env_.storage_, *env_.keeper_, *env_.vaults_, *env_.audit_,
+                                       env_.clock_, crypto::SecureRandom::Get(), 1 << 20);
     options.shares = shares_.get();
     api_ = std::make_unique<Api>(*env_.secrets_, *env_.vaults_, *env_.tokens_, *env_.keys_,
                                  *env_.keeper_, *env_.audit_, env_.clock_, std::move(options));

@@ -67,8 +67,8 @@ struct ServerConfig {
   // sirrd on port 0. Removed at shutdown.
   std::string ready_file;
   // Observability (docs/operator.md "Monitoring" and "Logging").
-  bool metrics = true;              // SIRR_METRICS: collect metrics and serve GET /metrics
-  std::string metrics_addr;         // SIRR_METRICS_ADDR: a separate, unauthenticated listener
+  bool metrics = true;       // SIRR_METRICS: collect metrics and serve GET /metrics
+  std::string metrics_addr;  // SIRR_METRICS_ADDR: a separate, unauthenticated listener
   // SIRR_PUBLIC_URL: the base URL clients reach this server at (share links are built on it).
   std::string public_url;
   std::string log_format = "text";  // SIRR_LOG_FORMAT: text or json
