@@ -160,6 +160,28 @@ TEST_F(ApiRoutesTest, EachRouteRequiresTheCapabilityItDeclaresAndAuditsTheRefusa
   EXPECT_GE(checked, 20);
 }
 
+TEST_F(ApiRoutesTest, SharePagesAreStrictHtmlAndSayWhenTheServerIsSealed) {
+  const std::string page = "/s/0b6f7a1e-0000-4000-8000-000000000000";
+  Response gone = Call("GET", page, "", "");
+  EXPECT_EQ(gone.status, 404);
+  EXPECT_NE(gone.body.find("data-state=\"gone\""), std::string::npos);
+  bool csp = false, html = false;
+  for (const auto& [k, v] : gone.headers) {
+    csp |= k == "Content-Security-Policy" && v.starts_with("default-src 'none'");
+    html |= k == "Content-Type" && v.starts_with("text/html");
+  }
+  EXPECT_TRUE(csp && html);
+  EXPECT_EQ(Call("GET", "/s/assets/share.js", "", "").status, 200);
+  EXPECT_EQ(Call("GET", "/s/assets/other.js", "", "").status, 404);
+  env_.keeper_->Seal();
+  Response sealed = Call("GET", page, "", "");
+  EXPECT_EQ(sealed.status, 503);
+  EXPECT_NE(sealed.body.find("data-state=\"wait\""), std::string::npos);
+  Response reveal = Call("POST", "/api/v1/shares/x/reveal",
+                         R"({"proof":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"})", "");
+  EXPECT_EQ(reveal.status, 503);
+}
+
 TEST_F(ApiRoutesTest, MayBlockFollowsTheTable) {
   for (const Route& r : Api::Routes()) {
     if (r.method == "*") continue;

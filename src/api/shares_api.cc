@@ -84,7 +84,7 @@ StatusOr<Response> Api::SharePage(const Call& call) {
   if (auto wait = share_limiter_.Take(call.req.client)) {
     r.status = 429;
     r.SetHeader("Retry-After", std::to_string(*wait));
-    r.body = Fill(share_page::k_html, "gone", "once");
+    r.body = Fill(share_page::k_html, "wait", "once");
     return r;
   }
   auto meta = shares_->Check(call.ref);
@@ -97,7 +97,10 @@ StatusOr<Response> Api::SharePage(const Call& call) {
     r.status = 404;
     r.body = Fill(share_page::k_html, "gone", "once");
   } else {
-    return meta.status();  // sealed (503) or a storage failure: JSON like every error
+    // Sealed, or the database failed: nothing was consumed; say so on a page, not in JSON.
+    r.status = HttpStatusFor(meta.status().code());
+    if (r.status == 503) r.SetHeader("Retry-After", "30");
+    r.body = Fill(share_page::k_html, "wait", "once");
   }
   return r;
 }

@@ -85,9 +85,13 @@
       credentials: 'omit',
       referrerPolicy: 'no-referrer',
     });
-    // The key must not stay in the address bar or the history once the link is used up.
-    history.replaceState(null, '', location.pathname);
-    if (r.status === 404 || r.status === 410) return setState('gone');
+    // The key must not stay in the address bar or the history once the link is used up (a
+    // refusal that consumed nothing keeps it, so the person can retry).
+    const forget = () => history.replaceState(null, '', location.pathname);
+    if (r.status === 404 || r.status === 410) {
+      forget();
+      return setState('gone');
+    }
     if (r.status === 429) {
       const wait = r.headers.get('Retry-After') || 'a few';
       $('reveal').disabled = false;
@@ -98,6 +102,7 @@
       return problem('The server could not answer',
                      `HTTP ${r.status}. Nothing was used up; try again later.`);
     }
+    forget();
     const body = await r.json();
     let plain;
     try {
