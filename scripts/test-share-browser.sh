@@ -100,6 +100,22 @@ for path in files:
 print(f"ok: none of {len(files)} server files (database, WAL, audit log, sirrd log) holds the value or a key")
 EOF
 grep -q '"action":"share.reveal"' "$W/data/audit.log" || fail "reveals are not audited"
+# An expired link: the same "no longer available" page.
+SHORT=$(printf 'brief' | "$SIRR" share --ttl 1 2>/dev/null)
+sleep 1.2
+curl -s -o "$W/expired.html" -w '%{http_code}' "${SHORT%%#*}" | grep -q 404 || fail "an expired link's page"
+grep -q 'data-state="gone"' "$W/expired.html" || fail "an expired link is not 'no longer available'"
+if "$SIRR" pull --share "$SHORT" 2>/dev/null; then fail "an expired link revealed"; fi
+ok "an expired link is no longer available"
+# Page views and reveal attempts are limited per address (last: this address is now limited).
+limited=0
+for _ in $(seq 40); do
+  code=$(curl -s -o /dev/null -w '%{http_code}' "$PAGE")
+  [ "$code" = 429 ] && limited=1 && break
+done
+[ $limited = 1 ] || fail "40 page views in a row were never rate limited"
+curl -s -D - -o /dev/null "$PAGE" | grep -qi '^retry-after: [0-9]' || fail "no Retry-After"
+ok "page views and reveals are rate limited per address (429 + Retry-After)"
 "$build/sirrd" audit verify "$W/data/audit.log" >/dev/null 2>&1 ||
   SIRR_KEY_FILE=$W/key "$build/sirrd" audit verify "$W/data/audit.log" >/dev/null || fail "audit chain"
 echo "PASS: share links in Chromium"
