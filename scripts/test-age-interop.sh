@@ -9,6 +9,7 @@
 # usage: test-age-interop.sh BUILD_DIR          (ctest: ClientSide.AgeInterop)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib-sirrd.sh
 ROOT=$PWD
 build=$(realpath "${1:?usage: test-age-interop.sh BUILD_DIR}")
 SIRR=$build/sirr
@@ -136,15 +137,7 @@ refused 'line 1' "a malformed identity file" -- "$SIRR" age decrypt -i bad.key t
 [ ! -s out.txt ] || fail "a refused decryption printed plaintext"
 
 # End to end through sirrd.
-openssl rand -base64 32 >"$W/key"
-chmod 400 "$W/key"
-ADMIN=$(openssl rand -hex 24)
-SIRR_KEY_FILE=$W/key SIRR_ADMIN_TOKEN=$ADMIN SIRR_DATA_DIR=$W/data SIRR_ADDR=127.0.0.1:0 \
-  SIRR_READY_FILE=$W/ready "$build/sirrd" 2>"$W/sirrd.log" &
-echo $! >"$W/sirrd.pid"
-for _ in $(seq 100); do [ -s "$W/ready" ] && break; sleep 0.05; done
-[ -s "$W/ready" ] || fail "sirrd did not start"
-export SIRR_SERVER=$(cat "$W/ready") SIRR_TOKEN=$ADMIN
+start_sirrd "$build" "$W" || fail "sirrd did not start"
 "$SIRR" push bin/multi -r "$R_GO" -r "$R_OURS" --file p.multi >/dev/null
 "$SIRR" --json inspect bin/multi | grep -q '"content_type": "application/age"' || fail "no content_type"
 "$SIRR" list | grep -q 'application/age' || fail "list does not show the content type"

@@ -5,6 +5,7 @@
 # usage: test-docs-examples.sh BUILD_DIR          (ctest: ClientSide.DocsExamplesRun)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib-sirrd.sh
 ROOT=$PWD
 build=$(realpath "${1:?usage: test-docs-examples.sh BUILD_DIR}")
 DOC=docs/client-side-encryption.md
@@ -30,15 +31,7 @@ for name, code in found:
     open(f"{out}/example.{name}", "w").write(code + "\n")
 PY
 
-openssl rand -base64 32 >"$W/key"
-chmod 400 "$W/key"
-ADMIN=$(openssl rand -hex 24)
-SIRR_KEY_FILE=$W/key SIRR_ADMIN_TOKEN=$ADMIN SIRR_DATA_DIR=$W/data SIRR_ADDR=127.0.0.1:0 \
-  SIRR_READY_FILE=$W/ready "$build/sirrd" 2>"$W/sirrd.log" &
-echo $! >"$W/sirrd.pid"
-for _ in $(seq 100); do [ -s "$W/ready" ] && break; sleep 0.05; done
-[ -s "$W/ready" ] || fail "sirrd did not start"
-export SIRR_SERVER=$(cat "$W/ready") SIRR_TOKEN=$ADMIN
+start_sirrd "$build" "$W" || fail "sirrd did not start"
 age-keygen -o "$W/identity.txt" 2>/dev/null
 export IDENTITY=$W/identity.txt RECIPIENT=$(age-keygen -y "$W/identity.txt")
 export PATH=$build:$PATH  # the examples call `sirr`

@@ -9,6 +9,7 @@
 # Usage: scripts/test-prometheus.sh BUILD_DIR
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib-sirrd.sh
 build=$(realpath "${1:?usage: test-prometheus.sh BUILD_DIR}")
 command -v prometheus >/dev/null || { echo "SKIP: prometheus is not installed (scripts/install-deps.sh)"; exit 77; }
 W=$(mktemp -d /tmp/sirr-prom.XXXXXX)
@@ -21,17 +22,10 @@ trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 fail() { echo "FAIL: $*"; echo "--- sirrd log"; tail -20 "$W/sirrd.log"; echo "--- prometheus log"; tail -20 "$W/prom.log"; exit 1; }
 
-openssl rand -base64 32 >"$W/key"; chmod 400 "$W/key"
-ADMIN=$(openssl rand -hex 24)
-SIRR_KEY_FILE=$W/key SIRR_ADMIN_TOKEN=$ADMIN SIRR_DATA_DIR=$W/data SIRR_ADDR=127.0.0.1:0 \
-  SIRR_METRICS_ADDR=127.0.0.1:0 SIRR_READY_FILE=$W/ready "$build/sirrd" 2>"$W/sirrd.log" &
-echo $! >"$W/sirrd.pid"
-for _ in $(seq 100); do [ -s "$W/ready" ] && break; sleep 0.05; done
-[ -s "$W/ready" ] || fail "sirrd did not start"
-URL=$(cat "$W/ready")
+start_sirrd "$build" "$W" SIRR_METRICS_ADDR=127.0.0.1:0 || fail "sirrd did not start"
+URL=$SIRR_SERVER
 MPORT=$(grep -o 'metrics on http://127.0.0.1:[0-9]*' "$W/sirrd.log" | grep -o '[0-9]*$')
 [ -n "$MPORT" ] || fail "no metrics listener in the log"
-export SIRR_SERVER=$URL SIRR_TOKEN=$ADMIN
 METRICS_TOKEN=$("$build/sirr" token create --name prometheus --cap metrics:read 2>/dev/null)
 READER=$("$build/sirr" token create --name reader --cap secrets:read --vault default 2>/dev/null)
 printf '%s' "$METRICS_TOKEN" >"$W/metrics-token"

@@ -10,6 +10,7 @@
 # usage: test-share-browser.sh BUILD_DIR          (ctest: ClientSide.ShareLinkInBrowser)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib-sirrd.sh
 ROOT=$PWD
 build=$(realpath "${1:?usage: test-share-browser.sh BUILD_DIR}")
 SIRR=$build/sirr
@@ -27,15 +28,7 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*"; tail -20 "$W/sirrd.log"; exit 1; }
 ok() { echo "ok: $*"; }
 
-openssl rand -base64 32 >"$W/key"
-chmod 400 "$W/key"
-ADMIN=$(openssl rand -hex 24)
-SIRR_KEY_FILE=$W/key SIRR_ADMIN_TOKEN=$ADMIN SIRR_DATA_DIR=$W/data SIRR_ADDR=127.0.0.1:0 \
-  SIRR_READY_FILE=$W/ready "$build/sirrd" 2>"$W/sirrd.log" &
-echo $! >"$W/sirrd.pid"
-for _ in $(seq 100); do [ -s "$W/ready" ] && break; sleep 0.05; done
-[ -s "$W/ready" ] || fail "sirrd did not start"
-export SIRR_SERVER=$(cat "$W/ready") SIRR_TOKEN=$ADMIN
+start_sirrd "$build" "$W" || fail "sirrd did not start"
 
 # A token that may only make share links.
 SHARER=$("$SIRR" token create --name sharer --cap shares:create 2>/dev/null)

@@ -461,8 +461,14 @@ Recipient ToRecipient(const Identity& id) {
   return r;
 }
 
-StatusOr<std::vector<Identity>> ParseIdentityFile(std::string_view text) {
-  std::vector<Identity> out;
+namespace {
+
+// One item per line of a key file (age-keygen's identity files, age -R recipient files):
+// blank lines and '#' comments are skipped; an error names the line.
+template <typename T>
+StatusOr<std::vector<T>> ParseKeyLines(std::string_view text, std::string_view what,
+                                       StatusOr<T> (*parse)(std::string_view)) {
+  std::vector<T> out;
   int n = 0;
   while (!text.empty()) {
     size_t nl = text.find('\n');
@@ -472,35 +478,24 @@ StatusOr<std::vector<Identity>> ParseIdentityFile(std::string_view text) {
     if (line.ends_with('\r')) line.remove_suffix(1);
     while (!line.empty() && (line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
     if (line.empty() || line.starts_with('#')) continue;
-    auto id = ParseIdentity(line);
-    if (!id.ok())
-      return InvalidArgumentError("identity file line " + std::to_string(n) + ": " +
-                                  std::string(id.status().message()));
-    out.push_back(std::move(*id));
+    auto item = parse(line);
+    if (!item.ok())
+      return InvalidArgumentError(std::string(what) + " file line " + std::to_string(n) + ": " +
+                                  std::string(item.status().message()));
+    out.push_back(std::move(*item));
   }
-  if (out.empty()) return InvalidArgumentError("no identities in the identity file");
+  if (out.empty()) return InvalidArgumentError("no " + std::string(what) + " in the file");
   return out;
 }
 
+}  // namespace
+
+StatusOr<std::vector<Identity>> ParseIdentityFile(std::string_view text) {
+  return ParseKeyLines<Identity>(text, "identity", &ParseIdentity);
+}
+
 StatusOr<std::vector<Recipient>> ParseRecipientsFile(std::string_view text) {
-  std::vector<Recipient> out;
-  int n = 0;
-  while (!text.empty()) {
-    size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
-    ++n;
-    if (line.ends_with('\r')) line.remove_suffix(1);
-    while (!line.empty() && (line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
-    if (line.empty() || line.starts_with('#')) continue;
-    auto r = ParseRecipient(line);
-    if (!r.ok())
-      return InvalidArgumentError("recipients file line " + std::to_string(n) + ": " +
-                                  std::string(r.status().message()));
-    out.push_back(*r);
-  }
-  if (out.empty()) return InvalidArgumentError("no recipients in the recipients file");
-  return out;
+  return ParseKeyLines<Recipient>(text, "recipients", &ParseRecipient);
 }
 
 // --- encryption
