@@ -173,8 +173,9 @@ int Session::Refused(const client::HttpResponse& r) {
                 "with a token file (sirr context --help)");
   std::string message = CliAdvice(ServerMessage(r));
   if (r.status == 413)
-    message += " (the server's limit is SIRR_MAX_BODY_BYTES, default 1 MiB; values travel "
-               "base64-encoded, 4/3 of their size, and age adds about 200 bytes)";
+    message +=
+        " (the server's limit is SIRR_MAX_BODY_BYTES, default 1 MiB; values travel "
+        "base64-encoded, 4/3 of their size, and age adds about 200 bytes)";
   if (r.status == 429) {
     auto it = r.headers.find("retry-after");
     if (it != r.headers.end()) message += " (retry after " + it->second + " s)";
