@@ -13,6 +13,7 @@
 
 #include "storage/sqlite/sqlite_storage.h"
 #include "storage/storage.h"
+#include "storage/storage_test_rows.h"
 #include "testing/temp_dir.h"
 
 namespace sirr::storage {
@@ -36,9 +37,7 @@ class StorageContractTest : public ::testing::TestWithParam<StorageBackend> {
     auto s = GetParam().open(dir_.path());
     ASSERT_TRUE(s.ok()) << s.status();
     db_ = std::move(s).value();
-    KeyringRow key{1, Bytes(8, 1), "active", 1, 1, Bytes(40, 2), {}};
-    VaultRow vault{"vid", "default", "", 1, Bytes(70, 3), ""};
-    ASSERT_TRUE(db_->InitializeInstance(key, vault).ok());
+    ASSERT_TRUE(testing::InitializeTestInstance(*db_).ok());
   }
   // Closes and opens the store again: what a write committed must still be there.
   void Reopen() {
@@ -47,19 +46,10 @@ class StorageContractTest : public ::testing::TestWithParam<StorageBackend> {
     ASSERT_TRUE(s.ok()) << s.status();
     db_ = std::move(s).value();
   }
-  SecretRow Secret(const std::string& id, const std::string& name,
-                   std::optional<int64_t> reads = std::nullopt,
-                   std::optional<int64_t> expires = std::nullopt) {
-    SecretRow r;
-    r.id = id;
-    r.vault_id = "vid";
-    r.name = name;
-    r.created_at = 100;
-    r.expires_at = expires;
-    r.max_reads = reads;
-    r.reads_remaining = reads;
-    r.value = Bytes{1, 2, 3};
-    return r;
+  static SecretRow Secret(const std::string& id, const std::string& name,
+                          std::optional<int64_t> reads = std::nullopt,
+                          std::optional<int64_t> expires = std::nullopt) {
+    return testing::TestSecret(id, name, reads, expires);
   }
   sirr::testing::TempDir dir_{"sirr-storage"};
   std::unique_ptr<Storage> db_;

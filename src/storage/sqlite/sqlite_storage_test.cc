@@ -11,6 +11,7 @@
 #include <sstream>
 #include <thread>
 
+#include "storage/storage_test_rows.h"
 #include "testing/temp_dir.h"
 
 namespace sirr::storage {
@@ -22,23 +23,12 @@ class SqliteStorageTest : public ::testing::Test {
     auto s = SqliteStorage::Open((dir_ / "sirr.db").string());
     ASSERT_TRUE(s.ok()) << s.status();
     db_ = std::move(s).value();
-    KeyringRow key{1, Bytes(8, 1), "active", 1, 1, Bytes(40, 2), {}};
-    VaultRow vault{"vid", "default", "", 1, Bytes(70, 3), ""};
-    ASSERT_TRUE(db_->InitializeInstance(key, vault).ok());
+    ASSERT_TRUE(testing::InitializeTestInstance(*db_).ok());
   }
-  SecretRow Secret(const std::string& id, const std::string& name,
-                   std::optional<int64_t> reads = std::nullopt,
-                   std::optional<int64_t> expires = std::nullopt) {
-    SecretRow r;
-    r.id = id;
-    r.vault_id = "vid";
-    r.name = name;
-    r.created_at = 100;
-    r.expires_at = expires;
-    r.max_reads = reads;
-    r.reads_remaining = reads;
-    r.value = Bytes{1, 2, 3};
-    return r;
+  static SecretRow Secret(const std::string& id, const std::string& name,
+                          std::optional<int64_t> reads = std::nullopt,
+                          std::optional<int64_t> expires = std::nullopt) {
+    return testing::TestSecret(id, name, reads, expires);
   }
   sirr::testing::TempDir dir_{"sirr-sqlite"};
   std::unique_ptr<SqliteStorage> db_;
