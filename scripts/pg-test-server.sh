@@ -16,6 +16,10 @@ case "$cmd" in
   start)
     mkdir -p "$dir"
     chown postgres "$dir" 2>/dev/null || true
+    as_pg test -w "$dir" || {
+      echo "pg-test-server: the postgres user cannot write $dir (are its parent folders 0755?)" >&2
+      exit 1
+    }
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     pw=$(openssl rand -hex 16)
     printf '%s\n' "$pw" >"$dir/pwfile"
