@@ -1,4 +1,4 @@
-# Sourced by the test scripts: start_sirrd BUILD_DIR WORK_DIR [VAR=VALUE...] starts a private
+# Sourced by the test scripts (stop_sirrd below undoes it): start_sirrd BUILD_DIR WORK_DIR [VAR=VALUE...] starts a private
 # sirrd (fresh key file and admin token in WORK_DIR, port 0 on loopback, log WORK_DIR/sirrd.log,
 # pid WORK_DIR/sirrd.pid), waits until it listens, and exports SIRR_SERVER, SIRR_TOKEN and
 # ADMIN. Extra VAR=VALUE pairs go into sirrd's environment. Returns 1 if it did not start.
@@ -16,4 +16,10 @@ start_sirrd() {
   SIRR_SERVER=$(cat "$w/ready")
   SIRR_TOKEN=$ADMIN
   export SIRR_SERVER SIRR_TOKEN ADMIN
+}
+
+# stop_sirrd WORK_DIR: stops the sirrd start_sirrd started there and removes WORK_DIR.
+stop_sirrd() {
+  [ -f "$1/sirrd.pid" ] && kill "$(cat "$1/sirrd.pid")" 2>/dev/null || true
+  rm -rf "$1"
 }

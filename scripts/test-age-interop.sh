@@ -23,11 +23,7 @@ else
   echo "NOTE: npm age-encryption missing (scripts/install-oracles.sh): the TypeScript half is skipped"
 fi
 W=$(mktemp -d /tmp/sirr-age.XXXXXX)
-cleanup() {
-  [ -f "$W/sirrd.pid" ] && kill "$(cat "$W/sirrd.pid")" 2>/dev/null || true
-  rm -rf "$W"
-}
-trap cleanup EXIT
+trap 'stop_sirrd "$W"' EXIT
 fail() { echo "FAIL: $*"; [ -f "$W/sirrd.log" ] && tail -20 "$W/sirrd.log"; exit 1; }
 checks=0
 # (age -d -o does not create the file for an empty plaintext: a missing output is empty)
@@ -132,7 +128,7 @@ printf 'wrong\n' >wrong.txt
 refused 'incorrect passphrase' "the wrong passphrase" -- "$SIRR" age decrypt --passphrase-file wrong.txt p.nul.pw.age
 refused 'cannot be combined' "a passphrase with recipients" -- "$SIRR" age encrypt --passphrase-file pw.txt -r "$R_GO" p.text
 refused 'malformed age recipient' "a bad recipient" -- "$SIRR" age encrypt -r age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq p.text
-printf 'AGE-SECRET-KEY-1NOTAKEY\n' >bad.key
+printf 'not an identity\n' >bad.key
 refused 'line 1' "a malformed identity file" -- "$SIRR" age decrypt -i bad.key t.age
 [ ! -s out.txt ] || fail "a refused decryption printed plaintext"
 

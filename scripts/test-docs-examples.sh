@@ -11,11 +11,7 @@ build=$(realpath "${1:?usage: test-docs-examples.sh BUILD_DIR}")
 DOC=docs/client-side-encryption.md
 command -v age >/dev/null || { echo "SKIP: the age CLI is not installed (scripts/install-deps.sh)"; exit 77; }
 W=$(mktemp -d /tmp/sirr-docs.XXXXXX)
-cleanup() {
-  [ -f "$W/sirrd.pid" ] && kill "$(cat "$W/sirrd.pid")" 2>/dev/null || true
-  rm -rf "$W"
-}
-trap cleanup EXIT
+trap 'stop_sirrd "$W"' EXIT
 fail() { echo "FAIL: $*"; tail -20 "$W/sirrd.log"; exit 1; }
 
 # The examples, one file each.

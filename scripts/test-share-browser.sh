@@ -20,11 +20,7 @@ NODE_DIR=$ROOT/.oracles/node
 command -v node >/dev/null && [ -d "$NODE_DIR/node_modules/puppeteer-core" ] ||
   { echo "SKIP: node or puppeteer-core missing (scripts/install-oracles.sh)"; exit 77; }
 W=$(mktemp -d /tmp/sirr-share.XXXXXX)
-cleanup() {
-  [ -f "$W/sirrd.pid" ] && kill "$(cat "$W/sirrd.pid")" 2>/dev/null || true
-  rm -rf "$W"
-}
-trap cleanup EXIT
+trap 'stop_sirrd "$W"' EXIT
 fail() { echo "FAIL: $*"; tail -20 "$W/sirrd.log"; exit 1; }
 ok() { echo "ok: $*"; }
 

@@ -84,16 +84,6 @@ StatusOr<age::Identities> LoadIdentities(Session& s, const std::vector<std::stri
   return ids;
 }
 
-StatusOr<Bytes> ReadInput(Session& s, const std::string& path, std::string_view flag) {
-  SecretBytes all;
-  if (path.empty() || path == "-") {
-    SIRR_ASSIGN_OR_RETURN(all, ReadAll(s.io().in));
-  } else {
-    SIRR_ASSIGN_OR_RETURN(all, ReadFileSecret(path, flag));
-  }
-  return Bytes(all.reveal().begin(), all.reveal().end());
-}
-
 Status StreamInput(Session& s, const std::string& path, std::string_view flag,
                    const std::function<Status(std::span<const uint8_t>)>& fn) {
   std::ifstream file;
@@ -309,11 +299,15 @@ class AgeCmd final : public Command {
     if (!ids.ok()) return s.Usage(ids.status().message());
     if (ids->x25519.empty() && !ids->passphrase)
       return s.Usage("give -i IDENTITY_FILE (or set SIRR_AGE_IDENTITY) or --passphrase");
-    auto input = ReadInput(s, in_, "INPUT");
-    if (!input.ok()) return s.Usage(input.status().message());
+    Bytes input;  // the age file (not secret): read whole, it is opened chunk by chunk
+    Status read = StreamInput(s, in_, "INPUT", [&input](std::span<const uint8_t> b) {
+      input.insert(input.end(), b.begin(), b.end());
+      return OkStatus();
+    });
+    if (!read.ok()) return s.Usage(read.message());
     Output out;
     if (auto st = out.Open(s, out_, 0600); !st.ok()) return s.Usage(st.message());
-    Status st = age::Decrypt(*input, *ids, [&out](std::span<const uint8_t> b) { out.Write(b); });
+    Status st = age::Decrypt(input, *ids, [&out](std::span<const uint8_t> b) { out.Write(b); });
     if (!st.ok()) return s.Fail(kExitRefused, st.message());
     if (auto fin = out.Finish(); !fin.ok()) return s.Fail(kExitServer, fin.message());
     return 0;

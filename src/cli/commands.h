@@ -70,8 +70,6 @@ StatusOr<crypto::age::Identities> LoadIdentities(Session& s, const std::vector<s
 // 64 KiB, through one wiped buffer: a large value is never held whole.
 Status StreamInput(Session& s, const std::string& path, std::string_view flag,
                    const std::function<Status(std::span<const uint8_t>)>& fn);
-// A file's bytes, or stdin's when `path` is empty or "-".
-StatusOr<Bytes> ReadInput(Session& s, const std::string& path, std::string_view flag);
 
 // Local operator helpers (no server).
 // Creates `path` with mode 0400 (never overwrites) holding the base64 key and a newline,

@@ -1,7 +1,5 @@
 #include "core/shares.h"
 
-#include <openssl/crypto.h>
-
 #include "core/audited.h"
 #include "core/instance.h"
 #include "crypto/crypto.h"
@@ -149,8 +147,7 @@ StatusOr<Bytes> Shares::Reveal(const RequestContext& ctx, std::string_view id,
     return gone;
   }
   const auto digest = crypto::Sha256(proof);
-  if (meta->access_hash.size() != digest.size() ||
-      CRYPTO_memcmp(meta->access_hash.data(), digest.data(), digest.size()) != 0) {
+  if (!ConstantTimeEquals(meta->access_hash, digest)) {
     SIRR_RETURN_IF_ERROR(AuditReveal(ctx, vault, id, "denied", "wrong proof; nothing counted"));
     return gone;
   }

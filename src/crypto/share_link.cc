@@ -8,10 +8,6 @@ namespace {
 
 constexpr std::string_view kAad = "sirr-share-v1";
 
-std::span<const uint8_t> AsSpan(std::string_view s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
-}
-
 SecretBytes Derive(const SecretBytes& link_key, std::string_view info) {
   auto out = HkdfSha256(link_key, {}, info, 32);
   if (!out.ok()) std::abort();  // HKDF over a 32-byte key cannot fail
@@ -40,7 +36,7 @@ StatusOr<Bytes> Seal(const SecretBytes& link_key, std::span<const uint8_t> plain
   SecretBytes key = Derive(link_key, "sirr-share-v1 encrypt");
   uint8_t nonce[kGcmNonceSize];
   random.Fill(nonce);
-  SIRR_ASSIGN_OR_RETURN(Bytes ct, Aes256GcmEncrypt(key, nonce, plaintext, AsSpan(kAad)));
+  SIRR_ASSIGN_OR_RETURN(Bytes ct, Aes256GcmEncrypt(key, nonce, plaintext, AsBytes(kAad)));
   Bytes blob;
   blob.reserve(1 + sizeof nonce + ct.size());
   blob.push_back(kVersion);
@@ -54,7 +50,7 @@ StatusOr<SecretBytes> Open(const SecretBytes& link_key, std::span<const uint8_t>
   if (blob.size() < kOverhead || blob[0] != kVersion) return bad;
   SecretBytes key = Derive(link_key, "sirr-share-v1 encrypt");
   auto plain =
-      Aes256GcmDecrypt(key, blob.subspan(1, kGcmNonceSize), blob.subspan(13), AsSpan(kAad));
+      Aes256GcmDecrypt(key, blob.subspan(1, kGcmNonceSize), blob.subspan(13), AsBytes(kAad));
   if (!plain.ok()) return bad;
   return plain;
 }

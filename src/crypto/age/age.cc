@@ -38,10 +38,6 @@ Status NoMatchError() {
   return InvalidArgumentError("age: no identity matched any of the recipients");
 }
 
-std::span<const uint8_t> AsBytes(std::string_view s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
-}
-
 // --- Bech32 (BIP 173; age uses the original checksum constant 1, no length limit).
 
 constexpr char kBech32Charset[] = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
@@ -99,7 +95,8 @@ std::string Bech32Encode(std::string_view hrp, std::span<const uint8_t> data) {
   out.push_back('1');
   for (uint8_t v : values) out.push_back(kBech32Charset[v]);
   for (int i = 0; i < 6; ++i) out.push_back(kBech32Charset[(mod >> (5 * (5 - i))) & 31]);
-  SecureWipe(values.data(), values.size());
+  SecureWipe(values.data(), values.size());  // an identity's key, regrouped
+  SecureWipe(check.data(), check.size());
   return out;
 }
 
@@ -288,21 +285,22 @@ StatusOr<SecretBytes> UnwrapHeader(const Header& h, const Identities& ids) {
   for (const auto& s : h.stanzas) has_scrypt |= s.args[0] == "scrypt";
   if (has_scrypt && h.stanzas.size() != 1)
     return HeaderError("an scrypt stanza must be the only stanza");
+  std::vector<Recipient> mine;  // each identity's public key, computed once
+  for (const auto& id : ids.x25519) mine.push_back(ToRecipient(id));
   for (const auto& s : h.stanzas) {
     if (s.args[0] == "X25519") {
       if (s.args.size() != 2) return HeaderError("malformed X25519 stanza");
       SIRR_ASSIGN_OR_RETURN(Bytes share, DecodeRawB64(s.args[1]));
       if (share.size() != 32) return HeaderError("malformed X25519 share");
       if (s.body.size() != kFileKeySize + kTagSize) return HeaderError("malformed X25519 body");
-      for (const auto& id : ids.x25519) {
+      for (size_t i = 0; i < ids.x25519.size(); ++i) {
         SecretBytes shared(32);
-        if (crypto_scalarmult(shared.reveal_mut().data(), id.private_key.reveal().data(),
+        if (crypto_scalarmult(shared.reveal_mut().data(), ids.x25519[i].private_key.reveal().data(),
                               share.data()) != 0 ||
             AllZero(shared.reveal()))
           return HeaderError("X25519 share is a low-order point");
-        Recipient me = ToRecipient(id);
         Bytes salt(share);
-        salt.insert(salt.end(), me.public_key.begin(), me.public_key.end());
+        salt.insert(salt.end(), mine[i].public_key.begin(), mine[i].public_key.end());
         SecretBytes wrap = Hkdf(shared, salt, kX25519Info);
         if (auto key = UnwrapFileKey(wrap, s.body)) return std::move(*key);
       }
@@ -632,29 +630,6 @@ bool IsArmored(std::span<const uint8_t> file) {
   return head.find("-----") != std::string_view::npos;
 }
 
-bool LooksLikeAge(std::span<const uint8_t> file) {
-  std::string_view v = kVersionLine;
-  size_t i = 0;
-  while (i < file.size() && i < 1024 && IsSpace(file[i])) ++i;
-  auto rest = file.subspan(i);
-  bool armor_first = rest.size() >= kArmorBegin.size() &&
-                     std::equal(kArmorBegin.begin(), kArmorBegin.end(), rest.begin());
-  return armor_first || (file.size() > v.size() && std::equal(v.begin(), v.end(), file.begin()) &&
-                         file[v.size()] == '\n');
-}
-
-StatusOr<std::vector<std::string>> StanzaTypes(std::span<const uint8_t> file) {
-  Bytes dearmored;
-  if (IsArmored(file)) {
-    SIRR_ASSIGN_OR_RETURN(dearmored, Dearmor(file));
-    file = dearmored;
-  }
-  SIRR_ASSIGN_OR_RETURN(Header h, ParseHeader(file));
-  std::vector<std::string> out;
-  for (const auto& s : h.stanzas) out.push_back(s.args[0]);
-  return out;
-}
-
 Status Decrypt(std::span<const uint8_t> file, const Identities& ids, const Sink& out) {
   Bytes dearmored;
   if (IsArmored(file)) {
@@ -665,7 +640,7 @@ Status Decrypt(std::span<const uint8_t> file, const Identities& ids, const Sink&
   SIRR_ASSIGN_OR_RETURN(SecretBytes file_key, UnwrapHeader(h, ids));
   SecretBytes mac_key = Hkdf(file_key, {}, "header");
   auto mac = HmacSha256(mac_key, file.first(h.mac_input_end));
-  if (h.mac.size() != mac.size() || sodium_memcmp(mac.data(), h.mac.data(), 32) != 0)
+  if (!ConstantTimeEquals(mac, h.mac))
     return InvalidArgumentError(
         "age: header MAC mismatch (the header was changed, or the file "
         "key is wrong)");

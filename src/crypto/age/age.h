@@ -98,12 +98,6 @@ struct Identities {
 Status Decrypt(std::span<const uint8_t> file, const Identities& ids, const Sink& out);
 // True when `file` starts (after optional whitespace) with the armor line.
 bool IsArmored(std::span<const uint8_t> file);
-// True when `file` starts like an age file (binary or armored): for telling an age payload
-// from something else without decrypting.
-bool LooksLikeAge(std::span<const uint8_t> file);
-// The stanza types in the header ("X25519", "scrypt", ...), for messages; an error if the
-// header does not parse.
-StatusOr<std::vector<std::string>> StanzaTypes(std::span<const uint8_t> file);
 
 enum class ErrorClass { kNone, kArmor, kHeader, kNoMatch, kHmac, kPayload, kOther };
 ErrorClass ErrorClassOf(const Status& status);
