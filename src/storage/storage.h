@@ -332,6 +332,15 @@ class Storage {
   // Where committed journal records go; null: nowhere (tools, tests). Set before serving.
   virtual void SetJournalSink(JournalSink* sink) = 0;
   virtual StatusOr<std::optional<std::pair<int64_t, Bytes>>> LoadAuditHead() = 0;
+
+  // --- node-wide jobs (several sirrd nodes on one database)
+  // Holds the instance-wide lock named `job` (e.g. "rotation") while the returned holder lives.
+  // FailedPrecondition when another node holds it. Single-process backends (SQLite, whose data
+  // directory is locked by one sirrd) always grant it.
+  virtual StatusOr<std::shared_ptr<void>> LockJob(std::string_view job) {
+    (void)job;
+    return std::shared_ptr<void>(std::make_shared<int>(0));
+  }
 };
 
 }  // namespace sirr::storage

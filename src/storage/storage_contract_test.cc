@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include "storage/postgres/pg_storage.h"
 #include "storage/sqlite/sqlite_storage.h"
 #include "storage/storage.h"
 #include "storage/storage_test_rows.h"
@@ -34,10 +35,14 @@ std::string Uuid(char c) { return "00000000-0000-4000-8000-00000000000" + std::s
 class StorageContractTest : public ::testing::TestWithParam<StorageBackend> {
  protected:
   void SetUp() override {
+    if (GetParam().name == "Postgres" && !testing::PostgresTestUrl())
+      GTEST_SKIP() << "SIRR_TEST_DATABASE_URL is not set: run scripts/test-pg-storage.sh "
+                      "(ctest Storage.PostgresContract), which starts a private PostgreSQL";
     auto s = GetParam().open(dir_.path());
     ASSERT_TRUE(s.ok()) << s.status();
     db_ = std::move(s).value();
-    ASSERT_TRUE(testing::InitializeTestInstance(*db_).ok());
+    Status init = testing::InitializeTestInstance(*db_);
+    ASSERT_TRUE(init.ok()) << init;
   }
   // Closes and opens the store again: what a write committed must still be there.
   void Reopen() {
@@ -434,7 +439,22 @@ const StorageBackend kSqlite{
       return std::unique_ptr<Storage>(std::move(*s));
     }};
 
-INSTANTIATE_TEST_SUITE_P(Backends, StorageContractTest, ::testing::Values(kSqlite), PrintBackend);
+// A fresh database per test on the server SIRR_TEST_DATABASE_URL names (its password from
+// PGPASSFILE), named after the test's directory so that Reopen() finds the same one.
+const StorageBackend kPostgres{
+    "Postgres", [](const std::filesystem::path& dir) -> StatusOr<std::unique_ptr<Storage>> {
+      SIRR_ASSIGN_OR_RETURN(std::string url, testing::PostgresTestDatabase(dir.string()));
+      PostgresOptions options;
+      options.connect.url = url;
+      options.pool = 4;
+      options.node_id = "node-a";
+      auto s = PostgresStorage::Open(options);
+      if (!s.ok()) return s.status();
+      return std::unique_ptr<Storage>(std::move(*s));
+    }};
+
+INSTANTIATE_TEST_SUITE_P(Backends, StorageContractTest, ::testing::Values(kSqlite, kPostgres),
+                         PrintBackend);
 
 }  // namespace
 }  // namespace sirr::storage

@@ -1,0 +1,116 @@
+#pragma once
+
+// Templates and helpers shared by PostgresStorage's parts (group commit, reader pool, read
+// cache). Not a public interface; include only from storage/postgres/*.cc.
+
+#include <functional>
+#include <optional>
+#include <string_view>
+
+#include "storage/postgres/pg_storage.h"
+
+namespace sirr::storage {
+
+namespace internal {
+// Advisory lock keys (pg_advisory_*): "sirr" in ASCII, then a number per purpose.
+inline constexpr int64_t kMigrationLock = 0x73697272'00000001;
+inline constexpr int64_t kJobLockBase = 0x73697272'00000100;
+Status PgMigrate(PgConnection& c);
+}  // namespace internal
+using internal::kMigrationLock;
+
+struct PostgresStorage::WriteOp {
+  std::function<Status(PgConnection&)> fn;
+  Status result;
+  bool done = false;                    // guarded by commit_mu_
+  std::vector<JournalEntry> journaled;  // inserted by fn; guarded by writer_mu_
+};
+
+template <typename Fn>
+Status PostgresStorage::WithWriteTx(Fn&& fn, const Journal* journal) {
+  // Audit before commit: while the audit log cannot take records, no audited change starts.
+  if (journal && *journal && journal_sink_) SIRR_RETURN_IF_ERROR(journal_sink_->Ready());
+  WriteOp op{std::ref(fn), OkStatus(), false, {}};
+  std::unique_lock lock(commit_mu_);
+  commit_queue_.push_back(&op);
+  while (!op.done) {
+    if (committing_) {
+      commit_cv_.wait(lock);
+      continue;
+    }
+    committing_ = true;
+    std::vector<WriteOp*> batch;
+    batch.swap(commit_queue_);
+    lock.unlock();
+    std::vector<JournalEntry> journaled = CommitBatch(batch);
+    if (journal_sink_ && !journaled.empty()) journal_sink_->Committed(std::move(journaled));
+    InvalidateCaches();
+    lock.lock();
+    for (WriteOp* w : batch) w->done = true;
+    committing_ = false;
+    commit_cv_.notify_all();
+  }
+  return op.result;
+}
+
+template <typename Fn>
+auto PostgresStorage::WithReader(Fn&& fn) -> decltype(fn(std::declval<PgConnection&>())) {
+  std::unique_ptr<PgConnection> c;
+  {
+    std::unique_lock lock(readers_mu_);
+    readers_cv_.wait(lock, [&] {
+      return !idle_readers_.empty() || readers_out_ < std::max(1, options_.pool);
+    });
+    if (!idle_readers_.empty()) {
+      c = std::move(idle_readers_.back());
+      idle_readers_.pop_back();
+    }
+    ++readers_out_;
+  }
+  auto give_back = [&] {
+    std::lock_guard lock(readers_mu_);
+    --readers_out_;
+    if (c && !c->broken()) idle_readers_.push_back(std::move(c));
+    readers_cv_.notify_one();
+  };
+  if (!c) {
+    auto opened = Connect();
+    if (!opened.ok()) {
+      give_back();
+      return opened.status();
+    }
+    c = std::move(opened).value();
+  }
+  auto result = fn(*c);
+  give_back();
+  return result;
+}
+
+template <typename Row, typename Load>
+StatusOr<Row> PostgresStorage::CachedRead(std::map<CacheKey, Row>& cache, CacheKey key,
+                                          Load&& load) {
+  constexpr size_t kMaxCachedRows = 4096;
+  SIRR_RETURN_IF_ERROR(ValidateCache());
+  uint64_t generation;
+  {
+    std::shared_lock lock(cache_mu_);
+    auto it = cache.find(key);
+    if (it != cache.end()) {
+      metrics_.cache_hits.Inc();
+      return it->second;
+    }
+    generation = generation_;
+  }
+  metrics_.cache_misses.Inc();
+  StatusOr<Row> row = WithReader(load);
+  if (row.ok()) {
+    std::unique_lock lock(cache_mu_);
+    if (generation == generation_) {
+      if (cache.size() >= kMaxCachedRows) cache.clear();
+      cache.emplace(std::move(key), *row);
+    }
+  }
+  return row;
+}
+
+}  // namespace sirr::storage

@@ -1,0 +1,180 @@
+#pragma once
+
+// The PostgreSQL backend (SIRR_STORAGE=postgres): several sirrd nodes share one database.
+//
+// Same contract as SqliteStorage: every method is one transaction; read limits are one
+// conditional UPDATE inside the reading transaction (row lock: two nodes reading a one-read
+// secret serialise on the row, the second sees it burned); unique violations are AlreadyExists.
+//
+// Writes: one writer connection per node with group commit (writes arriving while a commit is
+// in flight are applied together, each in its own savepoint, in one transaction). Reads: a pool
+// of reader connections (SIRR_DATABASE_POOL). Numbered migrations run in one transaction under
+// an advisory lock, so nodes starting together migrate exactly once.
+//
+// Read cache across nodes: vault rows, key rows and live unlimited secrets (sealed material
+// only) are cached as in SqliteStorage, but another node may change them. Every committed write
+// advances the sequence `sirr_epoch` after its COMMIT and before its callers return. A cached
+// read is served only after an epoch check that *started after the read arrived* found the
+// epoch unchanged (else the cache is dropped): so a write acknowledged by any node is never
+// hidden by a cache anywhere. Concurrent reads share one check (one round trip per check, not
+// per read).
+//
+// Audit: each node has its own journal rows and chain head (keyed by node id), so each node's
+// audit file is one verifiable chain; the journal rows commit with the change (audit before
+// commit). A commit whose outcome is unknown (connection lost during COMMIT) is resolved after
+// reconnecting by looking for its journal rows.
+//
+// A lost connection is Unavailable (503 + Retry-After); the next call reconnects (with a
+// multi-host URL and target_session_attrs=read-write, to whichever host is the primary now).
+// Thread-safe.
+
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "storage/postgres/pg_conn.h"
+#include "storage/storage.h"
+
+namespace sirr::storage {
+
+struct PostgresOptions {
+  PgConnectOptions connect;
+  int pool = 8;         // reader connections (SIRR_DATABASE_POOL)
+  std::string node_id;  // this node's audit journal and chain head
+};
+
+class PostgresStorage final : public Storage {
+ public:
+  // Connects, refuses a read-only server (a standby), and applies pending migrations under the
+  // migration advisory lock. Errors are one line (Unavailable: cannot connect; FailedPrecondition:
+  // read-only server, schema newer than this sirrd).
+  static StatusOr<std::unique_ptr<PostgresStorage>> Open(const PostgresOptions& options);
+  ~PostgresStorage() override;
+
+  static int SchemaVersion();
+  // Rows in each table (migrate-storage's verification).
+  StatusOr<std::map<std::string, int64_t>> CountRows();
+
+  StatusOr<std::vector<KeyringRow>> ListKeyring() override;
+  Status AddKeyVersion(const KeyringRow& row, const Journal& journal = {}) override;
+  Status SetAuditKey(int version, const Bytes& wrapped) override;
+  Status SetKeyState(int version, std::string_view state, int64_t now,
+                     const Journal& journal = {}) override;
+  StatusOr<int64_t> CountVaultKeys(const Bytes& key_id, bool wrapped_by) override;
+  StatusOr<std::vector<VaultRow>> VaultsNotWrappedBy(const Bytes& key_id, std::string_view after,
+                                                     int limit) override;
+  StatusOr<int64_t> RewrapVaultKeys(const std::vector<Rewrap>& rewraps,
+                                    const Journal& journal = {}) override;
+  Status BackupTo(const std::string& dest) override;
+  StatusOr<int64_t> CountVaults() override;
+  Status InitializeInstance(const KeyringRow& key, const VaultRow& vault,
+                            const Journal& journal = {}) override;
+  StatusOr<VaultRow> GetVault(std::string_view id_or_name, std::string_view name_owner) override;
+  Status CreateVault(const VaultRow& row, std::string_view grant_token_id,
+                     const Journal& journal = {}) override;
+  StatusOr<VaultPage> ListVaults(const VaultScope& scope, int64_t offset, int64_t limit) override;
+  StatusOr<int64_t> CountLiveSecrets(std::string_view vault_id) override;
+  Status ShredVaultKey(std::string_view vault_id, const Journal& journal = {}) override;
+  StatusOr<int64_t> DeleteVault(std::string_view vault_id, const Journal& journal = {}) override;
+  Status CreateToken(const TokenRow& row, const Journal& journal = {}) override;
+  StatusOr<TokenRow> FindTokenByHash(const Bytes& hash) override;
+  StatusOr<TokenRow> GetToken(std::string_view id) override;
+  StatusOr<bool> ConsumeTokenUse(std::string_view id) override;
+  StatusOr<std::vector<TokenRow>> ListTokens() override;
+  Status RevokeToken(std::string_view id, int64_t now, const Journal& journal = {}) override;
+  Status PutSecret(const SecretRow& row, bool overwrite, int64_t now,
+                   const Journal& journal = {}) override;
+  StatusOr<SecretRow> GetSecretMeta(std::string_view vault_id,
+                                    std::string_view id_or_name) override;
+  StatusOr<SecretRow> ReadSecret(std::string_view vault_id, std::string_view id_or_name,
+                                 int64_t now, const Journal& journal = {}) override;
+  StatusOr<SecretPage> ListSecrets(std::string_view vault_id, const SecretFilter& filter,
+                                   int64_t now) override;
+  StatusOr<SecretRow> DeleteSecret(std::string_view vault_id, std::string_view id_or_name,
+                                   const Journal& journal = {}) override;
+  StatusOr<std::vector<SecretRow>> ExpireDue(int64_t now, int limit,
+                                             const Journal& journal = {}) override;
+  StatusOr<int64_t> PurgeTombstones(int64_t gone_before) override;
+  Status CreateKey(const KeyRow& row, const Journal& journal = {}) override;
+  StatusOr<KeyRow> GetKey(std::string_view vault_id, std::string_view id_or_name,
+                          bool with_material) override;
+  StatusOr<KeyPage> ListKeys(std::string_view vault_id, const KeyFilter& filter) override;
+  StatusOr<int64_t> CountKeys(std::string_view vault_id) override;
+  StatusOr<KeyRow> DeleteKey(std::string_view vault_id, std::string_view id_or_name,
+                             const Journal& journal = {}) override;
+  StatusOr<int64_t> NextHdIndex(std::string_view vault_id, std::string_view key_id,
+                                const Journal& journal = {}) override;
+  Status SaveAuditHead(int64_t seq, const Bytes& mac, int64_t journal_written = 0) override;
+  StatusOr<std::vector<JournalEntry>> ReadJournal(int64_t after, int limit) override;
+  void SetJournalSink(JournalSink* sink) override;
+  StatusOr<std::optional<std::pair<int64_t, Bytes>>> LoadAuditHead() override;
+  const StorageMetrics& metrics() const override { return metrics_; }
+  StatusOr<LiveCounts> CountLive(int64_t now) override;
+  StatusOr<std::shared_ptr<void>> LockJob(std::string_view job) override;
+
+ private:
+  explicit PostgresStorage(PostgresOptions options) : options_(std::move(options)) {}
+
+  struct WriteOp;
+  template <typename Fn>
+  Status WithWriteTx(Fn&& fn, const Journal* journal = nullptr);
+  Status AddJournal(PgConnection& c, const Journal& journal, const JournalContext& ctx);
+  std::vector<JournalEntry> CommitBatch(const std::vector<WriteOp*>& batch);
+  // After a COMMIT whose outcome is unknown: whether the journal rows `ids` exist.
+  StatusOr<bool> Committed(const std::vector<int64_t>& ids);
+  template <typename Fn>
+  auto WithReader(Fn&& fn) -> decltype(fn(std::declval<PgConnection&>()));
+  StatusOr<std::unique_ptr<PgConnection>> Connect();
+
+  // The cross-node cache rule (see above): OK once an epoch check that started after this call
+  // has run; drops the cache when the epoch moved.
+  Status ValidateCache();
+  Status CheckEpoch();
+  void InvalidateCaches();
+  using CacheKey = std::tuple<std::string, std::string, bool>;
+  template <typename Row, typename Load>
+  StatusOr<Row> CachedRead(std::map<CacheKey, Row>& cache, CacheKey key, Load&& load);
+
+  const PostgresOptions options_;
+  StorageMetrics metrics_;
+
+  std::mutex writer_mu_;
+  std::unique_ptr<PgConnection> writer_;  // guarded by writer_mu_; null: reconnect
+  WriteOp* current_op_ = nullptr;         // guarded by writer_mu_
+
+  JournalSink* journal_sink_ = nullptr;  // set before serving (under commit_mu_)
+  std::mutex commit_mu_;
+  std::condition_variable commit_cv_;
+  std::vector<WriteOp*> commit_queue_;  // guarded by commit_mu_
+  bool committing_ = false;             // guarded by commit_mu_
+
+  std::mutex readers_mu_;
+  std::condition_variable readers_cv_;
+  std::vector<std::unique_ptr<PgConnection>> idle_readers_;  // guarded by readers_mu_
+  int readers_out_ = 0;                                      // guarded by readers_mu_
+
+  // Epoch checks: numbered; a caller needs the first check numbered above checks_started_ at
+  // its arrival.
+  std::mutex epoch_mu_;
+  std::condition_variable epoch_cv_;
+  uint64_t checks_started_ = 0;   // guarded by epoch_mu_
+  uint64_t checks_finished_ = 0;  // guarded by epoch_mu_
+  bool checking_ = false;         // guarded by epoch_mu_
+  Status last_check_;             // guarded by epoch_mu_
+  std::unique_ptr<PgConnection> epoch_conn_;  // used by the running check only
+  int64_t epoch_seen_ = -1;                   // used by the running check only
+
+  std::shared_mutex cache_mu_;
+  std::map<CacheKey, VaultRow> vault_cache_;    // guarded by cache_mu_
+  std::map<CacheKey, SecretRow> secret_cache_;  // guarded by cache_mu_
+  std::map<CacheKey, KeyRow> key_cache_;        // guarded by cache_mu_
+  size_t secret_cache_bytes_ = 0;               // guarded by cache_mu_
+  uint64_t generation_ = 0;                     // guarded by cache_mu_
+};
+
+}  // namespace sirr::storage

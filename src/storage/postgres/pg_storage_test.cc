@@ -1,0 +1,178 @@
+// PostgresStorage beyond the shared contract (storage_contract_test.cc): several nodes on one
+// database (caches, journals, job locks), migrations under concurrency, a newer schema, a lost
+// connection. Needs SIRR_TEST_DATABASE_URL (scripts/test-pg-storage.sh starts a private server).
+
+#include "storage/postgres/pg_storage.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "storage/storage_test_rows.h"
+
+namespace sirr::storage {
+namespace {
+
+class PostgresStorageTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!testing::PostgresTestUrl())
+      GTEST_SKIP() << "SIRR_TEST_DATABASE_URL is not set: run scripts/test-pg-storage.sh";
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    auto url = testing::PostgresTestDatabase(std::string("pg.") + info->name());
+    ASSERT_TRUE(url.ok()) << url.status();
+    url_ = *url;
+  }
+  StatusOr<std::unique_ptr<PostgresStorage>> Node(const std::string& id) {
+    PostgresOptions o;
+    o.connect.url = url_;
+    o.connect.application_name = "sirr-test-" + id;
+    o.pool = 2;
+    o.node_id = id;
+    return PostgresStorage::Open(o);
+  }
+  StatusOr<std::unique_ptr<PgConnection>> Admin() { return PgConnection::Connect({url_, nullptr, "sirr-test"}); }
+  std::string url_;
+};
+
+TEST_F(PostgresStorageTest, NodesStartingTogetherMigrateOnce) {
+  std::vector<std::thread> threads;
+  std::vector<Status> results(6);
+  for (int i = 0; i < 6; ++i)
+    threads.emplace_back([&, i] { results[i] = Node("n" + std::to_string(i)).status(); });
+  for (auto& t : threads) t.join();
+  for (const Status& st : results) EXPECT_TRUE(st.ok()) << st;
+  auto admin = Admin();
+  ASSERT_TRUE(admin.ok());
+  auto r = (*admin)->Query("SELECT count(*), max(version) FROM sirr_schema");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->Int(0, 0), 1);
+  EXPECT_EQ(r->Int(0, 1), PostgresStorage::SchemaVersion());
+}
+
+TEST_F(PostgresStorageTest, NewerSchemaIsRefusedAndLeftAlone) {
+  ASSERT_TRUE(Node("a").ok());
+  auto admin = Admin();
+  ASSERT_TRUE((*admin)->Exec("UPDATE sirr_schema SET version = 99").ok());
+  auto again = Node("a");
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(again.status().message().find("schema version 99 is newer"), std::string::npos)
+      << again.status();
+  auto r = (*admin)->Query("SELECT version FROM sirr_schema");
+  EXPECT_EQ(r->Int(0, 0), 99);
+}
+
+TEST_F(PostgresStorageTest, WrongPasswordAndMissingDatabaseAreOneLine) {
+  PostgresOptions o;
+  o.node_id = "a";
+  o.connect.url = url_.substr(0, url_.rfind('/') + 1) + "no_such_database";
+  auto missing = PostgresStorage::Open(o);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(missing.status().message().find("does not exist"), std::string::npos)
+      << missing.status();
+  EXPECT_EQ(missing.status().message().find('\n'), std::string::npos);
+  o.connect.url = url_;
+  o.connect.password = std::make_shared<SecretBytes>(SecretBytes::FromString("wrong-password"));
+  auto bad = PostgresStorage::Open(o);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("password authentication failed"), std::string::npos)
+      << bad.status();
+  EXPECT_EQ(bad.status().message().find("wrong-password"), std::string::npos);
+}
+
+TEST_F(PostgresStorageTest, CachesNeverServeWhatAnotherNodeChanged) {
+  auto a = Node("a");
+  auto b = Node("b");
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE(testing::InitializeTestInstance(**a).ok());
+  SecretRow v1 = testing::TestSecret("00000000-0000-4000-8000-000000000001", "db");
+  ASSERT_TRUE((*a)->PutSecret(v1, false, 200).ok());
+  // B reads (and caches) the vault and the secret.
+  ASSERT_TRUE((*b)->GetVault("default", "").ok());
+  ASSERT_EQ((*b)->ReadSecret("vid", "db", 300)->value, (Bytes{1, 2, 3}));
+  ASSERT_EQ((*b)->ReadSecret("vid", "db", 300)->value, (Bytes{1, 2, 3}));
+  // Overwritten through A: B serves the new value at once.
+  SecretRow v2 = testing::TestSecret("00000000-0000-4000-8000-000000000002", "db");
+  v2.value = Bytes{4, 5, 6};
+  ASSERT_TRUE((*a)->PutSecret(v2, true, 300).ok());
+  EXPECT_EQ((*b)->ReadSecret("vid", "db", 400)->value, (Bytes{4, 5, 6}));
+  // Deleted through A: gone on B.
+  ASSERT_TRUE((*a)->DeleteSecret("vid", "db").ok());
+  EXPECT_EQ((*b)->ReadSecret("vid", "db", 500).status().code(), StatusCode::kNotFound);
+  // A vault shredded through A: B sees the empty wrapped key.
+  ASSERT_TRUE((*b)->GetVault("vid", "")->wrapped_key.size() > 0);
+  ASSERT_TRUE((*a)->ShredVaultKey("vid").ok());
+  EXPECT_TRUE((*b)->GetVault("vid", "")->wrapped_key.empty());
+  EXPECT_GT((*b)->metrics().cache_hits.Value(), 0);
+}
+
+TEST_F(PostgresStorageTest, EachNodeKeepsItsOwnJournalAndAuditHead) {
+  auto a = Node("a");
+  auto b = Node("b");
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE(testing::InitializeTestInstance(**a).ok());
+  Journal journal = [](const JournalContext&) {
+    return std::vector<JournalEntry>{{0, 5, "\"action\":\"x\""}};
+  };
+  ASSERT_TRUE(
+      (*a)->PutSecret(testing::TestSecret("00000000-0000-4000-8000-00000000000a", "x"), false, 1,
+                      journal)
+          .ok());
+  ASSERT_TRUE(
+      (*b)->PutSecret(testing::TestSecret("00000000-0000-4000-8000-00000000000b", "y"), false, 1,
+                      journal)
+          .ok());
+  auto ja = (*a)->ReadJournal(0, 10);
+  auto jb = (*b)->ReadJournal(0, 10);
+  ASSERT_EQ(ja->size(), 1u);
+  ASSERT_EQ(jb->size(), 1u);
+  EXPECT_NE((*ja)[0].id, (*jb)[0].id);
+  ASSERT_TRUE((*a)->SaveAuditHead(7, Bytes(32, 1), (*ja)[0].id).ok());
+  EXPECT_TRUE((*a)->ReadJournal(0, 10)->empty());
+  EXPECT_EQ((*b)->ReadJournal(0, 10)->size(), 1u);  // B's rows are B's to purge
+  EXPECT_EQ((**(*a)->LoadAuditHead()).first, 7);
+  EXPECT_FALSE((*b)->LoadAuditHead()->has_value());
+}
+
+TEST_F(PostgresStorageTest, OneNodeAtATimeHoldsAJobLock) {
+  auto a = Node("a");
+  auto b = Node("b");
+  ASSERT_TRUE(a.ok() && b.ok());
+  auto held = (*a)->LockJob("rotation");
+  ASSERT_TRUE(held.ok()) << held.status();
+  auto refused = (*b)->LockJob("rotation");
+  EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE((*b)->LockJob("other").ok());
+  held->reset();
+  EXPECT_TRUE((*b)->LockJob("rotation").ok());
+}
+
+TEST_F(PostgresStorageTest, LostConnectionIsUnavailableThenReconnects) {
+  auto a = Node("a");
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(testing::InitializeTestInstance(**a).ok());
+  ASSERT_TRUE((*a)->CountVaults().ok());
+  auto admin = Admin();
+  ASSERT_TRUE((*admin)
+                  ->Exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                         "application_name = 'sirr-test-a'")
+                  .ok());
+  // Each connection finds out on its next use: Unavailable (503), never Internal (500).
+  for (int i = 0; i < 3; ++i) {
+    Status read = (*a)->CountVaults().status();
+    EXPECT_TRUE(read.ok() || read.code() == StatusCode::kUnavailable) << read;
+    Status write =
+        (*a)->PutSecret(testing::TestSecret("00000000-0000-4000-8000-00000000000c", "z"), true, 1);
+    EXPECT_TRUE(write.ok() || write.code() == StatusCode::kUnavailable) << write;
+  }
+  EXPECT_TRUE((*a)->CountVaults().ok());
+  EXPECT_TRUE(
+      (*a)->PutSecret(testing::TestSecret("00000000-0000-4000-8000-00000000000c", "z"), true, 1)
+          .ok());
+  EXPECT_TRUE((*a)->ReadSecret("vid", "z", 2).ok());
+}
+
+}  // namespace
+}  // namespace sirr::storage
