@@ -8,6 +8,33 @@
 #include "seal/providers.h"
 #include "server/server.h"
 
+// Where the data lives: SQLite (default) or PostgreSQL (docs/ha.md).
+void AddStorageOptions(CLI::App& app, sirr::server::ServerConfig& c) {
+  app.add_option("--storage", c.storage, "Storage backend: sqlite (embedded) or postgres")
+      ->envname("SIRR_STORAGE")
+      ->check(CLI::IsMember({"sqlite", "postgres"}))
+      ->capture_default_str();
+  app.add_option(
+         "--database-url", c.database_url,
+         "PostgreSQL: a libpq URI or conninfo, e.g. "
+         "postgresql://sirr@db1,db2/sirr?target_session_attrs=read-write&sslmode=verify-full "
+         "(no password here: use SIRR_DATABASE_PASSWORD_FILE or a passfile)")
+      ->envname("SIRR_DATABASE_URL");
+  app.add_option("--database-password-file", c.database_password_file,
+                 "PostgreSQL: file holding the database password (else libpq's PGPASSFILE or "
+                 "~/.pgpass)")
+      ->envname("SIRR_DATABASE_PASSWORD_FILE");
+  app.add_option("--database-pool", c.database_pool,
+                 "PostgreSQL: reader connections per node (plus one writer)")
+      ->envname("SIRR_DATABASE_POOL")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  app.add_option("--node-id", c.node_id,
+                 "This node's name in its audit records (default: generated once, kept in "
+                 "DATA_DIR/node-id)")
+      ->envname("SIRR_NODE_ID");
+}
+
 // Master key, seal provider, admin token and audit log settings.
 void AddKeyOptions(CLI::App& app, sirr::server::ServerConfig& c) {
   app.add_option("--key-file", c.provider.key_file,
@@ -240,6 +267,7 @@ int main(int argc, char** argv) {
                  "Directory of the database and, by default, the audit log")
       ->envname("SIRR_DATA_DIR")
       ->capture_default_str();
+  AddStorageOptions(app, c);
   AddTlsOptions(app, c);
   AddKeyOptions(app, c);
   AddLimitOptions(app, c);
@@ -299,10 +327,20 @@ int main(int argc, char** argv) {
   wrap->add_flag("--reuse-key", reuse_key,
                  "Wrap under an existing HSM key with the label instead of creating one");
 
+  std::string migrate_from, migrate_to;
+  auto* migrate = app.add_subcommand(
+      "migrate-storage",
+      "Copy an instance to another storage backend: every row, ciphertext as is (nothing is "
+      "decrypted; the same master key unseals the copy), then the row counts are compared. The "
+      "target must be empty; stop sirrd first. Example: sirrd migrate-storage --from "
+      "sqlite:/var/lib/sirr/sirr.db --to postgres:postgresql://sirr@db.example.com/sirr "
+      "(password from SIRR_DATABASE_PASSWORD_FILE or libpq's passfile).");
+  migrate->add_option("--from", migrate_from, "sqlite:PATH of the database to copy")->required();
+  migrate->add_option("--to", migrate_to, "postgres:URL of an empty database")->required();
+
   CLI11_PARSE(app, argc, argv);
-  if (verify->parsed())
-    return sirr::server::VerifyAudit(audit_files, c.provider.key_file, c.data_dir, c.key_file_new,
-                                     allow_missing_start);
+  if (verify->parsed()) return sirr::server::VerifyAudit(audit_files, c, allow_missing_start);
+  if (migrate->parsed()) return sirr::server::MigrateStorage(c, migrate_from, migrate_to);
   if (recover->parsed()) return sirr::server::RecoverAudit(c, recover_reason);
   if (wrap->parsed()) return sirr::server::Pkcs11Wrap(c, from_key_file, generate, reuse_key);
   if (health->parsed()) return sirr::server::Health(c, health_query);

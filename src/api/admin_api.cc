@@ -28,6 +28,7 @@ json RotationJson(const core::RotationStatus& s) {
     j["to_version"] = s.to_version;
   }
   if (!s.detail.empty()) j["detail"] = s.detail;
+  if (s.remaining >= 0) j["remaining"] = s.remaining;
   return j;
 }
 

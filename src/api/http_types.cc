@@ -69,7 +69,11 @@ Response ErrorResponse(const Status& status) {
   } else {
     j["message"] = status.message();
   }
-  return JsonResponse(code, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  Response r = JsonResponse(code, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  // Unavailable is temporary (the database or the audit log could not take the request; nothing
+  // changed): say when to retry. A sealed server is not, until an operator unseals it.
+  if (code == 503 && status.message() != "vault is sealed") r.SetHeader("Retry-After", "1");
+  return r;
 }
 
 StatusOr<std::string> PercentDecode(std::string_view in, bool plus_is_space) {

@@ -75,7 +75,7 @@ std::string EventFields(const Event& e) {
 
 std::string SignFields(const SecretBytes& mac_key, int64_t seq, const Bytes& prev,
                        const std::string& time, const std::string& key_id_hex,
-                       std::string_view fields, int64_t journal) {
+                       std::string_view fields, int64_t journal, std::string_view node) {
   std::string body;
   body.reserve(fields.size() + 256);
   body.append("{\"seq\":").append(std::to_string(seq));
@@ -83,6 +83,7 @@ std::string SignFields(const SecretBytes& mac_key, int64_t seq, const Bytes& pre
   body.push_back(',');
   body.append(fields);
   if (journal > 0) body.append(",\"journal\":").append(std::to_string(journal));
+  if (!node.empty()) AppendMember(body, "node", node);
   AppendMember(body, "key_id", key_id_hex);
   AppendMember(body, "prev", HexEncode(prev));
   body.push_back('}');
@@ -531,8 +532,9 @@ Status AuditLog::WriteLocked(std::string_view fields, int64_t time_ms, int64_t j
   }
   const auto start = std::chrono::steady_clock::now();
   const int64_t journal = std::max(journal_written_, journal_id);
-  const std::string record = SignFields(key_.Decloak(), head_.seq + 1, head_.mac,
-                                        FormatRfc3339(time_ms), key_id_hex_, fields, journal);
+  const std::string record =
+      SignFields(key_.Decloak(), head_.seq + 1, head_.mac, FormatRfc3339(time_ms), key_id_hex_,
+                 fields, journal, options_.node);
   auto mac_bytes = HexDecode(std::string_view(record).substr(record.size() - 66, 64));
   std::string line;
   line.reserve(record.size() + 2);

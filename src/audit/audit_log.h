@@ -92,6 +92,9 @@ struct AuditOptions {
   int keep = 0;
   // Where every written record also goes (stdout, syslog; audit/audit_sink.h).
   std::vector<std::shared_ptr<AuditSink>> sinks;
+  // Several sirrd nodes on one database (docs/ha.md): this node's id, written in every record
+  // as "node" (covered by the MAC); empty: no member.
+  std::string node;
 };
 
 // What the log measures (registered by the composition root under sirr_audit_*).
@@ -300,13 +303,13 @@ StatusOr<VerifyResult> Verify(const std::string& path, std::span<const SecretByt
 
 // The event's JSON members, from "request_id" to "detail", without braces.
 std::string EventFields(const Event& event);
-// One signed line (without the newline): {"seq":…,"time":…,<fields>[,"journal":N],"key_id":…,
-// "prev":…,"mac":…}, the mac being HMAC-SHA256 over the line without its mac member.
+// One signed line (without the newline): {"seq":…,"time":…,<fields>[,"journal":N][,"node":…],
+// "key_id":…,"prev":…,"mac":…}, the mac being HMAC-SHA256 over the line without its mac member.
 // `journal` (when > 0) is the highest storage journal id whose record is in the file up to and
-// including this line.
+// including this line; `node` (when not empty) the sirrd node that wrote it.
 std::string SignFields(const SecretBytes& mac_key, int64_t seq, const Bytes& prev,
                        const std::string& time, const std::string& key_id_hex,
-                       std::string_view fields, int64_t journal = 0);
+                       std::string_view fields, int64_t journal = 0, std::string_view node = {});
 // SignFields(…, EventFields(event)); exposed for tests.
 std::string SignLine(const SecretBytes& mac_key, int64_t seq, const Bytes& prev,
                      const std::string& time, const std::string& key_id_hex, const Event& event);

@@ -216,6 +216,12 @@ StatusOr<Bytes> Instance::WrapVaultKey(std::string_view vault_id, const SecretBy
 }
 
 StatusOr<std::shared_ptr<const VaultKey>> Instance::KeyFor(const storage::VaultRow& vault) {
+  // Shredded (perhaps by another node, whose Forget() this node never saw): the cached key
+  // must not outlive the wrapped one.
+  if (vault.wrapped_key.empty()) {
+    Forget(vault.id);
+    return NotFoundError("vault not found");
+  }
   {
     std::shared_lock lock(mu_);
     auto it = vault_keys_.find(vault.id);

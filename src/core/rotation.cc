@@ -52,6 +52,9 @@ StatusOr<RotationStatus> KeyRotation::Start(const RequestContext& ctx) {
         "SIRR_KEY_FILE_NEW (new key) first");
   const crypto::KeyId& active = instance->master().key_id();
   const Bytes active_id(active.begin(), active.end());
+  // One node at a time (PostgreSQL: an advisory lock, released when the job ends or its node
+  // dies).
+  SIRR_ASSIGN_OR_RETURN(std::shared_ptr<void> job_lock, storage_.LockJob("rotation"));
   // The work: every vault whose key is not yet under the active version.
   SIRR_ASSIGN_OR_RETURN(const int64_t total, storage_.CountVaultKeys(active_id, false));
   if (worker_.joinable()) worker_.join();  // a finished job's thread
@@ -69,13 +72,13 @@ StatusOr<RotationStatus> KeyRotation::Start(const RequestContext& ctx) {
                                  " vault key(s) from version " + std::to_string(from) +
                                  " to version " + std::to_string(started.to_version) + " (" +
                                  crypto::KeyIdHex(active) + ")"));
-  worker_ =
-      std::thread(&KeyRotation::Run, this, std::move(instance), ctx.request_id, ctx.principal.id);
+  worker_ = std::thread(&KeyRotation::Run, this, std::move(instance), ctx.request_id,
+                        ctx.principal.id, std::move(job_lock));
   return started;
 }
 
 void KeyRotation::Run(std::shared_ptr<Instance> instance, std::string request_id,
-                      std::string principal) {
+                      std::string principal, std::shared_ptr<void> job_lock) {
   const crypto::KeyId& active = instance->master().key_id();
   const Bytes active_id(active.begin(), active.end());
   std::string after, failure;
@@ -188,8 +191,18 @@ void KeyRotation::Run(std::shared_ptr<Instance> instance, std::string request_id
 }
 
 RotationStatus KeyRotation::Status() const {
-  std::lock_guard lock(mu_);
-  return status_;
+  RotationStatus s;
+  {
+    std::lock_guard lock(mu_);
+    s = status_;
+  }
+  // Progress as the database has it: visible on every node, whichever runs the job.
+  if (auto instance = keeper_.Acquire(); instance.ok()) {
+    const crypto::KeyId& active = (*instance)->master().key_id();
+    auto left = storage_.CountVaultKeys(Bytes(active.begin(), active.end()), false);
+    if (left.ok()) s.remaining = *left;
+  }
+  return s;
 }
 
 void KeyRotation::Wait() {

@@ -34,6 +34,9 @@ struct RotationStatus {
   int64_t started_at = 0, finished_at = 0;  // ms; 0 when not yet
   std::string detail;                       // why it failed
   int from_version = 0, to_version = 0;
+  // Vault keys not yet under this node's active master key, counted in the database: the same
+  // on every node, whichever node runs the job (-1: unknown, e.g. sealed).
+  int64_t remaining = -1;
 };
 
 class KeyRotation {
@@ -44,13 +47,16 @@ class KeyRotation {
 
   // Admin only (PermissionDenied otherwise). FailedPrecondition when a job runs or when no
   // retiring key version exists (nothing to rotate: start sirrd with SIRR_KEY_FILE_NEW).
+  // Several nodes on one database: the job takes the storage's "rotation" job lock, so it runs
+  // on one node at a time (FailedPrecondition on the others while it runs).
   StatusOr<RotationStatus> Start(const RequestContext& ctx);
   RotationStatus Status() const;
   // Blocks until no job runs (tests, shutdown).
   void Wait();
 
  private:
-  void Run(std::shared_ptr<Instance> instance, std::string request_id, std::string principal);
+  void Run(std::shared_ptr<Instance> instance, std::string request_id, std::string principal,
+           std::shared_ptr<void> job_lock);
   sirr::Status Audit(const std::string& request_id, const std::string& principal,
                      std::string outcome, std::string detail);
 

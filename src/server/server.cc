@@ -39,6 +39,8 @@
 #include "seal/master_key.h"
 #include "seal/providers.h"
 #include "server/observability.h"
+#include "server/storage_setup.h"
+#include "storage/postgres/pg_storage.h"
 #include "storage/sqlite/sqlite_storage.h"
 
 namespace sirr::server {
@@ -571,9 +573,10 @@ int RunServer(const ServerConfig& config) {
   if (!next_key.ok()) return Fail(next_key.status().message());
 
   // 2. Storage, the audit log (sealed until it has its key) and the seal.
-  const std::string db_path = (std::filesystem::path(config.data_dir) / "sirr.db").string();
-  auto storage = storage::SqliteStorage::Open(db_path);
-  if (!storage.ok()) return Fail(storage.status().message());
+  auto opened = OpenStorage(config);
+  if (!opened.ok()) return Fail(opened.status().message());
+  const std::string db_path = opened->where;
+  auto* storage = &opened->storage;
   Clock& clock = SystemClock::Get();
   Random& random = crypto::SecureRandom::Get();
   const std::string audit_path =
@@ -587,6 +590,8 @@ int RunServer(const ServerConfig& config) {
   auto sinks = audit::ParseSinks(config.audit_sinks, config.audit_syslog_socket);
   if (!sinks.ok()) return Fail(sinks.status().message());
   audit_options.sinks = std::move(sinks).value();
+  // Several nodes on one database: each keeps its own chain, every record naming the node.
+  audit_options.node = opened->node_id;
   audit::AuditLog audit(audit_path, clock, audit_options);
   // Audit before commit: state changes commit their records into the journal, which feeds
   // the log file (docs/formats.md).
@@ -643,6 +648,12 @@ int RunServer(const ServerConfig& config) {
   api::Api api(secrets, vaults, tokens, keys, keeper, audit, clock, std::move(api_options));
 
   http::HttpOptions http_options = HttpOptionsOf(config, addr->first, addr->second);
+  // On PostgreSQL every request that touches storage waits on the network: off the io threads,
+  // onto the blocking pool, so that the io threads keep reading and writing meanwhile.
+  if (opened->postgres)
+    http_options.blocking = [](std::string_view, std::string_view target) {
+      return !target.starts_with("/health") && !target.starts_with("/status");
+    };
   http_options.tls = *tls;
   http_options.trusted_proxies = SplitList(config.trusted_proxies);
   http_options.observer = [&obs](const http::RequestInfo& r) { obs.Observe(r); };
@@ -665,8 +676,8 @@ int RunServer(const ServerConfig& config) {
       addr->first.find(':') != std::string::npos ? "[" + addr->first + "]" : addr->first;
   const std::string url =
       std::string(*tls ? "https://" : "http://") + host + ":" + std::to_string((*server)->port());
-  Log("info", VersionLine("sirrd") + " listening on " + url + " (data " + config.data_dir +
-                  ", audit " + audit_path + ", seal provider " + provider.provider + ")");
+  Log("info", VersionLine("sirrd") + " listening on " + url + " (" + opened->where + ", audit " +
+                  audit_path + ", seal provider " + provider.provider + ")");
   std::thread metrics_thread;
   if (*metrics_server) {
     Log("info", std::string("metrics on ") + (*tls ? "https://" : "http://") +
@@ -738,11 +749,11 @@ StatusOr<std::vector<SecretBytes>> AuditKeysFor(const std::vector<seal::MasterKe
   return keys;
 }
 
-int VerifyAudit(const std::vector<std::string>& audit_files, const std::string& key_file,
-                const std::string& data_dir, const std::string& key_file_new,
+int VerifyAudit(const std::vector<std::string>& audit_files, const ServerConfig& config,
                 bool allow_missing_start) {
+  const std::string& data_dir = config.data_dir;
   std::vector<seal::MasterKey> masters;
-  for (const std::string& file : {key_file, key_file_new}) {
+  for (const std::string& file : {config.provider.key_file, config.key_file_new}) {
     if (file.empty()) continue;
     auto key = seal::ReadKeyFile(file);
     if (!key.ok()) return Fail(key.status().message());
@@ -752,20 +763,22 @@ int VerifyAudit(const std::vector<std::string>& audit_files, const std::string& 
   }
   if (masters.empty()) return Fail("no key file given (SIRR_KEY_FILE)");
   // The database, when there is one, gives the chain key and the recorded head (one open).
-  std::unique_ptr<storage::SqliteStorage> storage;
+  // On PostgreSQL: this node's recorded head (SIRR_NODE_ID or DATA_DIR/node-id).
+  std::unique_ptr<storage::Storage> storage;
   std::optional<audit::ChainHead> head;
-  const auto db = std::filesystem::path(data_dir) / "sirr.db";
-  if (!data_dir.empty() && std::filesystem::exists(db)) {
-    auto opened = storage::SqliteStorage::Open(db.string());
+  std::string db = (std::filesystem::path(data_dir) / "sirr.db").string();
+  if (config.storage == "postgres" ||
+      (!data_dir.empty() && std::filesystem::exists(std::filesystem::path(db)))) {
+    auto opened = OpenStorage(config);
     if (!opened.ok()) return Fail(opened.status().message());
-    storage = std::move(opened).value();
+    db = opened->where;
+    storage = std::move(opened->storage);
     auto recorded = storage->LoadAuditHead();
     if (!recorded.ok()) return Fail(recorded.status().message());
     if (*recorded) head = audit::ChainHead{(*recorded)->first, (*recorded)->second};
   }
   auto audit_keys = AuditKeysFor(masters, storage.get());
-  if (!audit_keys.ok())
-    return Fail(audit_keys.status().message() + (storage ? " of " + db.string() : ""));
+  if (!audit_keys.ok()) return Fail(audit_keys.status().message() + (storage ? " of " + db : ""));
   std::vector<const SecretBytes*> key_ptrs;
   for (const auto& k : *audit_keys) key_ptrs.push_back(&k);
   std::vector<std::string> files;
@@ -841,10 +854,11 @@ int RecoverAudit(const ServerConfig& config, const std::string& reason) {
   auto master = seal::MasterKey::Derive(std::move(key->key));
   if (!master.ok()) return Fail(master.status().message());
   const auto db = std::filesystem::path(config.data_dir) / "sirr.db";
-  if (!std::filesystem::exists(db, ec))
+  if (config.storage != "postgres" && !std::filesystem::exists(db, ec))
     return Fail("no database at " + db.string() + ": nothing to recover the audit chain from");
-  auto storage = storage::SqliteStorage::Open(db.string());
-  if (!storage.ok()) return Fail(storage.status().message());
+  auto opened = OpenStorage(config);  // on PostgreSQL: this node's recorded head
+  if (!opened.ok()) return Fail(opened.status().message());
+  auto* storage = &opened->storage;
   auto keyring = (*storage)->ListKeyring();
   if (!keyring.ok()) return Fail(keyring.status().message());
   bool known = false;
@@ -884,6 +898,11 @@ int Health(const ServerConfig& config, const std::string& query) {
 
 int RestoreBackup(const ServerConfig& config, const std::string& file) {
   std::error_code ec;
+  if (config.storage == "postgres")
+    return Fail(
+        "SIRR_STORAGE=postgres: restore the database with PostgreSQL's tools (pg_restore for a "
+        "pg_dump, or a base backup with WAL replay), see docs/ha.md; 'sirrd restore' installs "
+        "SQLite backups only");
   if (Status st = CreateDataDir(config.data_dir); !st.ok()) return Fail(st.message());
   auto lock = LockDataDir(config.data_dir);
   if (!lock.ok()) return Fail(lock.status().message());
@@ -975,6 +994,50 @@ int Pkcs11Wrap(const ServerConfig& config, const std::string& from_key_file, boo
         seal::ValidationHash(key).c_str());
   }
   std::printf("Start sirrd with SIRR_SEAL_PROVIDER=pkcs11 and the same SIRR_PKCS11_* settings.\n");
+  return 0;
+}
+
+}  // namespace sirr::server
+
+namespace sirr::server {
+
+int MigrateStorage(const ServerConfig& config, const std::string& from, const std::string& to) {
+  if (!from.starts_with("sqlite:") || from.size() == 7)
+    return Fail("--from must be sqlite:PATH (the database file of a stopped sirrd)");
+  if (!to.starts_with("postgres:") || to.size() == 9)
+    return Fail("--to must be postgres:URL (a libpq URI or conninfo of an empty database)");
+  const std::string path = from.substr(7);
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    return Fail("--from: no database file at " + path);
+  // The source sirrd must be stopped: its data directory lock.
+  const std::string dir = std::filesystem::absolute(path, ec).parent_path().string();
+  auto lock = LockDataDir(dir);
+  if (!lock.ok()) return Fail(lock.status().message());
+  ServerConfig target = config;
+  target.storage = "postgres";
+  target.database_url = to.substr(9);
+  // The copy continues the source node's audit chain: its node id goes with it.
+  if (target.node_id.empty()) target.data_dir = dir;
+  auto opened = OpenStorage(target);
+  if (!opened.ok()) return Fail(opened.status().message());
+  auto* pg = static_cast<storage::PostgresStorage*>(opened->storage.get());
+  std::printf("copying %s to %s\n", path.c_str(), opened->where.c_str());
+  std::fflush(stdout);
+  auto copied = pg->ImportFromSqlite(path, [](const std::string& line) {
+    std::printf("  %s\n", line.c_str());
+    std::fflush(stdout);
+  });
+  if (!copied.ok())
+    return Fail("migrate-storage: " + copied.status().message() +
+                " (nothing was committed to the target)");
+  int64_t rows = 0;
+  for (const auto& [table, n] : *copied) rows += n;
+  std::printf(
+      "done: %lld rows copied and counted in the target, ciphertext as stored. Start sirrd "
+      "with SIRR_STORAGE=postgres and SIRR_DATABASE_URL, the same master key, and (to continue "
+      "this node's audit chain) SIRR_NODE_ID=%s with the same audit log.\n",
+      static_cast<long long>(rows), opened->node_id.c_str());
   return 0;
 }
 

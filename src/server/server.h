@@ -25,6 +25,14 @@ struct ServerConfig {
   // SIRR_TRUSTED_PROXIES: comma-separated addresses/networks whose X-Forwarded-For is believed.
   std::string trusted_proxies;
   std::string data_dir = "/var/lib/sirr";
+  // Storage (docs/ha.md): "sqlite" (the embedded default, DATA_DIR/sirr.db) or "postgres".
+  std::string storage = "sqlite";      // SIRR_STORAGE
+  std::string database_url;            // SIRR_DATABASE_URL: libpq URI or key=value conninfo
+  std::string database_password_file;  // SIRR_DATABASE_PASSWORD_FILE (else libpq's passfile)
+  int database_pool = 8;               // SIRR_DATABASE_POOL: reader connections
+  // SIRR_NODE_ID: this node's name in its audit records and journal (PostgreSQL); default: an
+  // id generated once and kept in DATA_DIR/node-id.
+  std::string node_id;
   std::string admin_token_file;
   std::string admin_token;                // development only (environment)
   std::string audit_log;                  // default: <data_dir>/audit.log
@@ -91,9 +99,13 @@ int RestoreBackup(const ServerConfig& config, const std::string& file);
 // database is present, against its recorded head. Prints OK or the first bad line.
 // Several files, or a directory (every audit file in it), are verified as one chain: each
 // file's range is printed, and any gap, overlap or missing beginning fails.
-int VerifyAudit(const std::vector<std::string>& audit_files, const std::string& key_file,
-                const std::string& data_dir, const std::string& key_file_new = "",
+int VerifyAudit(const std::vector<std::string>& audit_files, const ServerConfig& config,
                 bool allow_missing_start = false);
+
+// `sirrd migrate-storage --from sqlite:PATH --to postgres:URL`: copies every row (ciphertext as
+// is, nothing decrypted) into an empty PostgreSQL database, verifies the counts, and refuses a
+// target that holds data. The source sirrd must be stopped.
+int MigrateStorage(const ServerConfig& config, const std::string& from, const std::string& to);
 
 // `sirrd audit recover --reason TEXT` (server stopped): after the audit log was lost, starts a
 // new one whose first record continues the chain from the head recorded in the database, so

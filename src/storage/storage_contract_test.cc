@@ -26,6 +26,8 @@ struct StorageBackend {
   std::function<StatusOr<std::unique_ptr<Storage>>(const std::filesystem::path& dir)> open;
 };
 
+void PrintTo(const StorageBackend& backend, std::ostream* os) { *os << backend.name; }
+
 std::string PrintBackend(const ::testing::TestParamInfo<StorageBackend>& info) {
   return info.param.name;
 }

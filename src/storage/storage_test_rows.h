@@ -3,8 +3,8 @@
 // Test-only: the rows the storage tests start from (one keyring version, vault "vid") and a
 // secret row builder, shared by the contract suite and the backends' own tests.
 
-#include <functional>
 #include <cstdlib>
+#include <functional>
 #include <optional>
 #include <string>
 

@@ -61,7 +61,7 @@ Bytes PgResult::Blob(int row, int col) const {
 StatusOr<std::unique_ptr<PgConnection>> PgConnection::Connect(const PgConnectOptions& options) {
   // Later keywords override earlier ones, and `dbname` expands the URL in place: the defaults
   // come first so that the URL's own settings win.
-  std::vector<const char*> keys = {"connect_timeout",  "keepalives_idle", "keepalives_interval",
+  std::vector<const char*> keys = {"connect_timeout", "keepalives_idle", "keepalives_interval",
                                    "keepalives_count", "application_name"};
   std::vector<const char*> values = {"5", "10", "5", "3", options.application_name.c_str()};
   SecretBytes password;
@@ -83,7 +83,8 @@ StatusOr<std::unique_ptr<PgConnection>> PgConnection::Connect(const PgConnectOpt
     return UnavailableError("database: " + OneLine(PQerrorMessage(conn)));
   // Timestamps and text as sirrd expects them, whatever the server's defaults.
   // Notices ("relation already exists, skipping") are not errors: never printed.
-  PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      conn, [](void*, const char*) {}, nullptr);
   SIRR_RETURN_IF_ERROR(c->Exec("SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC'"));
   return c;
 }

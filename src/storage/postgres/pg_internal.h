@@ -58,9 +58,8 @@ auto PostgresStorage::WithReader(Fn&& fn) -> decltype(fn(std::declval<PgConnecti
   std::unique_ptr<PgConnection> c;
   {
     std::unique_lock lock(readers_mu_);
-    readers_cv_.wait(lock, [&] {
-      return !idle_readers_.empty() || readers_out_ < std::max(1, options_.pool);
-    });
+    readers_cv_.wait(
+        lock, [&] { return !idle_readers_.empty() || readers_out_ < std::max(1, options_.pool); });
     if (!idle_readers_.empty()) {
       c = std::move(idle_readers_.back());
       idle_readers_.pop_back();

@@ -115,10 +115,11 @@ Status internal::PgMigrate(PgConnection& c) {
   const int64_t known = static_cast<int64_t>(std::size(kPgMigrations));
   SIRR_RETURN_IF_ERROR(c.Exec("BEGIN"));
   auto run = [&]() -> Status {
-    SIRR_ASSIGN_OR_RETURN(auto locked, c.Query("SELECT pg_advisory_xact_lock($1)",
-                                               PgParams().Add(kMigrationLock)));
+    SIRR_ASSIGN_OR_RETURN(
+        auto locked, c.Query("SELECT pg_advisory_xact_lock($1)", PgParams().Add(kMigrationLock)));
     (void)locked;
-    SIRR_RETURN_IF_ERROR(c.Exec("CREATE TABLE IF NOT EXISTS sirr_schema (version integer NOT NULL)"));
+    SIRR_RETURN_IF_ERROR(
+        c.Exec("CREATE TABLE IF NOT EXISTS sirr_schema (version integer NOT NULL)"));
     SIRR_ASSIGN_OR_RETURN(auto r, c.Query("SELECT max(version) FROM sirr_schema"));
     const int64_t stored = r.rows() == 1 ? r.OptInt(0, 0).value_or(0) : 0;
     if (stored > known)

@@ -118,8 +118,9 @@ std::vector<JournalEntry> PostgresStorage::CommitBatch(const std::vector<WriteOp
     }
   }
   if (!bumped.ok())
-    fail_all(UnavailableError("database: connection lost after the commit; other nodes may "
-                              "not see this write until it returns"));
+    fail_all(
+        UnavailableError("database: connection lost after the commit; other nodes may "
+                         "not see this write until it returns"));
   metrics_.commit_seconds.Observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   return entries;
@@ -167,12 +168,11 @@ void PostgresStorage::SetJournalSink(JournalSink* sink) {
 
 StatusOr<std::vector<JournalEntry>> PostgresStorage::ReadJournal(int64_t after, int limit) {
   return WithReader([&](PgConnection& c) -> StatusOr<std::vector<JournalEntry>> {
-    SIRR_ASSIGN_OR_RETURN(auto r, c.Query("SELECT id, time_ms, fields FROM audit_journal WHERE "
-                                          "node = $1 AND id > $2 ORDER BY id LIMIT $3",
-                                          PgParams()
-                                              .Add(std::string_view(options_.node_id))
-                                              .Add(after)
-                                              .Add(int64_t{limit})));
+    SIRR_ASSIGN_OR_RETURN(
+        auto r,
+        c.Query("SELECT id, time_ms, fields FROM audit_journal WHERE "
+                "node = $1 AND id > $2 ORDER BY id LIMIT $3",
+                PgParams().Add(std::string_view(options_.node_id)).Add(after).Add(int64_t{limit})));
     std::vector<JournalEntry> out;
     for (int i = 0; i < r.rows(); ++i) out.push_back({r.Int(i, 0), r.Int(i, 1), r.Text(i, 2)});
     return out;
@@ -182,19 +182,16 @@ StatusOr<std::vector<JournalEntry>> PostgresStorage::ReadJournal(int64_t after, 
 Status PostgresStorage::SaveAuditHead(int64_t seq, const Bytes& mac, int64_t journal_written) {
   return WithWriteTx([&](PgConnection& c) -> Status {
     if (journal_written > 0) {
-      SIRR_ASSIGN_OR_RETURN(auto r, c.Query("DELETE FROM audit_journal WHERE node = $1 AND id <= $2",
-                                            PgParams()
-                                                .Add(std::string_view(options_.node_id))
-                                                .Add(journal_written)));
+      SIRR_ASSIGN_OR_RETURN(
+          auto r, c.Query("DELETE FROM audit_journal WHERE node = $1 AND id <= $2",
+                          PgParams().Add(std::string_view(options_.node_id)).Add(journal_written)));
       (void)r;
     }
-    SIRR_ASSIGN_OR_RETURN(auto r, c.Query("INSERT INTO audit_head (node, seq, mac) VALUES ($1, "
-                                          "$2, $3) ON CONFLICT (node) DO UPDATE SET seq = "
-                                          "excluded.seq, mac = excluded.mac",
-                                          PgParams()
-                                              .Add(std::string_view(options_.node_id))
-                                              .Add(seq)
-                                              .AddBlob(mac)));
+    SIRR_ASSIGN_OR_RETURN(
+        auto r, c.Query("INSERT INTO audit_head (node, seq, mac) VALUES ($1, "
+                        "$2, $3) ON CONFLICT (node) DO UPDATE SET seq = "
+                        "excluded.seq, mac = excluded.mac",
+                        PgParams().Add(std::string_view(options_.node_id)).Add(seq).AddBlob(mac)));
     (void)r;
     return OkStatus();
   });
@@ -282,7 +279,7 @@ PgParams KeyringParams(const KeyringRow& row) {
   p.Add(row.created_at).Add(row.updated_at).AddBlob(row.key_check).AddBlob(row.audit_key);
   return p;
 }
-#define SIRR_PG_INSERT_KEYRING                                                                \
+#define SIRR_PG_INSERT_KEYRING                                                                  \
   "INSERT INTO keyring (version, key_id, state, created_at, updated_at, key_check, audit_key) " \
   "VALUES ($1, $2, $3, $4, $5, $6, $7)"
 }  // namespace
@@ -293,19 +290,17 @@ Status PostgresStorage::AddKeyVersion(const KeyringRow& row, const Journal& jour
         // Serialises concurrent rotations from several nodes on the keyring.
         SIRR_RETURN_IF_ERROR(c.Exec("LOCK TABLE keyring IN EXCLUSIVE MODE"));
         {
-          SIRR_ASSIGN_OR_RETURN(auto r, c.Query("SELECT count(*) FROM keyring WHERE version = $1 "
-                                                "OR key_id = $2",
-                                                PgParams().Add(int64_t{row.version}).AddBlob(
-                                                    row.key_id)));
+          SIRR_ASSIGN_OR_RETURN(auto r,
+                                c.Query("SELECT count(*) FROM keyring WHERE version = $1 "
+                                        "OR key_id = $2",
+                                        PgParams().Add(int64_t{row.version}).AddBlob(row.key_id)));
           if (r.Int(0, 0) > 0)
             return FailedPreconditionError("key version or key id already in the keyring");
         }
-        SIRR_ASSIGN_OR_RETURN(auto u, c.Query("UPDATE keyring SET state = $2, updated_at = $1 "
-                                              "WHERE state = $3",
-                                              PgParams()
-                                                  .Add(row.created_at)
-                                                  .Add(kKeyRetiring)
-                                                  .Add(kKeyActive)));
+        SIRR_ASSIGN_OR_RETURN(
+            auto u, c.Query("UPDATE keyring SET state = $2, updated_at = $1 "
+                            "WHERE state = $3",
+                            PgParams().Add(row.created_at).Add(kKeyRetiring).Add(kKeyActive)));
         (void)u;
         SIRR_ASSIGN_OR_RETURN(auto i, c.Query(SIRR_PG_INSERT_KEYRING, KeyringParams(row)));
         (void)i;
@@ -317,9 +312,10 @@ Status PostgresStorage::AddKeyVersion(const KeyringRow& row, const Journal& jour
 Status PostgresStorage::SetAuditKey(int version, const Bytes& wrapped) {
   return WithWriteTx([&](PgConnection& c) -> Status {
     return c
-        .Query("UPDATE keyring SET audit_key = $1 WHERE version = $2 AND (audit_key IS NULL OR "
-               "octet_length(audit_key) = 0)",
-               PgParams().AddBlob(wrapped).Add(int64_t{version}))
+        .Query(
+            "UPDATE keyring SET audit_key = $1 WHERE version = $2 AND (audit_key IS NULL OR "
+            "octet_length(audit_key) = 0)",
+            PgParams().AddBlob(wrapped).Add(int64_t{version}))
         .status();
   });
 }
@@ -356,12 +352,12 @@ StatusOr<std::vector<VaultRow>> PostgresStorage::VaultsNotWrappedBy(const Bytes&
                                                                     std::string_view after,
                                                                     int limit) {
   return WithReader([&](PgConnection& c) -> StatusOr<std::vector<VaultRow>> {
-    SIRR_ASSIGN_OR_RETURN(auto r, c.Query("SELECT id, name, wrapped_key FROM vaults WHERE "
-                                          "octet_length(wrapped_key) > 9 AND substring("
-                                          "wrapped_key from 2 for 8) <> $1 AND id > $2 "
-                                          "ORDER BY id LIMIT $3",
-                                          PgParams().AddBlob(key_id).Add(after).Add(
-                                              int64_t{limit})));
+    SIRR_ASSIGN_OR_RETURN(auto r,
+                          c.Query("SELECT id, name, wrapped_key FROM vaults WHERE "
+                                  "octet_length(wrapped_key) > 9 AND substring("
+                                  "wrapped_key from 2 for 8) <> $1 AND id > $2 "
+                                  "ORDER BY id LIMIT $3",
+                                  PgParams().AddBlob(key_id).Add(after).Add(int64_t{limit})));
     std::vector<VaultRow> rows;
     for (int i = 0; i < r.rows(); ++i) {
       VaultRow v;
@@ -453,16 +449,9 @@ StatusOr<LiveCounts> PostgresStorage::CountLive(int64_t now) {
   });
 }
 
-StatusOr<std::map<std::string, int64_t>> PostgresStorage::CountRows() {
-  return WithReader([&](PgConnection& c) -> StatusOr<std::map<std::string, int64_t>> {
-    SIRR_ASSIGN_OR_RETURN(
-        auto r, c.Query("SELECT (SELECT count(*) FROM keyring), (SELECT count(*) FROM vaults), "
-                        "(SELECT count(*) FROM secrets), (SELECT count(*) FROM tokens), "
-                        "(SELECT count(*) FROM token_vaults), (SELECT count(*) FROM keys)"));
-    return std::map<std::string, int64_t>{{"keyring", r.Int(0, 0)},      {"vaults", r.Int(0, 1)},
-                                          {"secrets", r.Int(0, 2)},      {"tokens", r.Int(0, 3)},
-                                          {"token_vaults", r.Int(0, 4)}, {"keys", r.Int(0, 5)}};
-  });
+std::string PostgresStorage::Where() {
+  std::lock_guard lock(writer_mu_);
+  return writer_ ? writer_->Where() : std::string("(not connected)");
 }
 
 StatusOr<std::shared_ptr<void>> PostgresStorage::LockJob(std::string_view job) {

@@ -29,6 +29,7 @@
 // Thread-safe.
 
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -57,8 +58,16 @@ class PostgresStorage final : public Storage {
   ~PostgresStorage() override;
 
   static int SchemaVersion();
-  // Rows in each table (migrate-storage's verification).
-  StatusOr<std::map<std::string, int64_t>> CountRows();
+  // sirrd migrate-storage: copies every row of the SQLite database at `sqlite_path` (brought to
+  // the current schema first) as stored, in one transaction, into this database, which must
+  // hold no instance (FailedPrecondition); then compares each table's count with the rows read
+  // (DataLoss on a mismatch, nothing committed). The source's audit head and journal continue
+  // under this node's id. Returns the rows copied per table; `progress` hears every 10,000 rows.
+  StatusOr<std::map<std::string, int64_t>> ImportFromSqlite(
+      const std::string& sqlite_path, const std::function<void(const std::string&)>& progress);
+  // "host:port" of the server the writer connection reached (never the URL: it may hold a
+  // password).
+  std::string Where();
 
   StatusOr<std::vector<KeyringRow>> ListKeyring() override;
   Status AddKeyVersion(const KeyringRow& row, const Journal& journal = {}) override;
@@ -162,10 +171,10 @@ class PostgresStorage final : public Storage {
   // its arrival.
   std::mutex epoch_mu_;
   std::condition_variable epoch_cv_;
-  uint64_t checks_started_ = 0;   // guarded by epoch_mu_
-  uint64_t checks_finished_ = 0;  // guarded by epoch_mu_
-  bool checking_ = false;         // guarded by epoch_mu_
-  Status last_check_;             // guarded by epoch_mu_
+  uint64_t checks_started_ = 0;               // guarded by epoch_mu_
+  uint64_t checks_finished_ = 0;              // guarded by epoch_mu_
+  bool checking_ = false;                     // guarded by epoch_mu_
+  Status last_check_;                         // guarded by epoch_mu_
   std::unique_ptr<PgConnection> epoch_conn_;  // used by the running check only
   int64_t epoch_seen_ = -1;                   // used by the running check only
 

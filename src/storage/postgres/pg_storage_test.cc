@@ -31,7 +31,9 @@ class PostgresStorageTest : public ::testing::Test {
     o.node_id = id;
     return PostgresStorage::Open(o);
   }
-  StatusOr<std::unique_ptr<PgConnection>> Admin() { return PgConnection::Connect({url_, nullptr, "sirr-test"}); }
+  StatusOr<std::unique_ptr<PgConnection>> Admin() {
+    return PgConnection::Connect({url_, nullptr, "sirr-test"});
+  }
   std::string url_;
 };
 
@@ -116,14 +118,12 @@ TEST_F(PostgresStorageTest, EachNodeKeepsItsOwnJournalAndAuditHead) {
   Journal journal = [](const JournalContext&) {
     return std::vector<JournalEntry>{{0, 5, "\"action\":\"x\""}};
   };
-  ASSERT_TRUE(
-      (*a)->PutSecret(testing::TestSecret("00000000-0000-4000-8000-00000000000a", "x"), false, 1,
-                      journal)
-          .ok());
-  ASSERT_TRUE(
-      (*b)->PutSecret(testing::TestSecret("00000000-0000-4000-8000-00000000000b", "y"), false, 1,
-                      journal)
-          .ok());
+  ASSERT_TRUE((*a)->PutSecret(testing::TestSecret("00000000-0000-4000-8000-00000000000a", "x"),
+                              false, 1, journal)
+                  .ok());
+  ASSERT_TRUE((*b)->PutSecret(testing::TestSecret("00000000-0000-4000-8000-00000000000b", "y"),
+                              false, 1, journal)
+                  .ok());
   auto ja = (*a)->ReadJournal(0, 10);
   auto jb = (*b)->ReadJournal(0, 10);
   ASSERT_EQ(ja->size(), 1u);

@@ -17,8 +17,9 @@ std::string_view Sv(const std::string& s) { return s; }
 #define VAULT_COLS "id, name, description, created_at, wrapped_key, owner"
 
 VaultRow ReadVault(const PgResult& r, int i, bool with_key) {
-  return VaultRow{r.Text(i, 0), r.Text(i, 1), r.Text(i, 2), r.Int(i, 3),
-                  with_key ? r.Blob(i, 4) : Bytes(), r.Text(i, 5)};
+  return VaultRow{
+      r.Text(i, 0), r.Text(i, 1), r.Text(i, 2), r.Int(i, 3), with_key ? r.Blob(i, 4) : Bytes(),
+      r.Text(i, 5)};
 }
 
 // A text[] literal of ids: {"a","b"} (quotes and backslashes escaped).
@@ -258,13 +259,13 @@ StatusOr<int64_t> PostgresStorage::DeleteVault(std::string_view vault_id, const 
   int64_t removed = 0;
   Status st = WithWriteTx(
       [&](PgConnection& c) -> Status {
-        SIRR_ASSIGN_OR_RETURN(auto s, c.Query("DELETE FROM secrets WHERE vault_id = $1",
-                                              PgParams().Add(vault_id)));
-        SIRR_ASSIGN_OR_RETURN(auto k, c.Query("DELETE FROM keys WHERE vault_id = $1",
-                                              PgParams().Add(vault_id)));
+        SIRR_ASSIGN_OR_RETURN(
+            auto s, c.Query("DELETE FROM secrets WHERE vault_id = $1", PgParams().Add(vault_id)));
+        SIRR_ASSIGN_OR_RETURN(
+            auto k, c.Query("DELETE FROM keys WHERE vault_id = $1", PgParams().Add(vault_id)));
         removed = s.affected() + k.affected();
-        SIRR_ASSIGN_OR_RETURN(auto v, c.Query("DELETE FROM vaults WHERE id = $1",
-                                              PgParams().Add(vault_id)));
+        SIRR_ASSIGN_OR_RETURN(
+            auto v, c.Query("DELETE FROM vaults WHERE id = $1", PgParams().Add(vault_id)));
         if (v.affected() == 0) return NotFoundError("vault not found");
         return AddJournal(c, journal, {});
       },
@@ -315,8 +316,8 @@ StatusOr<TokenRow> PostgresStorage::FindTokenByHash(const Bytes& hash) {
 
 StatusOr<TokenRow> PostgresStorage::GetToken(std::string_view id) {
   return WithReader([&](PgConnection& c) -> StatusOr<TokenRow> {
-    SIRR_ASSIGN_OR_RETURN(auto r, c.Query("SELECT " TOKEN_COLS " FROM tokens WHERE id = $1",
-                                          PgParams().Add(id)));
+    SIRR_ASSIGN_OR_RETURN(
+        auto r, c.Query("SELECT " TOKEN_COLS " FROM tokens WHERE id = $1", PgParams().Add(id)));
     if (r.rows() == 0) return NotFoundError("token not found");
     TokenRow t = ReadToken(r, 0);
     SIRR_RETURN_IF_ERROR(LoadTokenVaults(c, t));
@@ -470,10 +471,10 @@ StatusOr<SecretRow> PostgresStorage::ReadSecret(std::string_view vault_id,
           return OkStatus();
         }
         if (out.expires_at && *out.expires_at <= now) {
-          SIRR_ASSIGN_OR_RETURN(auto r, c.Query("UPDATE secrets SET state = $3, value = NULL, "
-                                                "gone_at = $1 WHERE id = $2",
-                                                PgParams().Add(now).Add(Sv(out.id)).Add(
-                                                    SecretState::kExpired)));
+          SIRR_ASSIGN_OR_RETURN(
+              auto r, c.Query("UPDATE secrets SET state = $3, value = NULL, "
+                              "gone_at = $1 WHERE id = $2",
+                              PgParams().Add(now).Add(Sv(out.id)).Add(SecretState::kExpired)));
           (void)r;
           out.state = SecretState::kExpired;
           out.gone_at = now;
@@ -538,8 +539,8 @@ StatusOr<SecretRow> PostgresStorage::DeleteSecret(std::string_view vault_id,
         SIRR_ASSIGN_OR_RETURN(auto found, FindSecret(c, vault_id, id_or_name, false, true));
         if (!found) return NotFoundError("secret not found");
         out = std::move(*found);
-        SIRR_ASSIGN_OR_RETURN(auto r,
-                              c.Query("DELETE FROM secrets WHERE id = $1", PgParams().Add(Sv(out.id))));
+        SIRR_ASSIGN_OR_RETURN(
+            auto r, c.Query("DELETE FROM secrets WHERE id = $1", PgParams().Add(Sv(out.id))));
         (void)r;
         return AddJournal(c, journal, {.secret = &out});
       },
@@ -562,10 +563,10 @@ StatusOr<std::vector<SecretRow>> PostgresStorage::ExpireDue(int64_t now, int lim
                             PgParams().Add(now).Add(int64_t{limit})));
         for (int i = 0; i < r.rows(); ++i) out.push_back(ReadSecretRow(r, i, false));
         for (auto& s : out) {
-          SIRR_ASSIGN_OR_RETURN(auto u, c.Query("UPDATE secrets SET state = $3, value = NULL, "
-                                                "gone_at = $1 WHERE id = $2",
-                                                PgParams().Add(now).Add(Sv(s.id)).Add(
-                                                    SecretState::kExpired)));
+          SIRR_ASSIGN_OR_RETURN(
+              auto u, c.Query("UPDATE secrets SET state = $3, value = NULL, "
+                              "gone_at = $1 WHERE id = $2",
+                              PgParams().Add(now).Add(Sv(s.id)).Add(SecretState::kExpired)));
           (void)u;
           s.state = SecretState::kExpired;
           s.gone_at = now;
@@ -648,8 +649,8 @@ StatusOr<KeyPage> PostgresStorage::ListKeys(std::string_view vault_id, const Key
 
 StatusOr<int64_t> PostgresStorage::CountKeys(std::string_view vault_id) {
   return WithReader([&](PgConnection& c) -> StatusOr<int64_t> {
-    SIRR_ASSIGN_OR_RETURN(auto r, c.Query("SELECT count(*) FROM keys WHERE vault_id = $1",
-                                          PgParams().Add(vault_id)));
+    SIRR_ASSIGN_OR_RETURN(
+        auto r, c.Query("SELECT count(*) FROM keys WHERE vault_id = $1", PgParams().Add(vault_id)));
     return r.Int(0, 0);
   });
 }
@@ -680,8 +681,8 @@ StatusOr<KeyRow> PostgresStorage::DeleteKey(std::string_view vault_id, std::stri
         SIRR_ASSIGN_OR_RETURN(auto found, FindKey(c, vault_id, id_or_name, false));
         if (!found) return NotFoundError("key not found");
         out = std::move(*found);
-        SIRR_ASSIGN_OR_RETURN(auto r,
-                              c.Query("DELETE FROM keys WHERE id = $1", PgParams().Add(Sv(out.id))));
+        SIRR_ASSIGN_OR_RETURN(
+            auto r, c.Query("DELETE FROM keys WHERE id = $1", PgParams().Add(Sv(out.id))));
         if (r.affected() == 0) return NotFoundError("key not found");
         return AddJournal(c, journal, {.key = &out});
       },

@@ -1,0 +1,207 @@
+// Part of PostgresStorage (pg_storage.h): ImportFromSqlite, the copy behind
+// `sirrd migrate-storage`. Rows are copied as stored (ciphertext stays ciphertext), table by
+// table in foreign-key order, in one PostgreSQL transaction: a failure leaves the target empty.
+
+#include <sqlite3.h>
+
+#include "storage/postgres/pg_internal.h"
+#include "storage/sqlite/sqlite_storage.h"
+
+namespace sirr::storage {
+
+namespace {
+
+struct Table {
+  const char* name;
+  const char* select;  // SQLite
+  const char* insert;  // PostgreSQL, one parameter per selected column
+  const char* types;   // per column: t text, i integer (nullable), b blob, o boolean
+};
+
+// Foreign-key order. Tombstones, token grants and HD counters are copied too.
+const Table kTables[] = {
+    {"keyring",
+     "SELECT version, key_id, state, created_at, updated_at, key_check, audit_key FROM keyring",
+     "INSERT INTO keyring (version, key_id, state, created_at, updated_at, key_check, audit_key) "
+     "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+     "ibtiibb"},
+    {"vaults", "SELECT id, owner, name, description, created_at, wrapped_key FROM vaults",
+     "INSERT INTO vaults (id, owner, name, description, created_at, wrapped_key) VALUES ($1, $2, "
+     "$3, $4, $5, $6)",
+     "ttttib"},
+    {"secrets",
+     "SELECT id, vault_id, name, type, description, created_at, expires_at, max_reads, "
+     "reads_remaining, state, gone_at, value, content_type, access_hash FROM secrets",
+     "INSERT INTO secrets (id, vault_id, name, type, description, created_at, expires_at, "
+     "max_reads, reads_remaining, state, gone_at, value, content_type, access_hash) VALUES ($1, "
+     "$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+     "tttttiiiiiibtb"},
+    {"tokens",
+     "SELECT id, name, hash, capabilities, all_vaults, created_at, created_by, expires_at, "
+     "max_uses, uses, revoked_at FROM tokens",
+     "INSERT INTO tokens (id, name, hash, capabilities, all_vaults, created_at, created_by, "
+     "expires_at, max_uses, uses, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
+     "$11)",
+     "ttbtoitiiii"},
+    {"token_vaults", "SELECT token_id, vault_id FROM token_vaults",
+     "INSERT INTO token_vaults (token_id, vault_id) VALUES ($1, $2)", "tt"},
+    {"keys",
+     "SELECT id, vault_id, name, description, spec, type, usage, created_at, public_key, "
+     "material, hd_next_index, hd_last_index FROM keys",
+     "INSERT INTO keys (id, vault_id, name, description, spec, type, usage, created_at, "
+     "public_key, material, hd_next_index, hd_last_index) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+     "$8, $9, $10, $11, $12)",
+     "tttttttibbii"},
+};
+
+std::string SqliteMessage(sqlite3* db) { return db ? sqlite3_errmsg(db) : "out of memory"; }
+
+}  // namespace
+
+StatusOr<std::map<std::string, int64_t>> PostgresStorage::ImportFromSqlite(
+    const std::string& sqlite_path, const std::function<void(const std::string&)>& progress) {
+  // Bring the source to the current schema first (what starting this sirrd on it would do).
+  { SIRR_ASSIGN_OR_RETURN(auto upgraded, SqliteStorage::Open(sqlite_path)); }
+  sqlite3* src = nullptr;
+  if (sqlite3_open_v2(sqlite_path.c_str(), &src, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    std::string msg = SqliteMessage(src);
+    sqlite3_close(src);
+    return InvalidArgumentError("cannot open " + sqlite_path + ": " + msg);
+  }
+  std::unique_ptr<sqlite3, decltype(&sqlite3_close)> src_guard(src, &sqlite3_close);
+  // One read transaction: a consistent snapshot of the source.
+  if (sqlite3_exec(src, "BEGIN", nullptr, nullptr, nullptr) != SQLITE_OK)
+    return UnavailableError("cannot read " + sqlite_path + ": " + SqliteMessage(src));
+
+  std::lock_guard lock(writer_mu_);
+  if (!writer_ || writer_->broken()) {
+    SIRR_ASSIGN_OR_RETURN(writer_, Connect());
+  }
+  PgConnection& c = *writer_;
+  SIRR_RETURN_IF_ERROR(c.Exec("BEGIN"));
+  std::map<std::string, int64_t> copied;
+  auto run = [&]() -> Status {
+    // The target must be empty (checked inside the copying transaction, under a lock that keeps
+    // a starting node from initialising it meanwhile).
+    SIRR_RETURN_IF_ERROR(c.Exec("LOCK TABLE keyring IN EXCLUSIVE MODE"));
+    SIRR_ASSIGN_OR_RETURN(auto r, c.Query("SELECT (SELECT count(*) FROM keyring) + (SELECT "
+                                          "count(*) FROM vaults) + (SELECT count(*) FROM "
+                                          "tokens)"));
+    if (r.Int(0, 0) > 0)
+      return FailedPreconditionError(
+          "the target database already holds a Sirr instance (keyring, vaults or tokens): "
+          "migrate-storage only copies into an empty database");
+    for (const Table& t : kTables) {
+      sqlite3_stmt* raw = nullptr;
+      if (sqlite3_prepare_v2(src, t.select, -1, &raw, nullptr) != SQLITE_OK)
+        return InternalError(std::string("reading ") + t.name + ": " + SqliteMessage(src));
+      std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)> s(raw, &sqlite3_finalize);
+      int64_t n = 0;
+      int rc;
+      while ((rc = sqlite3_step(raw)) == SQLITE_ROW) {
+        PgParams p;
+        for (int col = 0; t.types[col]; ++col) {
+          const bool null = sqlite3_column_type(raw, col) == SQLITE_NULL;
+          switch (t.types[col]) {
+            case 't':
+              p.Add(std::string_view(reinterpret_cast<const char*>(sqlite3_column_text(raw, col)),
+                                     sqlite3_column_bytes(raw, col)));
+              break;
+            case 'i':
+              if (null)
+                p.AddNull();
+              else
+                p.Add(static_cast<int64_t>(sqlite3_column_int64(raw, col)));
+              break;
+            case 'o':
+              p.AddBool(sqlite3_column_int64(raw, col) != 0);
+              break;
+            case 'b': {
+              if (null) {
+                p.AddNull();
+                break;
+              }
+              const auto* b = static_cast<const uint8_t*>(sqlite3_column_blob(raw, col));
+              p.AddBlob(Bytes(b, b + sqlite3_column_bytes(raw, col)));
+              break;
+            }
+          }
+        }
+        SIRR_RETURN_IF_ERROR(
+            c.Query(t.insert, p).status().Annotate(std::string("copying ") + t.name));
+        if (++n % 10000 == 0 && progress)
+          progress(std::string(t.name) + ": " + std::to_string(n) + " rows");
+      }
+      if (rc != SQLITE_DONE)
+        return InternalError(std::string("reading ") + t.name + ": " + SqliteMessage(src));
+      copied[t.name] = n;
+      if (progress) progress(std::string(t.name) + ": " + std::to_string(n) + " rows copied");
+    }
+    // The source node's audit chain continues on this node: its recorded head, and journal
+    // records committed but not yet in its audit file, move under this node's id.
+    {
+      sqlite3_stmt* raw = nullptr;
+      if (sqlite3_prepare_v2(src, "SELECT seq, mac FROM audit_head WHERE id = 1", -1, &raw,
+                             nullptr) == SQLITE_OK &&
+          sqlite3_step(raw) == SQLITE_ROW) {
+        const auto* b = static_cast<const uint8_t*>(sqlite3_column_blob(raw, 1));
+        Bytes mac(b, b + sqlite3_column_bytes(raw, 1));
+        auto q = c.Query("INSERT INTO audit_head (node, seq, mac) VALUES ($1, $2, $3)",
+                         PgParams()
+                             .Add(std::string_view(options_.node_id))
+                             .Add(static_cast<int64_t>(sqlite3_column_int64(raw, 0)))
+                             .AddBlob(mac));
+        if (!q.ok()) {
+          sqlite3_finalize(raw);
+          return q.status();
+        }
+      }
+      sqlite3_finalize(raw);
+    }
+    {
+      sqlite3_stmt* raw = nullptr;
+      int64_t n = 0;
+      if (sqlite3_prepare_v2(src, "SELECT time_ms, fields FROM audit_journal ORDER BY id", -1, &raw,
+                             nullptr) == SQLITE_OK) {
+        while (sqlite3_step(raw) == SQLITE_ROW) {
+          auto q = c.Query(
+              "INSERT INTO audit_journal (node, time_ms, fields) VALUES ($1, $2, $3)",
+              PgParams()
+                  .Add(std::string_view(options_.node_id))
+                  .Add(static_cast<int64_t>(sqlite3_column_int64(raw, 0)))
+                  .Add(std::string_view(reinterpret_cast<const char*>(sqlite3_column_text(raw, 1)),
+                                        sqlite3_column_bytes(raw, 1))));
+          if (!q.ok()) {
+            sqlite3_finalize(raw);
+            return q.status();
+          }
+          ++n;
+        }
+      }
+      sqlite3_finalize(raw);
+      copied["audit_journal"] = n;
+    }
+    // Verify inside the transaction: every table holds exactly what was read.
+    for (const Table& t : kTables) {
+      const std::string count = std::string("SELECT count(*) FROM ") + t.name;
+      PgResult got(PQexec(c.raw(), count.c_str()));
+      if (PQresultStatus(got.raw()) != PGRES_TUPLES_OK)
+        return UnavailableError("database: counting " + std::string(t.name));
+      if (got.Int(0, 0) != copied[t.name])
+        return DataLossError(std::string("verification failed: ") + t.name + " holds " +
+                             std::to_string(got.Int(0, 0)) + " rows, " +
+                             std::to_string(copied[t.name]) + " were copied");
+    }
+    return OkStatus();
+  };
+  Status st = run();
+  if (!st.ok()) {
+    (void)c.Exec("ROLLBACK");
+    return st;
+  }
+  SIRR_RETURN_IF_ERROR(c.Exec("COMMIT"));
+  (void)c.Query("SELECT nextval('sirr_epoch')");
+  return copied;
+}
+
+}  // namespace sirr::storage
