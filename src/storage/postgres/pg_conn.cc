@@ -79,8 +79,13 @@ StatusOr<std::unique_ptr<PgConnection>> PgConnection::Connect(const PgConnectOpt
   PGconn* conn = PQconnectdbParams(keys.data(), values.data(), /*expand_dbname=*/1);
   if (!conn) return UnavailableError("database: out of memory connecting");
   std::unique_ptr<PgConnection> c(new PgConnection(conn));
-  if (PQstatus(conn) != CONNECTION_OK)
-    return UnavailableError("database: " + OneLine(PQerrorMessage(conn)));
+  if (PQstatus(conn) != CONNECTION_OK) {
+    // libpq quotes a malformed URI in its message, and a URI may hold a password: never repeat it.
+    std::string msg = OneLine(PQerrorMessage(conn));
+    for (size_t at; !options.url.empty() && (at = msg.find(options.url)) != std::string::npos;)
+      msg.replace(at, options.url.size(), "<the URL>");
+    return UnavailableError("database: " + msg);
+  }
   // Timestamps and text as sirrd expects them, whatever the server's defaults.
   // Notices ("relation already exists, skipping") are not errors: never printed.
   PQsetNoticeProcessor(
