@@ -37,7 +37,7 @@ ENV DEBIAN_FRONTEND=noninteractive
 # mount the host's package cache there).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends -o APT::Keep-Downloaded-Packages=false \
-      libssl3 libsqlite3-0 libsodium23 libsecp256k1-1 libunistring2 libsystemd0 libcurl4 \
+      libssl3 libsqlite3-0 libpq5 libsodium23 libsecp256k1-1 libunistring2 libsystemd0 libcurl4 \
       ca-certificates \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log \
  && groupadd --system --gid 10001 sirr \

@@ -5,7 +5,7 @@ export DEBIAN_FRONTEND=noninteractive
 BUILD=(
   build-essential cmake ninja-build ccache pkg-config
   libboost-dev libssl-dev libsqlite3-dev libsodium-dev libsecp256k1-dev libunistring-dev libp11-kit-dev nlohmann-json3-dev libcli11-dev
-  libcurl4-openssl-dev libsystemd-dev
+  libcurl4-openssl-dev libsystemd-dev libpq-dev
 )
 TESTS=(
   clang-format
@@ -14,6 +14,8 @@ TESTS=(
   openssl curl sqlite3 softhsm2 python3-pykcs11 ssss systemd prometheus logrotate rsyslog
   # client-side encryption: the CCTV age vectors (zlib), the age CLI, a real browser
   zlib1g-dev age chromium fonts-dejavu-core
+  # several nodes on PostgreSQL: private servers (initdb, pg_basebackup, psql, pgbench)
+  postgresql
 )
 case "${1:-}" in
   --build-only) PKGS=("${BUILD[@]}") ;;  # what the container image's build stage needs

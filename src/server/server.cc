@@ -53,6 +53,9 @@ void Log(std::string_view level, const std::string& message) {
              message);
 }
 
+// io threads on PostgreSQL when SIRR_THREADS is not set (docs/ha.md).
+constexpr int kPostgresIoThreads = 16;
+
 int Fail(const std::string& message) {
   if (log::Current().format == log::Format::kJson) {
     log::Write(log::Level::kError, message);
@@ -648,12 +651,10 @@ int RunServer(const ServerConfig& config) {
   api::Api api(secrets, vaults, tokens, keys, keeper, audit, clock, std::move(api_options));
 
   http::HttpOptions http_options = HttpOptionsOf(config, addr->first, addr->second);
-  // On PostgreSQL every request that touches storage waits on the network: off the io threads,
-  // onto the blocking pool, so that the io threads keep reading and writing meanwhile.
-  if (opened->postgres)
-    http_options.blocking = [](std::string_view, std::string_view target) {
-      return !target.starts_with("/health") && !target.starts_with("/status");
-    };
+  // On PostgreSQL a read the cache cannot serve waits on the network: more io threads (unless
+  // SIRR_THREADS says), so that a few such reads do not hold up the rest.
+  if (opened->postgres && config.threads <= 0)
+    http_options.threads = std::max(http_options.threads, kPostgresIoThreads);
   http_options.tls = *tls;
   http_options.trusted_proxies = SplitList(config.trusted_proxies);
   http_options.observer = [&obs](const http::RequestInfo& r) { obs.Observe(r); };

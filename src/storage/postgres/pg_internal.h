@@ -3,9 +3,11 @@
 // Templates and helpers shared by PostgresStorage's parts (group commit, reader pool, read
 // cache). Not a public interface; include only from storage/postgres/*.cc.
 
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string_view>
+#include <thread>
 
 #include "storage/postgres/pg_storage.h"
 
@@ -22,15 +24,18 @@ using internal::kMigrationLock;
 struct PostgresStorage::WriteOp {
   std::function<Status(PgConnection&)> fn;
   Status result;
+  bool fence = true;
   bool done = false;                    // guarded by commit_mu_
   std::vector<JournalEntry> journaled;  // inserted by fn; guarded by writer_mu_
+  // When the epoch advanced after this write's commit (steady clock); set by the leader.
+  std::chrono::steady_clock::time_point advanced{};
 };
 
 template <typename Fn>
-Status PostgresStorage::WithWriteTx(Fn&& fn, const Journal* journal) {
+Status PostgresStorage::WithWriteTx(Fn&& fn, const Journal* journal, bool fence) {
   // Audit before commit: while the audit log cannot take records, no audited change starts.
   if (journal && *journal && journal_sink_) SIRR_RETURN_IF_ERROR(journal_sink_->Ready());
-  WriteOp op{std::ref(fn), OkStatus(), false, {}};
+  WriteOp op{std::ref(fn), OkStatus(), fence, false, {}, {}};
   std::unique_lock lock(commit_mu_);
   commit_queue_.push_back(&op);
   while (!op.done) {
@@ -44,12 +49,21 @@ Status PostgresStorage::WithWriteTx(Fn&& fn, const Journal* journal) {
     lock.unlock();
     std::vector<JournalEntry> journaled = CommitBatch(batch);
     if (journal_sink_ && !journaled.empty()) journal_sink_->Committed(std::move(journaled));
-    InvalidateCaches();
+    // Writes may have changed cached rows: drop them before any writer returns (unless none
+    // of the batch's writes touches what the cache holds).
+    bool fenced = false;
+    for (const WriteOp* w : batch) fenced = fenced || (w->fence && w->result.ok());
+    if (fenced) InvalidateCaches();
     lock.lock();
     for (WriteOp* w : batch) w->done = true;
     committing_ = false;
     commit_cv_.notify_all();
   }
+  lock.unlock();
+  // The cache rule: every node's lease that could still vouch for a row read before this write
+  // has run out before the caller hears of it (the next leader commits meanwhile).
+  if (op.result.ok() && op.fence && op.advanced != std::chrono::steady_clock::time_point{})
+    std::this_thread::sleep_until(op.advanced + options_.lease + std::chrono::milliseconds(1));
   return op.result;
 }
 

@@ -12,12 +12,16 @@
 // an advisory lock, so nodes starting together migrate exactly once.
 //
 // Read cache across nodes: vault rows, key rows and live unlimited secrets (sealed material
-// only) are cached as in SqliteStorage, but another node may change them. Every committed write
-// advances the sequence `sirr_epoch` after its COMMIT and before its callers return. A cached
-// read is served only after an epoch check that *started after the read arrived* found the
-// epoch unchanged (else the cache is dropped): so a write acknowledged by any node is never
-// hidden by a cache anywhere. Concurrent reads share one check (one round trip per check, not
-// per read).
+// only) are cached as in SqliteStorage, but another node may change them. The rule that keeps
+// every node's cache behind no acknowledged write, whichever node made it (docs/ha.md):
+//   * every committed write advances the sequence `sirr_epoch` after its COMMIT; its callers
+//     return only kLease (+ a margin) after that advance;
+//   * a background poller reads the epoch every kPollEvery; when it moved, the cache is dropped.
+//     A cached row is served only while the last completed poll *started* less than kLease ago;
+//     otherwise the read first runs a check of its own (concurrent reads share one).
+// So a read that arrives after a write was acknowledged is served from a cache that a poll
+// started after the write's epoch advance has validated (and cleared), or from the database.
+// The rule relies on the nodes' clocks *running* at the same rate (not on synchronised clocks).
 //
 // Audit: each node has its own journal rows and chain head (keyed by node id), so each node's
 // audit file is one verifiable chain; the journal rows commit with the change (audit before
@@ -28,6 +32,8 @@
 // multi-host URL and target_session_attrs=read-write, to whichever host is the primary now).
 // Thread-safe.
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -35,6 +41,7 @@
 #include <mutex>
 #include <shared_mutex>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -45,6 +52,10 @@ namespace sirr::storage {
 
 struct PostgresOptions {
   PgConnectOptions connect;
+  // The cross-node cache rule (above): how often the epoch is polled and how long a poll keeps
+  // the cache valid (what each cache-changing write waits before it returns).
+  std::chrono::milliseconds poll_every{1};
+  std::chrono::milliseconds lease{4};
   int pool = 8;         // reader connections (SIRR_DATABASE_POOL)
   std::string node_id;  // this node's audit journal and chain head
 };
@@ -130,20 +141,31 @@ class PostgresStorage final : public Storage {
   explicit PostgresStorage(PostgresOptions options) : options_(std::move(options)) {}
 
   struct WriteOp;
+  // `fence`: the write may change cached rows (on any node): it advances the epoch and returns
+  // only once every node's cache has dropped what it changed (the rule above).
   template <typename Fn>
-  Status WithWriteTx(Fn&& fn, const Journal* journal = nullptr);
+  Status WithWriteTx(Fn&& fn, const Journal* journal = nullptr, bool fence = true);
   Status AddJournal(PgConnection& c, const Journal& journal, const JournalContext& ctx);
   std::vector<JournalEntry> CommitBatch(const std::vector<WriteOp*>& batch);
+  // BEGIN, `ops` in order, their journal records, COMMIT (holds writer_mu_). true: committed
+  // (the records, with their ids, appended to `entries`); false: a write failed (its result
+  // says why) and the transaction was rolled back; an error: the transaction failed as a whole
+  // (nothing committed, or an outcome that stays unknown).
+  StatusOr<bool> ApplyInOneTransaction(const std::vector<WriteOp*>& ops,
+                                       std::vector<JournalEntry>* entries);
   // After a COMMIT whose outcome is unknown: whether the journal rows `ids` exist.
   StatusOr<bool> Committed(const std::vector<int64_t>& ids);
   template <typename Fn>
   auto WithReader(Fn&& fn) -> decltype(fn(std::declval<PgConnection&>()));
   StatusOr<std::unique_ptr<PgConnection>> Connect();
 
-  // The cross-node cache rule (see above): OK once an epoch check that started after this call
-  // has run; drops the cache when the epoch moved.
+  // The cross-node cache rule (see above): OK when the cache may be served (the lease of the
+  // last poll holds, or a check that started after this call found the epoch).
   Status ValidateCache();
+  // A check that starts after this call (concurrent callers share one).
+  Status CheckNow();
   Status CheckEpoch();
+  void PollLoop();
   void InvalidateCaches();
   using CacheKey = std::tuple<std::string, std::string, bool>;
   template <typename Row, typename Load>
@@ -177,6 +199,12 @@ class PostgresStorage final : public Storage {
   Status last_check_;                         // guarded by epoch_mu_
   std::unique_ptr<PgConnection> epoch_conn_;  // used by the running check only
   int64_t epoch_seen_ = -1;                   // used by the running check only
+  // steady_clock nanoseconds when the last successful check (poll) started.
+  std::atomic<int64_t> valid_from_{0};
+  std::mutex poll_mu_;
+  std::condition_variable poll_cv_;
+  bool stop_polling_ = false;  // guarded by poll_mu_
+  std::thread poller_;
 
   std::shared_mutex cache_mu_;
   std::map<CacheKey, VaultRow> vault_cache_;    // guarded by cache_mu_

@@ -327,14 +327,16 @@ StatusOr<TokenRow> PostgresStorage::GetToken(std::string_view id) {
 
 StatusOr<bool> PostgresStorage::ConsumeTokenUse(std::string_view id) {
   bool ok = false;
-  Status st = WithWriteTx([&](PgConnection& c) -> Status {
-    SIRR_ASSIGN_OR_RETURN(auto r, c.Query("UPDATE tokens SET uses = uses + 1 WHERE id = $1 AND "
-                                          "revoked_at IS NULL AND (max_uses IS NULL OR uses < "
-                                          "max_uses)",
-                                          PgParams().Add(id)));
-    ok = r.affected() == 1;
-    return OkStatus();
-  });
+  Status st = WithWriteTx(
+      [&](PgConnection& c) -> Status {
+        SIRR_ASSIGN_OR_RETURN(auto r, c.Query("UPDATE tokens SET uses = uses + 1 WHERE id = $1 AND "
+                                              "revoked_at IS NULL AND (max_uses IS NULL OR uses < "
+                                              "max_uses)",
+                                              PgParams().Add(id)));
+        ok = r.affected() == 1;
+        return OkStatus();
+      },
+      nullptr, /*fence=*/false);  // no cached row (tokens, tombstones)
   if (!st.ok()) return st;
   return ok;
 }
@@ -500,7 +502,7 @@ StatusOr<SecretRow> PostgresStorage::ReadSecret(std::string_view vault_id,
         }
         return AddJournal(c, journal, {.secret = &out});
       },
-      &journal);
+      &journal, /*fence=*/false);  // read-limited and expired rows are never cached
   if (!st.ok()) return st;
   return out;
 }
@@ -574,19 +576,22 @@ StatusOr<std::vector<SecretRow>> PostgresStorage::ExpireDue(int64_t now, int lim
         }
         return OkStatus();
       },
-      &journal);
+      &journal, /*fence=*/false);  // cached rows carry their expiry
   if (!st.ok()) return st;
   return out;
 }
 
 StatusOr<int64_t> PostgresStorage::PurgeTombstones(int64_t gone_before) {
   int64_t n = 0;
-  Status st = WithWriteTx([&](PgConnection& c) -> Status {
-    SIRR_ASSIGN_OR_RETURN(auto r, c.Query("DELETE FROM secrets WHERE state <> 0 AND gone_at <= $1",
-                                          PgParams().Add(gone_before)));
-    n = r.affected();
-    return OkStatus();
-  });
+  Status st = WithWriteTx(
+      [&](PgConnection& c) -> Status {
+        SIRR_ASSIGN_OR_RETURN(auto r,
+                              c.Query("DELETE FROM secrets WHERE state <> 0 AND gone_at <= $1",
+                                      PgParams().Add(gone_before)));
+        n = r.affected();
+        return OkStatus();
+      },
+      nullptr, /*fence=*/false);  // no cached row (tokens, tombstones)
   if (!st.ok()) return st;
   return n;
 }
