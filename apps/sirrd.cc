@@ -129,15 +129,16 @@ void AddLimitOptions(CLI::App& app, sirr::server::ServerConfig& c) {
       ->check(CLI::Range(size_t{1}, size_t{64} << 20))
       ->capture_default_str();
   app.add_option("--threads", c.threads,
-                 "HTTP io threads, each serving its share of the connections (0: one per CPU)")
+                 "HTTP io threads, each serving its share of the connections (0: one per CPU; "
+                 "on PostgreSQL at least 16)")
       ->envname("SIRR_THREADS")
       ->check(CLI::Range(0, 256))
       ->capture_default_str();
   app.add_option("--blocking-threads", c.blocking_threads,
                  "Threads for requests that may wait on a durable write (concurrent writes "
-                 "share commits)")
+                 "share commits; 0: 16, on PostgreSQL 64)")
       ->envname("SIRR_BLOCKING_THREADS")
-      ->check(CLI::Range(1, 1024))
+      ->check(CLI::Range(0, 1024))
       ->capture_default_str();
   app.add_option("--max-connections", c.max_connections, "Open connections allowed (503 above)")
       ->envname("SIRR_MAX_CONNECTIONS")

@@ -55,6 +55,7 @@ void Log(std::string_view level, const std::string& message) {
 
 // io threads on PostgreSQL when SIRR_THREADS is not set (docs/ha.md).
 constexpr int kPostgresIoThreads = 16;
+constexpr int kPostgresBlockingThreads = 64;
 
 int Fail(const std::string& message) {
   if (log::Current().format == log::Format::kJson) {
@@ -329,7 +330,7 @@ http::HttpOptions HttpOptionsOf(const ServerConfig& config, const std::string& h
   http_options.threads = config.threads > 0
                              ? config.threads
                              : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  http_options.blocking_threads = config.blocking_threads;
+  http_options.blocking_threads = config.blocking_threads > 0 ? config.blocking_threads : 16;
   http_options.blocking = &api::Api::MayBlock;
   http_options.max_connections = config.max_connections;
   http_options.max_connections_per_client =
@@ -653,8 +654,12 @@ int RunServer(const ServerConfig& config) {
   http::HttpOptions http_options = HttpOptionsOf(config, addr->first, addr->second);
   // On PostgreSQL a read the cache cannot serve waits on the network: more io threads (unless
   // SIRR_THREADS says), so that a few such reads do not hold up the rest.
+  // A durable write there also waits out the cache lease (docs/ha.md): more blocking threads,
+  // so that concurrent writes still share commits.
   if (opened->postgres && config.threads <= 0)
     http_options.threads = std::max(http_options.threads, kPostgresIoThreads);
+  if (opened->postgres && config.blocking_threads <= 0)
+    http_options.blocking_threads = kPostgresBlockingThreads;
   http_options.tls = *tls;
   http_options.trusted_proxies = SplitList(config.trusted_proxies);
   http_options.observer = [&obs](const http::RequestInfo& r) { obs.Observe(r); };

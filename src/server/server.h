@@ -60,7 +60,7 @@ struct ServerConfig {
   size_t max_body_bytes = 1 << 20;
   size_t max_value_bytes = 1 << 20;
   int threads = 0;            // io threads; 0: one per CPU
-  int blocking_threads = 16;  // threads for requests that may block on durable writes
+  int blocking_threads = 0;  // threads for requests that may block on durable writes (0: auto)
   int max_connections = 1024;
   int max_connections_per_client = 64;
   int vault_key_cache = 4096;  // SIRR_VAULT_KEY_CACHE: unwrapped vault keys kept in memory

@@ -73,11 +73,8 @@ StatusOr<std::map<std::string, int64_t>> PostgresStorage::ImportFromSqlite(
   if (sqlite3_exec(src, "BEGIN", nullptr, nullptr, nullptr) != SQLITE_OK)
     return UnavailableError("cannot read " + sqlite_path + ": " + SqliteMessage(src));
 
-  std::lock_guard lock(writer_mu_);
-  if (!writer_ || writer_->broken()) {
-    SIRR_ASSIGN_OR_RETURN(writer_, Connect());
-  }
-  PgConnection& c = *writer_;
+  SIRR_ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> conn, Connect());
+  PgConnection& c = *conn;
   SIRR_RETURN_IF_ERROR(c.Exec("BEGIN"));
   std::map<std::string, int64_t> copied;
   auto run = [&]() -> Status {
@@ -165,9 +162,10 @@ StatusOr<std::map<std::string, int64_t>> PostgresStorage::ImportFromSqlite(
                              nullptr) == SQLITE_OK) {
         while (sqlite3_step(raw) == SQLITE_ROW) {
           auto q = c.Query(
-              "INSERT INTO audit_journal (node, time_ms, fields) VALUES ($1, $2, $3)",
+              "INSERT INTO audit_journal (node, id, time_ms, fields) VALUES ($1, $2, $3, $4)",
               PgParams()
                   .Add(std::string_view(options_.node_id))
+                  .Add(n + 1)
                   .Add(static_cast<int64_t>(sqlite3_column_int64(raw, 0)))
                   .Add(std::string_view(reinterpret_cast<const char*>(sqlite3_column_text(raw, 1)),
                                         sqlite3_column_bytes(raw, 1))));
@@ -201,6 +199,9 @@ StatusOr<std::map<std::string, int64_t>> PostgresStorage::ImportFromSqlite(
   }
   SIRR_RETURN_IF_ERROR(c.Exec("COMMIT"));
   (void)c.Query("SELECT nextval('sirr_epoch')");
+  // This storage's journal counters start after the imported rows.
+  std::lock_guard lock(journal_mu_);
+  next_journal_id_ = next_handoff_id_ = std::max(next_journal_id_, copied["audit_journal"] + 1);
   return copied;
 }
 

@@ -26,8 +26,8 @@ struct PostgresStorage::WriteOp {
   Status result;
   bool fence = true;
   bool done = false;                    // guarded by commit_mu_
-  std::vector<JournalEntry> journaled;  // inserted by fn; guarded by writer_mu_
-  // When the epoch advanced after this write's commit (steady clock); set by the leader.
+  std::vector<JournalEntry> journaled;  // collected while fn runs (by the lane's thread)
+  // When the epoch advanced after this write's commit (steady clock); set by the lane.
   std::chrono::steady_clock::time_point advanced{};
 };
 
@@ -39,16 +39,16 @@ Status PostgresStorage::WithWriteTx(Fn&& fn, const Journal* journal, bool fence)
   std::unique_lock lock(commit_mu_);
   commit_queue_.push_back(&op);
   while (!op.done) {
-    if (committing_) {
+    if (commit_queue_.empty() || leaders_ >= std::max(1, options_.writers)) {
       commit_cv_.wait(lock);
       continue;
     }
-    committing_ = true;
+    // A free lane: take everything queued (our own write included, unless a lane took it).
+    ++leaders_;
     std::vector<WriteOp*> batch;
     batch.swap(commit_queue_);
     lock.unlock();
-    std::vector<JournalEntry> journaled = CommitBatch(batch);
-    if (journal_sink_ && !journaled.empty()) journal_sink_->Committed(std::move(journaled));
+    CommitBatch(batch);
     // Writes may have changed cached rows: drop them before any writer returns (unless none
     // of the batch's writes touches what the cache holds).
     bool fenced = false;
@@ -56,12 +56,12 @@ Status PostgresStorage::WithWriteTx(Fn&& fn, const Journal* journal, bool fence)
     if (fenced) InvalidateCaches();
     lock.lock();
     for (WriteOp* w : batch) w->done = true;
-    committing_ = false;
+    --leaders_;
     commit_cv_.notify_all();
   }
   lock.unlock();
   // The cache rule: every node's lease that could still vouch for a row read before this write
-  // has run out before the caller hears of it (the next leader commits meanwhile).
+  // has run out before the caller hears of it.
   if (op.result.ok() && op.fence && op.advanced != std::chrono::steady_clock::time_point{})
     std::this_thread::sleep_until(op.advanced + options_.lease + std::chrono::milliseconds(1));
   return op.result;

@@ -4,7 +4,8 @@
 // sirr_schema. All pending migrations run in one transaction that first takes the migration
 // advisory lock, so nodes starting together migrate exactly once and a failed migration leaves
 // the schema as it was. Version 1 is the SQLite schema at its version 8, with the audit journal
-// and chain head per node.
+// and chain head per node (journal ids are the node's own, handed out in commit order by
+// the node: PostgresStorage's write lanes).
 
 #include <iterator>
 #include <string>
@@ -92,16 +93,17 @@ CREATE TABLE keys (
 CREATE INDEX keys_vault_created ON keys(vault_id, created_at);
 CREATE INDEX keys_vault_name ON keys(vault_id, name);
 CREATE TABLE audit_journal (
-  id      bigserial PRIMARY KEY,
   node    text COLLATE "C" NOT NULL,
+  id      bigint NOT NULL,
   time_ms bigint NOT NULL,
-  fields  text NOT NULL
+  fields  text NOT NULL,
+  PRIMARY KEY (node, id)
 );
-CREATE INDEX audit_journal_node ON audit_journal(node, id);
 CREATE TABLE audit_head (
-  node text COLLATE "C" PRIMARY KEY,
-  seq  bigint NOT NULL,
-  mac  bytea NOT NULL
+  node    text COLLATE "C" PRIMARY KEY,
+  seq     bigint NOT NULL,
+  mac     bytea NOT NULL,
+  journal bigint NOT NULL DEFAULT 0
 );
 CREATE SEQUENCE sirr_epoch;
 )SQL",

@@ -14,8 +14,9 @@ StatusOr<std::unique_ptr<PgConnection>> PostgresStorage::Connect() {
 StatusOr<std::unique_ptr<PostgresStorage>> PostgresStorage::Open(const PostgresOptions& options) {
   if (options.node_id.empty()) return InvalidArgumentError("database: a node id is required");
   std::unique_ptr<PostgresStorage> s(new PostgresStorage(options));
-  SIRR_ASSIGN_OR_RETURN(s->writer_, s->Connect());
-  PgConnection& c = *s->writer_;
+  SIRR_ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> first, s->Connect());
+  PgConnection& c = *first;
+  s->where_ = c.Where();
   {
     SIRR_ASSIGN_OR_RETURN(auto r, c.Query("SELECT pg_is_in_recovery(), current_setting("
                                           "'transaction_read_only')"));
@@ -26,6 +27,16 @@ StatusOr<std::unique_ptr<PostgresStorage>> PostgresStorage::Open(const PostgresO
           "target_session_attrs=read-write in SIRR_DATABASE_URL");
   }
   SIRR_RETURN_IF_ERROR(internal::PgMigrate(c));
+  // This node's journal ids continue after every id it used: its rows still in the journal
+  // and the highest id its audit log had taken when the rows were purged.
+  {
+    SIRR_ASSIGN_OR_RETURN(auto r, c.Query("SELECT greatest((SELECT max(id) FROM audit_journal "
+                                          "WHERE node = $1), (SELECT journal FROM audit_head "
+                                          "WHERE node = $1), 0)",
+                                          PgParams().Add(std::string_view(options.node_id))));
+    s->next_journal_id_ = s->next_handoff_id_ = r.Int(0, 0) + 1;
+  }
+  s->idle_writers_.push_back(std::move(first));
   s->poller_ = std::thread([p = s.get()] { p->PollLoop(); });
   return s;
 }
@@ -49,82 +60,91 @@ void PostgresStorage::PollLoop() {
   }
 }
 
-std::vector<JournalEntry> PostgresStorage::CommitBatch(const std::vector<WriteOp*>& batch) {
-  std::lock_guard lock(writer_mu_);
+void PostgresStorage::CommitBatch(const std::vector<WriteOp*>& batch) {
   const auto start = std::chrono::steady_clock::now();
   metrics_.batch_size.Observe(static_cast<double>(batch.size()));
-  auto fail_all = [&](const Status& st) {
-    for (WriteOp* w : batch)
-      if (w->result.ok()) w->result = st;
-  };
-  if (writer_ && writer_->broken()) writer_.reset();
-  if (!writer_) {
+  std::unique_ptr<PgConnection> c;
+  {
+    std::lock_guard lock(commit_mu_);
+    if (!idle_writers_.empty()) {
+      c = std::move(idle_writers_.back());
+      idle_writers_.pop_back();
+    }
+  }
+  if (c && c->broken()) c.reset();
+  if (!c) {
     auto opened = Connect();
     if (!opened.ok()) {
-      fail_all(opened.status());
-      return {};
+      for (WriteOp* w : batch) w->result = opened.status();
+      return;
     }
-    writer_ = std::move(opened).value();
+    c = std::move(opened).value();
   }
   // Optimistic: the whole batch in one transaction, no savepoints (two round trips fewer per
   // write). A write that fails spoils the transaction for the others: it is rolled back and
   // every write of the batch runs again, in order, each in a transaction of its own.
   std::vector<JournalEntry> entries;
-  StatusOr<bool> committed = ApplyInOneTransaction(batch, &entries);
-  if (committed.ok() && !*committed) {
-    entries.clear();
-    if (batch.size() == 1) return {};  // its result says why; rolled back
+  StatusOr<bool> committed = ApplyInOneTransaction(c, batch, &entries);
+  if (committed.ok() && !*committed && batch.size() > 1) {
     for (size_t i = 0; i < batch.size(); ++i) {
-      WriteOp* w = batch[i];
-      std::vector<JournalEntry> own;
-      StatusOr<bool> one = ApplyInOneTransaction({w}, &own);
+      StatusOr<bool> one = ApplyInOneTransaction(c, {batch[i]}, &entries);
       if (!one.ok()) {
         for (size_t j = i; j < batch.size(); ++j) batch[j]->result = one.status();
         break;
       }
-      if (*one) entries.insert(entries.end(), own.begin(), own.end());
     }
   } else if (!committed.ok()) {
     for (WriteOp* w : batch) w->result = committed.status();
-    return {};
   }
   // Other nodes drop their cached rows before any caller here returns (pg_storage.h): the
   // epoch advances, unless no write in the batch can have changed a cached row.
   bool fence = false;
   for (WriteOp* w : batch) fence = fence || (w->result.ok() && w->fence);
-  Status bumped = !fence    ? OkStatus()
-                  : writer_ ? writer_->Query("SELECT nextval('sirr_epoch')").status()
-                            : UnavailableError("no connection");
-  if (!bumped.ok()) {
-    writer_.reset();
-    auto again = Connect();
-    if (again.ok()) {
-      writer_ = std::move(again).value();
-      bumped = writer_->Query("SELECT nextval('sirr_epoch')").status();
+  if (fence) {
+    Status bumped =
+        c ? c->Query("SELECT nextval('sirr_epoch')").status() : UnavailableError("no connection");
+    if (!bumped.ok()) {
+      c.reset();
+      auto again = Connect();
+      if (again.ok()) {
+        c = std::move(again).value();
+        bumped = c->Query("SELECT nextval('sirr_epoch')").status();
+      }
     }
+    if (!bumped.ok())
+      for (WriteOp* w : batch)
+        if (w->result.ok())
+          w->result = UnavailableError(
+              "database: connection lost after the commit; other nodes may not see this write "
+              "until it returns");
+    const auto advanced = std::chrono::steady_clock::now();
+    for (WriteOp* w : batch) w->advanced = advanced;
   }
-  if (!bumped.ok())
-    fail_all(
-        UnavailableError("database: connection lost after the commit; other nodes may "
-                         "not see this write until it returns"));
-  const auto advanced = std::chrono::steady_clock::now();
-  for (WriteOp* w : batch) w->advanced = advanced;
+  if (c && !c->broken()) {
+    std::lock_guard lock(commit_mu_);
+    idle_writers_.push_back(std::move(c));
+  }
   metrics_.commit_seconds.Observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  return entries;
 }
 
-StatusOr<bool> PostgresStorage::ApplyInOneTransaction(const std::vector<WriteOp*>& ops,
+namespace {
+thread_local std::vector<JournalEntry>* tls_journaled = nullptr;  // the write being applied
+}  // namespace
+
+StatusOr<bool> PostgresStorage::ApplyInOneTransaction(std::unique_ptr<PgConnection>& conn,
+                                                      const std::vector<WriteOp*>& ops,
                                                       std::vector<JournalEntry>* entries) {
-  PgConnection& c = *writer_;
+  if (!conn) return UnavailableError("database: connection lost; nothing was written");
+  PgConnection& c = *conn;
   SIRR_RETURN_IF_ERROR(c.Exec("BEGIN"));
   for (WriteOp* w : ops) {
     w->journaled.clear();
-    current_op_ = w;
+    tls_journaled = &w->journaled;
     w->result = w->fn(c);
-    current_op_ = nullptr;
+    tls_journaled = nullptr;
     if (c.broken()) {
-      writer_.reset();
+      conn.reset();
       return UnavailableError("database: connection lost; nothing was written");
     }
     if (!w->result.ok()) {
@@ -132,59 +152,83 @@ StatusOr<bool> PostgresStorage::ApplyInOneTransaction(const std::vector<WriteOp*
       return false;
     }
   }
-  // The batch's audit records, in one statement (ids in journal order).
-  std::string times = "{", fields = "{";
-  int n = 0;
+  int64_t n = 0;
+  for (WriteOp* w : ops) n += static_cast<int64_t>(w->journaled.size());
+  if (n == 0) {
+    SIRR_RETURN_IF_ERROR(c.Exec("COMMIT"));
+    return true;
+  }
+  // The batch's audit records, in one statement, numbered in this node's commit order.
+  const int64_t first = ReserveJournalIds(n);
+  std::string ids = "{", times = "{", fields = "{";
+  int64_t id = first;
   for (WriteOp* w : ops)
-    for (const JournalEntry& e : w->journaled) {
-      times += (n ? "," : "") + std::to_string(e.time_ms);
-      fields += n ? ",\"" : "\"";
+    for (JournalEntry& e : w->journaled) {
+      const char* sep = id == first ? "" : ",";
+      e.id = id++;
+      ids += sep + std::to_string(e.id);
+      times += sep + std::to_string(e.time_ms);
+      fields += std::string(sep) + '"';
       for (char ch : e.fields) {
         if (ch == '"' || ch == '\\') fields += '\\';
         fields += ch;
       }
       fields += '"';
-      ++n;
     }
-  if (n > 0) {
-    auto ids = c.Query(
-        "INSERT INTO audit_journal (node, time_ms, fields) SELECT $1, t, f FROM "
-        "unnest($2::text::bigint[], $3::text::text[]) WITH ORDINALITY AS u(t, f, i) ORDER BY i "
-        "RETURNING id",
-        PgParams()
-            .Add(std::string_view(options_.node_id))
-            .Add(std::string_view(times + "}"))
-            .Add(std::string_view(fields + "}")));
-    if (!ids.ok() || ids->rows() != n) {
-      if (c.broken())
-        writer_.reset();
-      else
-        (void)c.Exec("ROLLBACK");
-      return ids.ok() ? InternalError("database: journal insert returned the wrong row count")
-                      : ids.status();
-    }
-    int row = 0;
-    for (WriteOp* w : ops)
-      for (JournalEntry& e : w->journaled) e.id = ids->Int(row++, 0);
-  }
+  std::vector<JournalEntry> batch_entries;
   for (WriteOp* w : ops)
-    for (const JournalEntry& e : w->journaled) entries->push_back(e);
-  if (Status st = c.Exec("COMMIT"); !st.ok()) {
-    if (!c.broken()) {
-      (void)c.Exec("ROLLBACK");
-      return st;
-    }
-    // Lost during COMMIT: the outcome is unknown until the journal rows are looked for.
-    writer_.reset();
-    std::vector<int64_t> ids;
-    for (const JournalEntry& e : *entries) ids.push_back(e.id);
-    auto committed = ids.empty() ? StatusOr<bool>(UnavailableError("unknown")) : Committed(ids);
-    if (!committed.ok() || !*committed)
-      return UnavailableError(committed.ok() ? "database: connection lost; nothing was written"
-                                             : "database: connection lost during commit; the "
-                                               "write may or may not have been applied");
+    for (const JournalEntry& e : w->journaled) batch_entries.push_back(e);
+  auto inserted = c.Query(
+      "INSERT INTO audit_journal (node, id, time_ms, fields) SELECT $1, i, t, f FROM "
+      "unnest($2::text::bigint[], $3::text::bigint[], $4::text::text[]) AS u(i, t, f)",
+      PgParams()
+          .Add(std::string_view(options_.node_id))
+          .Add(std::string_view(ids + "}"))
+          .Add(std::string_view(times + "}"))
+          .Add(std::string_view(fields + "}")));
+  Status st = inserted.ok() ? c.Exec("COMMIT") : inserted.status();
+  if (st.ok()) {
+    entries->insert(entries->end(), batch_entries.begin(), batch_entries.end());
+    ReleaseJournalIds(first, n, std::move(batch_entries));
+    return true;
   }
-  return true;
+  if (!c.broken()) {
+    (void)c.Exec("ROLLBACK");
+    ReleaseJournalIds(first, n, {});
+    return st;
+  }
+  // Lost during the COMMIT: the outcome is unknown until the journal rows are looked for.
+  conn.reset();
+  std::vector<int64_t> wanted;
+  for (const JournalEntry& e : batch_entries) wanted.push_back(e.id);
+  auto committed = Committed(wanted);
+  if (committed.ok() && *committed) {
+    entries->insert(entries->end(), batch_entries.begin(), batch_entries.end());
+    ReleaseJournalIds(first, n, std::move(batch_entries));
+    return true;
+  }
+  ReleaseJournalIds(first, n, {});
+  return UnavailableError(committed.ok() ? "database: connection lost; nothing was written"
+                                         : "database: connection lost during commit; the "
+                                           "write may or may not have been applied");
+}
+
+int64_t PostgresStorage::ReserveJournalIds(int64_t n) {
+  std::lock_guard lock(journal_mu_);
+  const int64_t first = next_journal_id_;
+  next_journal_id_ += n;
+  return first;
+}
+
+void PostgresStorage::ReleaseJournalIds(int64_t first, int64_t n,
+                                        std::vector<JournalEntry> committed) {
+  std::unique_lock lock(journal_mu_);
+  // Records reach the sink in id order: a range waits for every lower one (those lanes are
+  // between their journal insert and their COMMIT, which waits on no lock of ours).
+  journal_cv_.wait(lock, [&] { return next_handoff_id_ == first; });
+  if (journal_sink_ && !committed.empty()) journal_sink_->Committed(std::move(committed));
+  next_handoff_id_ = first + n;
+  journal_cv_.notify_all();
 }
 
 StatusOr<bool> PostgresStorage::Committed(const std::vector<int64_t>& ids) {
@@ -197,9 +241,10 @@ StatusOr<bool> PostgresStorage::Committed(const std::vector<int64_t>& ids) {
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
       continue;
     }
-    SIRR_ASSIGN_OR_RETURN(auto r, (*c)->Query("SELECT count(*) FROM audit_journal WHERE id = "
-                                              "ANY($1::text::bigint[])",
-                                              PgParams().Add(list)));
+    SIRR_ASSIGN_OR_RETURN(
+        auto r, (*c)->Query("SELECT count(*) FROM audit_journal WHERE node = "
+                            "$2 AND id = ANY($1::text::bigint[])",
+                            PgParams().Add(list).Add(std::string_view(options_.node_id))));
     return r.Int(0, 0) > 0;
   }
   return UnavailableError("database unreachable");
@@ -208,13 +253,13 @@ StatusOr<bool> PostgresStorage::Committed(const std::vector<int64_t>& ids) {
 Status PostgresStorage::AddJournal(PgConnection&, const Journal& journal,
                                    const JournalContext& ctx) {
   // Inserted with the rest of the batch's records just before the COMMIT (one statement).
-  if (!journal || !current_op_) return OkStatus();
-  for (JournalEntry& e : journal(ctx)) current_op_->journaled.push_back(std::move(e));
+  if (!journal || !tls_journaled) return OkStatus();
+  for (JournalEntry& e : journal(ctx)) tls_journaled->push_back(std::move(e));
   return OkStatus();
 }
 
 void PostgresStorage::SetJournalSink(JournalSink* sink) {
-  std::lock_guard lock(commit_mu_);
+  std::scoped_lock lock(commit_mu_, journal_mu_);  // set before serving; no batch in flight
   journal_sink_ = sink;
 }
 
@@ -243,10 +288,14 @@ Status PostgresStorage::SaveAuditHead(int64_t seq, const Bytes& mac, int64_t jou
         }
         SIRR_ASSIGN_OR_RETURN(
             auto r,
-            c.Query("INSERT INTO audit_head (node, seq, mac) VALUES ($1, "
-                    "$2, $3) ON CONFLICT (node) DO UPDATE SET seq = "
-                    "excluded.seq, mac = excluded.mac",
-                    PgParams().Add(std::string_view(options_.node_id)).Add(seq).AddBlob(mac)));
+            c.Query("INSERT INTO audit_head (node, seq, mac, journal) VALUES ($1, $2, $3, $4) "
+                    "ON CONFLICT (node) DO UPDATE SET seq = excluded.seq, mac = excluded.mac, "
+                    "journal = greatest(audit_head.journal, excluded.journal)",
+                    PgParams()
+                        .Add(std::string_view(options_.node_id))
+                        .Add(seq)
+                        .AddBlob(mac)
+                        .Add(journal_written)));
         (void)r;
         return OkStatus();
       },
@@ -517,10 +566,7 @@ StatusOr<LiveCounts> PostgresStorage::CountLive(int64_t now) {
   });
 }
 
-std::string PostgresStorage::Where() {
-  std::lock_guard lock(writer_mu_);
-  return writer_ ? writer_->Where() : std::string("(not connected)");
-}
+std::string PostgresStorage::Where() { return where_; }
 
 StatusOr<std::shared_ptr<void>> PostgresStorage::LockJob(std::string_view job) {
   // A session-level advisory lock on a connection of its own, held as long as the returned

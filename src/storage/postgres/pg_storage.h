@@ -6,10 +6,13 @@
 // conditional UPDATE inside the reading transaction (row lock: two nodes reading a one-read
 // secret serialise on the row, the second sees it burned); unique violations are AlreadyExists.
 //
-// Writes: one writer connection per node with group commit (writes arriving while a commit is
-// in flight are applied together, each in its own savepoint, in one transaction). Reads: a pool
-// of reader connections (SIRR_DATABASE_POOL). Numbered migrations run in one transaction under
-// an advisory lock, so nodes starting together migrate exactly once.
+// Writes: group commit on up to `writers` connections per node (write lanes): writes arriving
+// while the lanes are busy are applied together, in one transaction, by the next free lane
+// (a write that fails makes the batch rerun one transaction per write). Each node numbers its
+// audit journal rows itself and hands committed records to the audit log strictly in that
+// order, whichever lane committed first. Reads: a pool of reader connections
+// (SIRR_DATABASE_POOL). Numbered migrations run in one transaction under an advisory lock, so
+// nodes starting together migrate exactly once.
 //
 // Read cache across nodes: vault rows, key rows and live unlimited secrets (sealed material
 // only) are cached as in SqliteStorage, but another node may change them. The rule that keeps
@@ -57,6 +60,7 @@ struct PostgresOptions {
   std::chrono::milliseconds poll_every{1};
   std::chrono::milliseconds lease{4};
   int pool = 8;         // reader connections (SIRR_DATABASE_POOL)
+  int writers = 4;      // write lanes: connections committing batches concurrently
   std::string node_id;  // this node's audit journal and chain head
 };
 
@@ -145,14 +149,23 @@ class PostgresStorage final : public Storage {
   // only once every node's cache has dropped what it changed (the rule above).
   template <typename Fn>
   Status WithWriteTx(Fn&& fn, const Journal* journal = nullptr, bool fence = true);
+  // Collects the records `journal` makes for `ctx` on the write being applied (inserted with
+  // the batch's other records just before its COMMIT).
   Status AddJournal(PgConnection& c, const Journal& journal, const JournalContext& ctx);
-  std::vector<JournalEntry> CommitBatch(const std::vector<WriteOp*>& batch);
-  // BEGIN, `ops` in order, their journal records, COMMIT (holds writer_mu_). true: committed
-  // (the records, with their ids, appended to `entries`); false: a write failed (its result
-  // says why) and the transaction was rolled back; an error: the transaction failed as a whole
-  // (nothing committed, or an outcome that stays unknown).
-  StatusOr<bool> ApplyInOneTransaction(const std::vector<WriteOp*>& ops,
+  // Applies `batch` on a free lane; sets each write's result and hands the committed records
+  // to the sink in journal order.
+  void CommitBatch(const std::vector<WriteOp*>& batch);
+  // BEGIN, `ops` in order, their journal records, COMMIT on `c`. true: committed (records
+  // appended to `entries`, with ids); false: a write failed (its result says why) and the
+  // transaction was rolled back; an error: the transaction failed as a whole (nothing
+  // committed, or an outcome that stays unknown).
+  StatusOr<bool> ApplyInOneTransaction(std::unique_ptr<PgConnection>& c,
+                                       const std::vector<WriteOp*>& ops,
                                        std::vector<JournalEntry>* entries);
+  // Journal ids: Reserve takes the next `n`; Release hands a reserved range's committed
+  // records (none when it did not commit) to the sink once every lower range was released.
+  int64_t ReserveJournalIds(int64_t n);
+  void ReleaseJournalIds(int64_t first, int64_t n, std::vector<JournalEntry> committed);
   // After a COMMIT whose outcome is unknown: whether the journal rows `ids` exist.
   StatusOr<bool> Committed(const std::vector<int64_t>& ids);
   template <typename Fn>
@@ -174,15 +187,19 @@ class PostgresStorage final : public Storage {
   const PostgresOptions options_;
   StorageMetrics metrics_;
 
-  std::mutex writer_mu_;
-  std::unique_ptr<PgConnection> writer_;  // guarded by writer_mu_; null: reconnect
-  WriteOp* current_op_ = nullptr;         // guarded by writer_mu_
+  std::string where_;  // host:port of the first connection
 
   JournalSink* journal_sink_ = nullptr;  // set before serving (under commit_mu_)
   std::mutex commit_mu_;
   std::condition_variable commit_cv_;
-  std::vector<WriteOp*> commit_queue_;  // guarded by commit_mu_
-  bool committing_ = false;             // guarded by commit_mu_
+  std::vector<WriteOp*> commit_queue_;                       // guarded by commit_mu_
+  int leaders_ = 0;                                          // lanes committing; commit_mu_
+  std::vector<std::unique_ptr<PgConnection>> idle_writers_;  // guarded by commit_mu_
+
+  std::mutex journal_mu_;
+  std::condition_variable journal_cv_;
+  int64_t next_journal_id_ = 1;  // guarded by journal_mu_
+  int64_t next_handoff_id_ = 1;  // guarded by journal_mu_: the next id the sink gets
 
   std::mutex readers_mu_;
   std::condition_variable readers_cv_;
