@@ -18,7 +18,7 @@ chmod 755 "$W"  # the server runs as the postgres user
 trap 'kill $(cat "$W"/*.pid 2>/dev/null) 2>/dev/null || true; sleep 0.5; bash scripts/pg-test-server.sh stop "$W/pg"; rm -rf "$W"' EXIT
 read -r URL PASSFILE < <(bash scripts/pg-test-server.sh start "$W/pg")
 export PGPASSFILE=$PASSFILE
-echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -r); $("$bin/postgres" --version); sirrd threads=${SIRR_THREADS:-2}"
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -r); $("$bin/postgres" --version)"
 
 psql -q "$URL" -c 'CREATE TABLE t (id bigserial PRIMARY KEY, v bytea NOT NULL)'
 echo 'INSERT INTO t (v) VALUES (decode(md5(random()::text), '"'"'hex'"'"'));' >"$W/insert.sql"
@@ -34,7 +34,7 @@ export SIRR_TOKEN="bench-token-$(openssl rand -hex 16)"
 run() {  # run NAME [VAR=VALUE...]: sirrd with that storage, then pull and push
   local name=$1; shift
   env SIRR_KEY_FILE="$W/key" SIRR_ADMIN_TOKEN="$SIRR_TOKEN" SIRR_DATA_DIR="$W/data-$name" \
-    SIRR_ADDR=127.0.0.1:0 SIRR_RATE_LIMIT=0 SIRR_ACCESS_LOG=false SIRR_THREADS="${SIRR_THREADS:-2}" \
+    SIRR_ADDR=127.0.0.1:0 SIRR_RATE_LIMIT=0 SIRR_ACCESS_LOG=false \
     SIRR_READY_FILE="$W/ready-$name" "$@" build/sirrd 2>"$W/sirrd-$name.log" &
   echo $! >"$W/sirrd-$name.pid"
   for _ in $(seq 200); do [ -s "$W/ready-$name" ] && break; sleep 0.05; done
@@ -53,5 +53,7 @@ run() {  # run NAME [VAR=VALUE...]: sirrd with that storage, then pull and push
   wrk -t2 -c"$C" -d"${D}s" --latency -s bench/push.lua "$base" | grep -E 'Requests/sec|requests='
   kill "$pid"; wait "$pid" 2>/dev/null || true; rm -f "$W/sirrd-$name.pid"
 }
-run sqlite
+# SQLite as bench/load.sh runs it (2 io threads); PostgreSQL with its defaults (16 io threads,
+# 64 blocking threads: reads that miss the cache and writes wait on the network).
+run sqlite SIRR_THREADS="${SIRR_THREADS:-2}"
 run postgres SIRR_STORAGE=postgres SIRR_DATABASE_URL="$URL"

@@ -26,6 +26,7 @@ struct PostgresStorage::WriteOp {
   Status result;
   bool fence = true;
   bool done = false;                    // guarded by commit_mu_
+  std::condition_variable wake;         // done, or first in the queue with a lane free
   std::vector<JournalEntry> journaled;  // collected while fn runs (by the lane's thread)
   // When the epoch advanced after this write's commit (steady clock); set by the lane.
   std::chrono::steady_clock::time_point advanced{};
@@ -35,15 +36,18 @@ template <typename Fn>
 Status PostgresStorage::WithWriteTx(Fn&& fn, const Journal* journal, bool fence) {
   // Audit before commit: while the audit log cannot take records, no audited change starts.
   if (journal && *journal && journal_sink_) SIRR_RETURN_IF_ERROR(journal_sink_->Ready());
-  WriteOp op{std::ref(fn), OkStatus(), fence, false, {}, {}};
+  WriteOp op{std::ref(fn), OkStatus(), fence, false, {}, {}, {}};
   std::unique_lock lock(commit_mu_);
   commit_queue_.push_back(&op);
   while (!op.done) {
-    if (commit_queue_.empty() || leaders_ >= std::max(1, options_.writers)) {
-      commit_cv_.wait(lock);
+    // Each waiter sleeps on its own condition variable: a finished batch wakes its writers and
+    // the next queued one, not every thread waiting to write.
+    if (commit_queue_.empty() || commit_queue_.front() != &op ||
+        leaders_ >= std::max(1, options_.writers)) {
+      op.wake.wait(lock);
       continue;
     }
-    // A free lane: take everything queued (our own write included, unless a lane took it).
+    // A free lane and we are first in the queue: take everything queued.
     ++leaders_;
     std::vector<WriteOp*> batch;
     batch.swap(commit_queue_);
@@ -55,9 +59,12 @@ Status PostgresStorage::WithWriteTx(Fn&& fn, const Journal* journal, bool fence)
     for (const WriteOp* w : batch) fenced = fenced || (w->fence && w->result.ok());
     if (fenced) InvalidateCaches();
     lock.lock();
-    for (WriteOp* w : batch) w->done = true;
     --leaders_;
-    commit_cv_.notify_all();
+    for (WriteOp* w : batch) {
+      w->done = true;
+      if (w != &op) w->wake.notify_one();
+    }
+    if (!commit_queue_.empty()) commit_queue_.front()->wake.notify_one();
   }
   lock.unlock();
   // The cache rule: every node's lease that could still vouch for a row read before this write

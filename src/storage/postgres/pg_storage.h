@@ -60,7 +60,7 @@ struct PostgresOptions {
   std::chrono::milliseconds poll_every{1};
   std::chrono::milliseconds lease{4};
   int pool = 8;         // reader connections (SIRR_DATABASE_POOL)
-  int writers = 4;      // write lanes: connections committing batches concurrently
+  int writers = 2;      // write lanes: connections committing batches concurrently
   std::string node_id;  // this node's audit journal and chain head
 };
 
@@ -191,7 +191,6 @@ class PostgresStorage final : public Storage {
 
   JournalSink* journal_sink_ = nullptr;  // set before serving (under commit_mu_)
   std::mutex commit_mu_;
-  std::condition_variable commit_cv_;
   std::vector<WriteOp*> commit_queue_;                       // guarded by commit_mu_
   int leaders_ = 0;                                          // lanes committing; commit_mu_
   std::vector<std::unique_ptr<PgConnection>> idle_writers_;  // guarded by commit_mu_
