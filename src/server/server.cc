@@ -471,8 +471,7 @@ StatusOr<std::string> UnsealAtStart(core::SealKeeper& keeper, seal::LoadedKey& l
   if (!unsealed.ok())
     return FailedPreconditionError(loaded.source + ": " + unsealed.status().message());
   if (unsealed->initialized_now)
-    Log("info",
-        "initialised a new database at " + db_path + " (keyring version 1, vault 'default')");
+    Log("info", "initialised a new database (" + db_path + "): keyring version 1, vault 'default'");
   Log("info", "unsealed with the master key from " + loaded.source);
   return unsealed->initialized_now
              ? std::string("initialised keyring version 1 and the default vault")

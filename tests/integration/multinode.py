@@ -353,6 +353,39 @@ def run(build, work, nodes):
         n.start()
     a, b, c = (Client(n.url, admin) for n in nodes)
 
+    # --- master key rotation: one node at a time, progress visible on every node
+    newkey = os.path.join(work, "key.new")
+    with open(newkey, "w") as f:
+        f.write(subprocess.run(["openssl", "rand", "-base64", "32"], capture_output=True,
+                               text=True, check=True).stdout)
+    os.chmod(newkey, 0o400)
+    for i in range(150):
+        a.call("POST", "/api/v1/vaults", {"name": f"rot-{i}"})
+    for n in nodes:
+        n.stop()
+        n.env = dict(n.env, SIRR_KEY_FILE_NEW=newkey, SIRR_ROTATION_BATCH="1")
+        n.start()
+    a, b, c = (Client(n.url, admin) for n in nodes)
+    st, _, started = a.call("POST", "/api/v1/admin/rotate-keys")
+    st_b, _, refused = b.call("POST", "/api/v1/admin/rotate-keys")
+    _, _, seen_c = c.call("GET", "/api/v1/admin/rotate-keys")
+    check(st == 202 and st_b == 409 and "another sirrd node" in (refused or {}).get("message", ""),
+          f"rotation started on a ({(started or {}).get('total')} vault keys); b refused: "
+          f"{(refused or {}).get('message')}")
+    remaining = None
+    for _ in range(300):
+        _, _, j = c.call("GET", "/api/v1/admin/rotate-keys")
+        remaining = (j or {}).get("remaining")
+        if remaining == 0:
+            break
+        time.sleep(0.1)
+    _, _, done_a = a.call("GET", "/api/v1/admin/rotate-keys")
+    check((seen_c or {}).get("remaining", 0) > 0 and remaining == 0 and
+          (done_a or {}).get("state") == "completed",
+          f"c saw the progress in the database (remaining {(seen_c or {}).get('remaining')} -> "
+          f"{remaining}); a: {(done_a or {}).get('state')}")
+    check(b.pull(acked[2]) == (200, acked[2]), "secrets read through b after the rotation")
+
     # --- database outage: 503 + Retry-After, then served again by itself
     pgdata = os.path.join(work, "pg", "data")
     as_postgres(pg_bin() + "/pg_ctl", "-D", pgdata, "-m", "fast", "-w", "stop")
