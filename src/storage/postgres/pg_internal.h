@@ -107,29 +107,16 @@ auto PostgresStorage::WithReader(Fn&& fn) -> decltype(fn(std::declval<PgConnecti
 }
 
 template <typename Row, typename Load>
-StatusOr<Row> PostgresStorage::CachedRead(std::map<CacheKey, Row>& cache, CacheKey key,
-                                          Load&& load) {
-  constexpr size_t kMaxCachedRows = 4096;
+StatusOr<Row> PostgresStorage::CachedRead(CacheKey key, Load&& load) {
   SIRR_RETURN_IF_ERROR(ValidateCache());
-  uint64_t generation;
-  {
-    std::shared_lock lock(cache_mu_);
-    auto it = cache.find(key);
-    if (it != cache.end()) {
-      metrics_.cache_hits.Inc();
-      return it->second;
-    }
-    generation = generation_;
+  uint64_t generation = 0;
+  if (auto hit = cache_.Find<Row>(key, &generation)) {
+    metrics_.cache_hits.Inc();
+    return std::move(*hit);
   }
   metrics_.cache_misses.Inc();
   StatusOr<Row> row = WithReader(load);
-  if (row.ok()) {
-    std::unique_lock lock(cache_mu_);
-    if (generation == generation_) {
-      if (cache.size() >= kMaxCachedRows) cache.clear();
-      cache.emplace(std::move(key), *row);
-    }
-  }
+  if (row.ok()) cache_.Fill(std::move(key), *row, generation);
   return row;
 }
 

@@ -51,12 +51,18 @@ PostgresStorage::~PostgresStorage() {
 }
 
 void PostgresStorage::PollLoop() {
+  // While the database is unreachable, polls back off (up to a second) instead of opening a
+  // connection every millisecond; reads meanwhile check for themselves (and get 503).
+  std::chrono::milliseconds wait = options_.poll_every;
   std::unique_lock lock(poll_mu_);
   while (!stop_polling_) {
     lock.unlock();
-    (void)CheckNow();  // on success, extends the lease (valid_from_)
+    const bool ok = CheckNow().ok();  // on success, extends the lease (valid_from_)
+    wait = ok ? options_.poll_every
+              : std::min<std::chrono::milliseconds>(
+                    std::chrono::seconds(1), std::max(wait * 2, std::chrono::milliseconds(50)));
     lock.lock();
-    poll_cv_.wait_for(lock, options_.poll_every, [this] { return stop_polling_; });
+    poll_cv_.wait_for(lock, wait, [this] { return stop_polling_; });
   }
 }
 
@@ -366,14 +372,7 @@ Status PostgresStorage::CheckEpoch() {
   return OkStatus();
 }
 
-void PostgresStorage::InvalidateCaches() {
-  std::unique_lock lock(cache_mu_);
-  vault_cache_.clear();
-  secret_cache_.clear();
-  secret_cache_bytes_ = 0;
-  key_cache_.clear();
-  ++generation_;
-}
+void PostgresStorage::InvalidateCaches() { cache_.Clear(); }
 
 // --- keyring
 

@@ -49,6 +49,7 @@
 #include <vector>
 
 #include "storage/postgres/pg_conn.h"
+#include "storage/read_cache.h"
 #include "storage/storage.h"
 
 namespace sirr::storage {
@@ -180,9 +181,9 @@ class PostgresStorage final : public Storage {
   Status CheckEpoch();
   void PollLoop();
   void InvalidateCaches();
-  using CacheKey = std::tuple<std::string, std::string, bool>;
+  using CacheKey = ReadCache::Key;
   template <typename Row, typename Load>
-  StatusOr<Row> CachedRead(std::map<CacheKey, Row>& cache, CacheKey key, Load&& load);
+  StatusOr<Row> CachedRead(CacheKey key, Load&& load);
 
   const PostgresOptions options_;
   StorageMetrics metrics_;
@@ -222,12 +223,7 @@ class PostgresStorage final : public Storage {
   bool stop_polling_ = false;  // guarded by poll_mu_
   std::thread poller_;
 
-  std::shared_mutex cache_mu_;
-  std::map<CacheKey, VaultRow> vault_cache_;    // guarded by cache_mu_
-  std::map<CacheKey, SecretRow> secret_cache_;  // guarded by cache_mu_
-  std::map<CacheKey, KeyRow> key_cache_;        // guarded by cache_mu_
-  size_t secret_cache_bytes_ = 0;               // guarded by cache_mu_
-  uint64_t generation_ = 0;                     // guarded by cache_mu_
+  ReadCache cache_;
 };
 
 }  // namespace sirr::storage

@@ -166,16 +166,16 @@ StatusOr<std::optional<KeyRow>> FindKey(PgConnection& c, std::string_view vault_
 
 StatusOr<VaultRow> PostgresStorage::GetVault(std::string_view id_or_name,
                                              std::string_view name_owner) {
-  return CachedRead(vault_cache_, CacheKey{std::string(id_or_name), std::string(name_owner), false},
-                    [&](PgConnection& c) -> StatusOr<VaultRow> {
-                      SIRR_ASSIGN_OR_RETURN(
-                          auto r, c.Query("SELECT " VAULT_COLS " FROM vaults WHERE id = $1 OR "
-                                          "(owner = $2 AND name = $1) ORDER BY (id = $1) DESC "
-                                          "LIMIT 1",
-                                          PgParams().Add(id_or_name).Add(name_owner)));
-                      if (r.rows() == 0) return NotFoundError("vault not found");
-                      return ReadVault(r, 0, true);
-                    });
+  return CachedRead<VaultRow>(
+      CacheKey{std::string(id_or_name), std::string(name_owner), false},
+      [&](PgConnection& c) -> StatusOr<VaultRow> {
+        SIRR_ASSIGN_OR_RETURN(auto r, c.Query("SELECT " VAULT_COLS " FROM vaults WHERE id = $1 OR "
+                                              "(owner = $2 AND name = $1) ORDER BY (id = $1) DESC "
+                                              "LIMIT 1",
+                                              PgParams().Add(id_or_name).Add(name_owner)));
+        if (r.rows() == 0) return NotFoundError("vault not found");
+        return ReadVault(r, 0, true);
+      });
 }
 
 Status PostgresStorage::CreateVault(const VaultRow& row, std::string_view grant_token_id,
@@ -421,19 +421,12 @@ StatusOr<SecretRow> PostgresStorage::GetSecretMeta(std::string_view vault_id,
 StatusOr<SecretRow> PostgresStorage::ReadSecret(std::string_view vault_id,
                                                 std::string_view id_or_name, int64_t now,
                                                 const Journal& journal) {
-  constexpr size_t kMaxCachedSecrets = 16384;
-  constexpr size_t kMaxCachedSecretBytes = 64 << 20;
   SIRR_RETURN_IF_ERROR(ValidateCache());
   CacheKey key{std::string(vault_id), std::string(id_or_name), true};
-  uint64_t generation;
-  {
-    std::shared_lock lock(cache_mu_);
-    auto it = secret_cache_.find(key);
-    if (it != secret_cache_.end() && !(it->second.expires_at && *it->second.expires_at <= now)) {
-      metrics_.cache_hits.Inc();
-      return it->second;
-    }
-    generation = generation_;
+  uint64_t generation = 0;
+  if (auto hit = cache_.Find<SecretRow>(key, &generation, now)) {
+    metrics_.cache_hits.Inc();
+    return std::move(*hit);
   }
   metrics_.cache_misses.Inc();
   auto fast = WithReader([&](PgConnection& c) -> StatusOr<std::optional<SecretRow>> {
@@ -444,17 +437,8 @@ StatusOr<SecretRow> PostgresStorage::ReadSecret(std::string_view vault_id,
   {
     SecretRow& r = **fast;
     const bool expired = r.expires_at && *r.expires_at <= now;
-    if (r.state == SecretState::kLive && !expired && !r.reads_remaining) {
-      std::unique_lock lock(cache_mu_);
-      if (generation == generation_) {
-        if (secret_cache_.size() >= kMaxCachedSecrets ||
-            secret_cache_bytes_ + r.value.size() > kMaxCachedSecretBytes) {
-          secret_cache_.clear();
-          secret_cache_bytes_ = 0;
-        }
-        if (secret_cache_.emplace(std::move(key), r).second) secret_cache_bytes_ += r.value.size();
-      }
-    }
+    if (r.state == SecretState::kLive && !expired && !r.reads_remaining)
+      cache_.Fill(std::move(key), r, generation);
     if (r.state != SecretState::kLive || (!expired && !r.reads_remaining)) {
       if (r.state != SecretState::kLive) r.value.clear();
       return std::move(r);
@@ -622,13 +606,13 @@ Status PostgresStorage::CreateKey(const KeyRow& k, const Journal& journal) {
 
 StatusOr<KeyRow> PostgresStorage::GetKey(std::string_view vault_id, std::string_view id_or_name,
                                          bool with_material) {
-  return CachedRead(
-      key_cache_, CacheKey{std::string(vault_id), std::string(id_or_name), with_material},
-      [&](PgConnection& c) -> StatusOr<KeyRow> {
-        SIRR_ASSIGN_OR_RETURN(auto found, FindKey(c, vault_id, id_or_name, with_material));
-        if (!found) return NotFoundError("key not found");
-        return std::move(*found);
-      });
+  return CachedRead<KeyRow>(CacheKey{std::string(vault_id), std::string(id_or_name), with_material},
+                            [&](PgConnection& c) -> StatusOr<KeyRow> {
+                              SIRR_ASSIGN_OR_RETURN(
+                                  auto found, FindKey(c, vault_id, id_or_name, with_material));
+                              if (!found) return NotFoundError("key not found");
+                              return std::move(*found);
+                            });
 }
 
 StatusOr<KeyPage> PostgresStorage::ListKeys(std::string_view vault_id, const KeyFilter& filter) {

@@ -82,28 +82,15 @@ auto SqliteStorage::WithReader(Fn&& fn) -> decltype(fn(std::declval<Connection&>
 }
 
 template <typename Row, typename Load>
-StatusOr<Row> SqliteStorage::CachedRead(std::map<CacheKey, Row>& cache, CacheKey key, Load&& load) {
-  constexpr size_t kMaxCachedRows = 4096;
-  uint64_t generation;
-  {
-    std::shared_lock lock(cache_mu_);
-    auto it = cache.find(key);
-    if (it != cache.end()) {
-      metrics_.cache_hits.Inc();
-      return it->second;
-    }
-    generation = generation_;
+StatusOr<Row> SqliteStorage::CachedRead(CacheKey key, Load&& load) {
+  uint64_t generation = 0;
+  if (auto hit = cache_.Find<Row>(key, &generation)) {
+    metrics_.cache_hits.Inc();
+    return std::move(*hit);
   }
   metrics_.cache_misses.Inc();
   StatusOr<Row> row = WithReader(load);
-  if (row.ok()) {
-    std::unique_lock lock(cache_mu_);
-    // A write since our read started may have made the row stale: do not cache it.
-    if (generation == generation_) {
-      if (cache.size() >= kMaxCachedRows) cache.clear();
-      cache.emplace(std::move(key), *row);
-    }
-  }
+  if (row.ok()) cache_.Fill(std::move(key), *row, generation);
   return row;
 }
 

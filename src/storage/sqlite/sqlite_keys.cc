@@ -84,13 +84,13 @@ Status SqliteStorage::CreateKey(const KeyRow& k, const Journal& journal) {
 
 StatusOr<KeyRow> SqliteStorage::GetKey(std::string_view vault_id, std::string_view id_or_name,
                                        bool with_material) {
-  return CachedRead(
-      key_cache_, CacheKey{std::string(vault_id), std::string(id_or_name), with_material},
-      [&](Connection& c) -> StatusOr<KeyRow> {
-        SIRR_ASSIGN_OR_RETURN(auto found, FindKey(c, vault_id, id_or_name, with_material));
-        if (!found) return NotFoundError("key not found");
-        return std::move(*found);
-      });
+  return CachedRead<KeyRow>(CacheKey{std::string(vault_id), std::string(id_or_name), with_material},
+                            [&](Connection& c) -> StatusOr<KeyRow> {
+                              SIRR_ASSIGN_OR_RETURN(
+                                  auto found, FindKey(c, vault_id, id_or_name, with_material));
+                              if (!found) return NotFoundError("key not found");
+                              return std::move(*found);
+                            });
 }
 
 StatusOr<KeyPage> SqliteStorage::ListKeys(std::string_view vault_id, const KeyFilter& filter) {

@@ -107,18 +107,11 @@ StatusOr<SecretRow> SqliteStorage::ReadSecret(std::string_view vault_id,
                                               const Journal& journal) {
   // Fastest path: a cached live secret without a read limit, not yet expired. Only such rows
   // are cached (with their sealed value, never plaintext); every write clears the cache.
-  constexpr size_t kMaxCachedSecrets = 16384;
-  constexpr size_t kMaxCachedSecretBytes = 64 << 20;
   CacheKey key{std::string(vault_id), std::string(id_or_name), true};
-  uint64_t generation;
-  {
-    std::shared_lock lock(cache_mu_);
-    auto it = secret_cache_.find(key);
-    if (it != secret_cache_.end() && !(it->second.expires_at && *it->second.expires_at <= now)) {
-      metrics_.cache_hits.Inc();
-      return it->second;
-    }
-    generation = generation_;
+  uint64_t generation = 0;
+  if (auto hit = cache_.Find<SecretRow>(key, &generation, now)) {
+    metrics_.cache_hits.Inc();
+    return std::move(*hit);
   }
   metrics_.cache_misses.Inc();
   // Fast path: a live, unexpired secret without a read limit needs no write.
@@ -130,17 +123,8 @@ StatusOr<SecretRow> SqliteStorage::ReadSecret(std::string_view vault_id,
   {
     SecretRow& r = **fast;
     bool expired = r.expires_at && *r.expires_at <= now;
-    if (r.state == SecretState::kLive && !expired && !r.reads_remaining) {
-      std::unique_lock lock(cache_mu_);
-      if (generation == generation_) {
-        if (secret_cache_.size() >= kMaxCachedSecrets ||
-            secret_cache_bytes_ + r.value.size() > kMaxCachedSecretBytes) {
-          secret_cache_.clear();
-          secret_cache_bytes_ = 0;
-        }
-        if (secret_cache_.emplace(std::move(key), r).second) secret_cache_bytes_ += r.value.size();
-      }
-    }
+    if (r.state == SecretState::kLive && !expired && !r.reads_remaining)
+      cache_.Fill(std::move(key), r, generation);
     if (r.state != SecretState::kLive || (!expired && !r.reads_remaining)) {
       r.value = r.state == SecretState::kLive ? std::move(r.value) : Bytes();
       return std::move(r);

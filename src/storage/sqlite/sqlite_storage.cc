@@ -220,19 +220,10 @@ void SqliteStorage::InvalidateCaches(const std::vector<WriteOp*>& batch) {
     if (!w->only_vaults) return InvalidateCaches();
     vaults.insert(w->only_vaults->begin(), w->only_vaults->end());
   }
-  std::unique_lock lock(cache_mu_);
-  std::erase_if(vault_cache_, [&](const auto& entry) { return vaults.count(entry.second.id) > 0; });
-  ++generation_;  // rows read while the write ran are not cached
+  cache_.ClearVaults(vaults);
 }
 
-void SqliteStorage::InvalidateCaches() {
-  std::unique_lock lock(cache_mu_);
-  vault_cache_.clear();
-  secret_cache_.clear();
-  secret_cache_bytes_ = 0;
-  key_cache_.clear();
-  ++generation_;
-}
+void SqliteStorage::InvalidateCaches() { cache_.Clear(); }
 
 StatusOr<std::vector<KeyringRow>> SqliteStorage::ListKeyring() {
   return WithReader([](Connection& c) -> StatusOr<std::vector<KeyringRow>> {

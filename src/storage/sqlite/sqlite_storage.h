@@ -33,6 +33,7 @@
 #include <utility>
 #include <vector>
 
+#include "storage/read_cache.h"
 #include "storage/storage.h"
 
 struct sqlite3;
@@ -139,11 +140,10 @@ class SqliteStorage final : public Storage {
   // Drops the cached rows `batch` may have changed (every row unless each op names its vaults).
   void InvalidateCaches(const std::vector<WriteOp*>& batch);
   void InvalidateCaches();
-  // (reference, scope: owner or vault id, with secret material)
-  using CacheKey = std::tuple<std::string, std::string, bool>;
-  // The row for `key` from `cache`, else from `load` on a reader (then cached).
+  using CacheKey = ReadCache::Key;
+  // The row for `key` from the cache, else from `load` on a reader (then cached).
   template <typename Row, typename Load>
-  StatusOr<Row> CachedRead(std::map<CacheKey, Row>& cache, CacheKey key, Load&& load);
+  StatusOr<Row> CachedRead(CacheKey key, Load&& load);
   // Checkpoints the WAL into the database and truncates it to zero bytes.
   Status CompactLog();
   template <typename Fn>
@@ -162,13 +162,8 @@ class SqliteStorage final : public Storage {
   std::vector<WriteOp*> commit_queue_;  // guarded by commit_mu_
   bool committing_ = false;             // a leader is applying a batch; guarded by commit_mu_
 
-  std::shared_mutex cache_mu_;
-  // Read cache, cleared after write transactions (see above). guarded by cache_mu_
-  std::map<CacheKey, VaultRow> vault_cache_;
-  std::map<CacheKey, SecretRow> secret_cache_;
-  std::map<CacheKey, KeyRow> key_cache_;
-  size_t secret_cache_bytes_ = 0;
-  uint64_t generation_ = 0;  // bumped by every clear
+  // Read cache, cleared after write transactions (see above).
+  ReadCache cache_;
 
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<Connection>> idle_readers_;  // guarded by readers_mu_

@@ -31,17 +31,18 @@ std::string JsonIds(const std::vector<std::string>& ids) {
 
 StatusOr<VaultRow> SqliteStorage::GetVault(std::string_view id_or_name,
                                            std::string_view name_owner) {
-  return CachedRead(vault_cache_, CacheKey{std::string(id_or_name), std::string(name_owner), false},
-                    [&](Connection& c) -> StatusOr<VaultRow> {
-                      SIRR_ASSIGN_OR_RETURN(
-                          auto s, c.Prepare("SELECT " VAULT_COLS " FROM vaults WHERE id = ?1 OR "
-                                            "(owner = ?2 AND name = ?1) ORDER BY (id = ?1) DESC "
-                                            "LIMIT 1"));
-                      s->Bind(1, id_or_name).Bind(2, name_owner);
-                      SIRR_ASSIGN_OR_RETURN(bool row, s->Step());
-                      if (!row) return NotFoundError("vault not found");
-                      return ReadVaultColumns(*s, true);
-                    });
+  return CachedRead<VaultRow>(CacheKey{std::string(id_or_name), std::string(name_owner), false},
+                              [&](Connection& c) -> StatusOr<VaultRow> {
+                                SIRR_ASSIGN_OR_RETURN(
+                                    auto s,
+                                    c.Prepare("SELECT " VAULT_COLS " FROM vaults WHERE id = ?1 OR "
+                                              "(owner = ?2 AND name = ?1) ORDER BY (id = ?1) DESC "
+                                              "LIMIT 1"));
+                                s->Bind(1, id_or_name).Bind(2, name_owner);
+                                SIRR_ASSIGN_OR_RETURN(bool row, s->Step());
+                                if (!row) return NotFoundError("vault not found");
+                                return ReadVaultColumns(*s, true);
+                              });
 }
 
 Status SqliteStorage::CreateVault(const VaultRow& row, std::string_view grant_token_id,
