@@ -570,8 +570,9 @@ std::string PostgresStorage::Where() { return where_; }
 StatusOr<std::shared_ptr<void>> PostgresStorage::LockJob(std::string_view job) {
   // A session-level advisory lock on a connection of its own, held as long as the returned
   // holder lives (the node that dies loses its connection and with it the lock).
-  int64_t key = internal::kJobLockBase;
-  for (char ch : job) key = key * 31 + static_cast<unsigned char>(ch);
+  uint64_t hash = static_cast<uint64_t>(internal::kJobLockBase);  // unsigned: wraps, no UB
+  for (char ch : job) hash = hash * 31 + static_cast<unsigned char>(ch);
+  const auto key = static_cast<int64_t>(hash);
   SIRR_ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> c, Connect());
   SIRR_ASSIGN_OR_RETURN(auto r, c->Query("SELECT pg_try_advisory_lock($1)", PgParams().Add(key)));
   if (!r.Bool(0, 0))
