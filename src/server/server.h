@@ -59,7 +59,7 @@ struct ServerConfig {
   bool rate_limit_admin = false;
   size_t max_body_bytes = 1 << 20;
   size_t max_value_bytes = 1 << 20;
-  int threads = 0;            // io threads; 0: one per CPU
+  int threads = 0;           // io threads; 0: one per CPU
   int blocking_threads = 0;  // threads for requests that may block on durable writes (0: auto)
   int max_connections = 1024;
   int max_connections_per_client = 64;
