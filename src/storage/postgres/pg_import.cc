@@ -56,6 +56,117 @@ const Table kTables[] = {
 
 std::string SqliteMessage(sqlite3* db) { return db ? sqlite3_errmsg(db) : "out of memory"; }
 
+using SqliteStmt = std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)>;
+
+StatusOr<SqliteStmt> Prepare(sqlite3* src, const char* sql) {
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(src, sql, -1, &raw, nullptr) != SQLITE_OK) {
+    sqlite3_finalize(raw);
+    return InternalError(std::string("reading the source: ") + SqliteMessage(src));
+  }
+  return SqliteStmt(raw, &sqlite3_finalize);
+}
+
+std::string_view ColumnText(sqlite3_stmt* s, int col) {
+  return {reinterpret_cast<const char*>(sqlite3_column_text(s, col)),
+          static_cast<size_t>(sqlite3_column_bytes(s, col))};
+}
+
+Bytes ColumnBlob(sqlite3_stmt* s, int col) {
+  const auto* b = static_cast<const uint8_t*>(sqlite3_column_blob(s, col));
+  return b ? Bytes(b, b + sqlite3_column_bytes(s, col)) : Bytes();
+}
+
+// The current row of `s` as parameters, per the table's column types.
+PgParams RowParams(sqlite3_stmt* s, const char* types) {
+  PgParams p;
+  for (int col = 0; types[col]; ++col) {
+    const bool null = sqlite3_column_type(s, col) == SQLITE_NULL;
+    if (null && (types[col] == 'i' || types[col] == 'b')) {
+      p.AddNull();
+      continue;
+    }
+    switch (types[col]) {
+      case 't':
+        p.Add(ColumnText(s, col));
+        break;
+      case 'i':
+        p.Add(static_cast<int64_t>(sqlite3_column_int64(s, col)));
+        break;
+      case 'o':
+        p.AddBool(sqlite3_column_int64(s, col) != 0);
+        break;
+      case 'b':
+        p.AddBlob(ColumnBlob(s, col));
+        break;
+    }
+  }
+  return p;
+}
+
+// Copies one table; returns the rows copied.
+StatusOr<int64_t> CopyTable(sqlite3* src, PgConnection& c, const Table& t,
+                            const std::function<void(const std::string&)>& progress) {
+  SIRR_ASSIGN_OR_RETURN(SqliteStmt s, Prepare(src, t.select));
+  int64_t n = 0;
+  int rc;
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
+    SIRR_RETURN_IF_ERROR(c.Query(t.insert, RowParams(s.get(), t.types))
+                             .status()
+                             .Annotate(std::string("copying ") + t.name));
+    if (++n % 10000 == 0 && progress)
+      progress(std::string(t.name) + ": " + std::to_string(n) + " rows");
+  }
+  if (rc != SQLITE_DONE)
+    return InternalError(std::string("reading ") + t.name + ": " + SqliteMessage(src));
+  if (progress) progress(std::string(t.name) + ": " + std::to_string(n) + " rows copied");
+  return n;
+}
+
+// The source node's audit chain continues on `node`: its recorded head, and the journal records
+// committed but perhaps not yet in its audit file. Returns the journal rows copied.
+StatusOr<int64_t> CopyAuditState(sqlite3* src, PgConnection& c, std::string_view node) {
+  {
+    SIRR_ASSIGN_OR_RETURN(SqliteStmt s,
+                          Prepare(src, "SELECT seq, mac FROM audit_head WHERE id = 1"));
+    if (sqlite3_step(s.get()) == SQLITE_ROW)
+      SIRR_RETURN_IF_ERROR(c.Query("INSERT INTO audit_head (node, seq, mac) VALUES ($1, $2, $3)",
+                                   PgParams()
+                                       .Add(node)
+                                       .Add(static_cast<int64_t>(sqlite3_column_int64(s.get(), 0)))
+                                       .AddBlob(ColumnBlob(s.get(), 1)))
+                               .status());
+  }
+  SIRR_ASSIGN_OR_RETURN(SqliteStmt s,
+                        Prepare(src, "SELECT time_ms, fields FROM audit_journal ORDER BY id"));
+  int64_t n = 0;
+  while (sqlite3_step(s.get()) == SQLITE_ROW)
+    SIRR_RETURN_IF_ERROR(
+        c.Query("INSERT INTO audit_journal (node, id, time_ms, fields) VALUES ($1, $2, $3, $4)",
+                PgParams()
+                    .Add(node)
+                    .Add(++n)
+                    .Add(static_cast<int64_t>(sqlite3_column_int64(s.get(), 0)))
+                    .Add(ColumnText(s.get(), 1)))
+            .status());
+  return n;
+}
+
+// Every table holds exactly what was read (inside the copying transaction).
+Status VerifyCounts(PgConnection& c, std::map<std::string, int64_t>& copied) {
+  for (const Table& t : kTables) {
+    const std::string count = std::string("SELECT count(*) FROM ") + t.name;
+    PgResult got(PQexec(c.raw(), count.c_str()));
+    if (PQresultStatus(got.raw()) != PGRES_TUPLES_OK)
+      return UnavailableError("database: counting " + std::string(t.name));
+    if (got.Int(0, 0) != copied[t.name])
+      return DataLossError(std::string("verification failed: ") + t.name + " holds " +
+                           std::to_string(got.Int(0, 0)) + " rows, " +
+                           std::to_string(copied[t.name]) + " were copied");
+  }
+  return OkStatus();
+}
+
 }  // namespace
 
 StatusOr<std::map<std::string, int64_t>> PostgresStorage::ImportFromSqlite(
@@ -89,111 +200,12 @@ StatusOr<std::map<std::string, int64_t>> PostgresStorage::ImportFromSqlite(
           "the target database already holds a Sirr instance (keyring, vaults or tokens): "
           "migrate-storage only copies into an empty database");
     for (const Table& t : kTables) {
-      sqlite3_stmt* raw = nullptr;
-      if (sqlite3_prepare_v2(src, t.select, -1, &raw, nullptr) != SQLITE_OK)
-        return InternalError(std::string("reading ") + t.name + ": " + SqliteMessage(src));
-      std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)> s(raw, &sqlite3_finalize);
-      int64_t n = 0;
-      int rc;
-      while ((rc = sqlite3_step(raw)) == SQLITE_ROW) {
-        PgParams p;
-        for (int col = 0; t.types[col]; ++col) {
-          const bool null = sqlite3_column_type(raw, col) == SQLITE_NULL;
-          switch (t.types[col]) {
-            case 't':
-              p.Add(std::string_view(reinterpret_cast<const char*>(sqlite3_column_text(raw, col)),
-                                     sqlite3_column_bytes(raw, col)));
-              break;
-            case 'i':
-              if (null)
-                p.AddNull();
-              else
-                p.Add(static_cast<int64_t>(sqlite3_column_int64(raw, col)));
-              break;
-            case 'o':
-              p.AddBool(sqlite3_column_int64(raw, col) != 0);
-              break;
-            case 'b': {
-              if (null) {
-                p.AddNull();
-                break;
-              }
-              const auto* b = static_cast<const uint8_t*>(sqlite3_column_blob(raw, col));
-              p.AddBlob(Bytes(b, b + sqlite3_column_bytes(raw, col)));
-              break;
-            }
-          }
-        }
-        SIRR_RETURN_IF_ERROR(
-            c.Query(t.insert, p).status().Annotate(std::string("copying ") + t.name));
-        if (++n % 10000 == 0 && progress)
-          progress(std::string(t.name) + ": " + std::to_string(n) + " rows");
-      }
-      if (rc != SQLITE_DONE)
-        return InternalError(std::string("reading ") + t.name + ": " + SqliteMessage(src));
-      copied[t.name] = n;
-      if (progress) progress(std::string(t.name) + ": " + std::to_string(n) + " rows copied");
+      SIRR_ASSIGN_OR_RETURN(copied[t.name], CopyTable(src, c, t, progress));
     }
-    // The source node's audit chain continues on this node: its recorded head, and journal
-    // records committed but not yet in its audit file, move under this node's id.
-    {
-      sqlite3_stmt* raw = nullptr;
-      if (sqlite3_prepare_v2(src, "SELECT seq, mac FROM audit_head WHERE id = 1", -1, &raw,
-                             nullptr) == SQLITE_OK &&
-          sqlite3_step(raw) == SQLITE_ROW) {
-        const auto* b = static_cast<const uint8_t*>(sqlite3_column_blob(raw, 1));
-        Bytes mac(b, b + sqlite3_column_bytes(raw, 1));
-        auto q = c.Query("INSERT INTO audit_head (node, seq, mac) VALUES ($1, $2, $3)",
-                         PgParams()
-                             .Add(std::string_view(options_.node_id))
-                             .Add(static_cast<int64_t>(sqlite3_column_int64(raw, 0)))
-                             .AddBlob(mac));
-        if (!q.ok()) {
-          sqlite3_finalize(raw);
-          return q.status();
-        }
-      }
-      sqlite3_finalize(raw);
-    }
-    {
-      sqlite3_stmt* raw = nullptr;
-      int64_t n = 0;
-      if (sqlite3_prepare_v2(src, "SELECT time_ms, fields FROM audit_journal ORDER BY id", -1, &raw,
-                             nullptr) == SQLITE_OK) {
-        while (sqlite3_step(raw) == SQLITE_ROW) {
-          auto q = c.Query(
-              "INSERT INTO audit_journal (node, id, time_ms, fields) VALUES ($1, $2, $3, $4)",
-              PgParams()
-                  .Add(std::string_view(options_.node_id))
-                  .Add(n + 1)
-                  .Add(static_cast<int64_t>(sqlite3_column_int64(raw, 0)))
-                  .Add(std::string_view(reinterpret_cast<const char*>(sqlite3_column_text(raw, 1)),
-                                        sqlite3_column_bytes(raw, 1))));
-          if (!q.ok()) {
-            sqlite3_finalize(raw);
-            return q.status();
-          }
-          ++n;
-        }
-      }
-      sqlite3_finalize(raw);
-      copied["audit_journal"] = n;
-    }
-    // Verify inside the transaction: every table holds exactly what was read.
-    for (const Table& t : kTables) {
-      const std::string count = std::string("SELECT count(*) FROM ") + t.name;
-      PgResult got(PQexec(c.raw(), count.c_str()));
-      if (PQresultStatus(got.raw()) != PGRES_TUPLES_OK)
-        return UnavailableError("database: counting " + std::string(t.name));
-      if (got.Int(0, 0) != copied[t.name])
-        return DataLossError(std::string("verification failed: ") + t.name + " holds " +
-                             std::to_string(got.Int(0, 0)) + " rows, " +
-                             std::to_string(copied[t.name]) + " were copied");
-    }
-    return OkStatus();
+    SIRR_ASSIGN_OR_RETURN(copied["audit_journal"], CopyAuditState(src, c, options_.node_id));
+    return VerifyCounts(c, copied);
   };
-  Status st = run();
-  if (!st.ok()) {
+  if (Status st = run(); !st.ok()) {
     (void)c.Exec("ROLLBACK");
     return st;
   }

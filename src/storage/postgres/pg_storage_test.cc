@@ -189,6 +189,28 @@ TEST_F(PostgresStorageTest, LanesHandRecordsToTheSinkInJournalOrder) {
   EXPECT_EQ((*again)->ReadJournal(0, 10)->front().id, 401);
 }
 
+// Audit before commit (DESIGN.md §7) on PostgreSQL: while the audit log cannot take records, an
+// audited write is refused with Unavailable and changes nothing.
+TEST_F(PostgresStorageTest, AuditedWriteIsRefusedWhileTheSinkIsNotReady) {
+  struct Closed : JournalSink {
+    Status Ready() override { return UnavailableError("audit log is not writable"); }
+    void Committed(std::vector<JournalEntry>) override { ADD_FAILURE() << "nothing commits"; }
+  } sink;
+  auto a = Node("a");
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(testing::InitializeTestInstance(**a).ok());
+  (*a)->SetJournalSink(&sink);
+  Journal journal = [](const JournalContext&) {
+    return std::vector<JournalEntry>{{0, 1, "\"action\":\"secret.create\""}};
+  };
+  Status st = (*a)->PutSecret(testing::TestSecret("00000000-0000-4000-8000-00000000000d", "x"),
+                              false, 1, journal);
+  EXPECT_EQ(st.code(), StatusCode::kUnavailable);
+  EXPECT_EQ((*a)->GetSecretMeta("vid", "x").status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE((*a)->ReadJournal(0, 10)->empty());
+  (*a)->SetJournalSink(nullptr);
+}
+
 TEST_F(PostgresStorageTest, OneNodeAtATimeHoldsAJobLock) {
   auto a = Node("a");
   auto b = Node("b");
