@@ -36,6 +36,26 @@ Status PgStatus(std::string_view sqlstate, std::string_view message, bool connec
   return InternalError(msg);
 }
 
+std::string PgTextArray(const std::vector<std::string_view>& values) {
+  std::string out = "{";
+  for (std::string_view v : values) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    for (char ch : v) {
+      if (ch == '"' || ch == '\\') out += '\\';
+      out += ch;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+std::string PgIntArray(const std::vector<int64_t>& values) {
+  std::string out = "{";
+  for (int64_t v : values) out += (out.size() > 1 ? "," : "") + std::to_string(v);
+  return out + "}";
+}
+
 int64_t PgResult::affected() const {
   const char* n = PQcmdTuples(r_.get());
   int64_t v = 0;

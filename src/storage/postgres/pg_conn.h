@@ -116,6 +116,11 @@ class PgConnection {
   std::unordered_map<const char*, std::string> prepared_;  // sql -> statement name
 };
 
+// Array literals for one parameter holding many values (`$1::text::text[]`, `$1::text::bigint[]`):
+// {"a","b"} with quotes and backslashes escaped, and {1,2}.
+std::string PgTextArray(const std::vector<std::string_view>& values);
+std::string PgIntArray(const std::vector<int64_t>& values);
+
 // The Status for a failed statement: a lost connection, a read-only server, a serialization
 // failure or an exhausted server are Unavailable (503: the transaction rolled back, a retry
 // may work); a unique violation is AlreadyExists; invalid text (bad UTF-8, NUL) InvalidArgument;

@@ -166,20 +166,15 @@ StatusOr<bool> PostgresStorage::ApplyInOneTransaction(std::unique_ptr<PgConnecti
   }
   // The batch's audit records, in one statement, numbered in this node's commit order.
   const int64_t first = ReserveJournalIds(n);
-  std::string ids = "{", times = "{", fields = "{";
+  std::vector<int64_t> ids, times;
+  std::vector<std::string_view> fields;
   int64_t id = first;
   for (WriteOp* w : ops)
     for (JournalEntry& e : w->journaled) {
-      const char* sep = id == first ? "" : ",";
       e.id = id++;
-      ids += sep + std::to_string(e.id);
-      times += sep + std::to_string(e.time_ms);
-      fields += std::string(sep) + '"';
-      for (char ch : e.fields) {
-        if (ch == '"' || ch == '\\') fields += '\\';
-        fields += ch;
-      }
-      fields += '"';
+      ids.push_back(e.id);
+      times.push_back(e.time_ms);
+      fields.push_back(e.fields);
     }
   std::vector<JournalEntry> batch_entries;
   for (WriteOp* w : ops)
@@ -189,9 +184,9 @@ StatusOr<bool> PostgresStorage::ApplyInOneTransaction(std::unique_ptr<PgConnecti
       "unnest($2::text::bigint[], $3::text::bigint[], $4::text::text[]) AS u(i, t, f)",
       PgParams()
           .Add(std::string_view(options_.node_id))
-          .Add(std::string_view(ids + "}"))
-          .Add(std::string_view(times + "}"))
-          .Add(std::string_view(fields + "}")));
+          .Add(std::string_view(PgIntArray(ids)))
+          .Add(std::string_view(PgIntArray(times)))
+          .Add(std::string_view(PgTextArray(fields))));
   Status st = inserted.ok() ? c.Exec("COMMIT") : inserted.status();
   if (st.ok()) {
     entries->insert(entries->end(), batch_entries.begin(), batch_entries.end());
@@ -238,9 +233,7 @@ void PostgresStorage::ReleaseJournalIds(int64_t first, int64_t n,
 }
 
 StatusOr<bool> PostgresStorage::Committed(const std::vector<int64_t>& ids) {
-  std::string list = "{";
-  for (int64_t id : ids) list += (list.size() > 1 ? "," : "") + std::to_string(id);
-  list += "}";
+  const std::string list = PgIntArray(ids);
   for (int attempt = 0; attempt < 3; ++attempt) {
     auto c = Connect();
     if (!c.ok()) {

@@ -22,21 +22,6 @@ VaultRow ReadVault(const PgResult& r, int i, bool with_key) {
       r.Text(i, 5)};
 }
 
-// A text[] literal of ids: {"a","b"} (quotes and backslashes escaped).
-std::string ArrayLiteral(const std::vector<std::string>& ids) {
-  std::string out = "{";
-  for (const auto& id : ids) {
-    if (out.size() > 1) out += ',';
-    out += '"';
-    for (char ch : id) {
-      if (ch == '"' || ch == '\\') out += '\\';
-      out += ch;
-    }
-    out += '"';
-  }
-  return out + "}";
-}
-
 // --- tokens
 
 #define TOKEN_COLS                                                                           \
@@ -218,7 +203,8 @@ StatusOr<VaultPage> PostgresStorage::ListVaults(const VaultScope& scope, int64_t
       p.Add(std::string_view(*scope.owner));
     else
       p.AddNull();
-    p.Add(std::string_view(ArrayLiteral(scope.ids)));
+    p.Add(std::string_view(
+        PgTextArray(std::vector<std::string_view>(scope.ids.begin(), scope.ids.end()))));
     {
       SIRR_ASSIGN_OR_RETURN(auto r, c.Query("SELECT count(*) FROM vaults WHERE " SIRR_PG_SCOPE, p));
       page.total = r.Int(0, 0);
