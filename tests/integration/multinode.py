@@ -372,14 +372,15 @@ def run(build, work, nodes):
     check(st == 202 and st_b == 409 and "another sirrd node" in (refused or {}).get("message", ""),
           f"rotation started on a ({(started or {}).get('total')} vault keys); b refused: "
           f"{(refused or {}).get('message')}")
-    remaining = None
+    remaining, done_a = None, None
     for _ in range(300):
         _, _, j = c.call("GET", "/api/v1/admin/rotate-keys")
         remaining = (j or {}).get("remaining")
-        if remaining == 0:
+        # The job retires the old version after its last batch: wait for both.
+        _, _, done_a = a.call("GET", "/api/v1/admin/rotate-keys")
+        if remaining == 0 and (done_a or {}).get("state") != "running":
             break
         time.sleep(0.1)
-    _, _, done_a = a.call("GET", "/api/v1/admin/rotate-keys")
     check((seen_c or {}).get("remaining", 0) > 0 and remaining == 0 and
           (done_a or {}).get("state") == "completed",
           f"c saw the progress in the database (remaining {(seen_c or {}).get('remaining')} -> "
