@@ -1,6 +1,7 @@
 #include "storage/postgres/pg_conn.h"
 
 #include <charconv>
+#include <utility>
 
 #include "base/encoding.h"
 
@@ -129,8 +130,7 @@ Status PgConnection::ErrorOf(PGresult* r, std::string_view what) {
   return PgStatus(state ? state : "", std::string(what) + ": " + msg, broken());
 }
 
-StatusOr<PgResult> PgConnection::Query(const char* sql, const PgParams& params) {
-  if (broken()) return UnavailableError("database: connection lost");
+StatusOr<const std::string*> PgConnection::Prepared(const char* sql) {
   auto it = prepared_.find(sql);
   if (it == prepared_.end()) {
     std::string name = "s" + std::to_string(prepared_.size());
@@ -138,23 +138,115 @@ StatusOr<PgResult> PgConnection::Query(const char* sql, const PgParams& params) 
     if (PQresultStatus(prep.raw()) != PGRES_COMMAND_OK) return ErrorOf(prep.raw(), "prepare");
     it = prepared_.emplace(sql, std::move(name)).first;
   }
-  const int n = static_cast<int>(params.size());
-  std::vector<const char*> values(n);
-  std::vector<int> lengths(n);
-  for (int i = 0; i < n; ++i) {
-    values[i] = params.present_[i] ? params.values_[i].data() : nullptr;
-    lengths[i] = static_cast<int>(params.values_[i].size());
+  return &it->second;
+}
+
+namespace {
+// The arrays PQexecPrepared / PQsendQueryPrepared take, pointing into `params`.
+struct RawParams {
+  explicit RawParams(const PgParams& params, const std::vector<std::string>& values,
+                     const std::vector<bool>& present)
+      : values(params.size()), lengths(params.size()) {
+    for (size_t i = 0; i < values.size(); ++i) {
+      this->values[i] = present[i] ? values[i].data() : nullptr;
+      lengths[i] = static_cast<int>(values[i].size());
+    }
   }
-  PgResult r(PQexecPrepared(conn_, it->second.c_str(), n, values.data(), lengths.data(),
-                            params.formats_.data(), 0));
+  std::vector<const char*> values;
+  std::vector<int> lengths;
+};
+}  // namespace
+
+StatusOr<PgResult> PgConnection::Query(const char* sql, const PgParams& params) {
+  if (begin_pending_) return std::move(Pipeline({{sql, &params}}).front());
+  if (broken()) return UnavailableError("database: connection lost");
+  SIRR_ASSIGN_OR_RETURN(const std::string* name, Prepared(sql));
+  RawParams raw(params, params.values_, params.present_);
+  PgResult r(PQexecPrepared(conn_, name->c_str(), static_cast<int>(params.size()),
+                            raw.values.data(), raw.lengths.data(), params.formats_.data(), 0));
   const ExecStatusType st = PQresultStatus(r.raw());
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) return ErrorOf(r.raw(), "statement");
   return r;
 }
 
+std::vector<StatusOr<PgResult>> PgConnection::Pipeline(const std::vector<Statement>& statements) {
+  std::vector<StatusOr<PgResult>> out;
+  auto finish = [&](const Status& st) {  // every statement without a result gets `st`
+    while (out.size() < statements.size()) out.push_back(st);
+    return std::move(out);
+  };
+  if (broken()) return finish(UnavailableError("database: connection lost"));
+  std::vector<const std::string*> names;
+  for (const Statement& s : statements) {
+    auto name = Prepared(s.sql);
+    if (!name.ok()) return finish(name.status());  // nothing sent (a pending BEGIN stays so)
+    names.push_back(*name);
+  }
+  const bool begin = std::exchange(begin_pending_, false);
+  if (PQenterPipelineMode(conn_) != 1) return finish(ErrorOf(nullptr, "pipeline"));
+  bool sent =
+      !begin || PQsendQueryParams(conn_, "BEGIN", 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
+  for (size_t i = 0; sent && i < statements.size(); ++i) {
+    const PgParams& p = *statements[i].params;
+    RawParams raw(p, p.values_, p.present_);
+    sent = PQsendQueryPrepared(conn_, names[i]->c_str(), static_cast<int>(p.size()),
+                               raw.values.data(), raw.lengths.data(), p.formats_.data(), 0) == 1;
+  }
+  sent = sent && PQpipelineSync(conn_) == 1;  // also flushes what was queued
+  if (!sent) {
+    // The connection is in an unknown state: never used again.
+    unusable_ = true;
+    return finish(UnavailableError("database: " + OneLine(PQerrorMessage(conn_))));
+  }
+  // One result per statement (then the NULL that ends it), then the sync. A failed statement
+  // makes the server skip the rest: they report PGRES_PIPELINE_ABORTED and get its error.
+  Status failed = OkStatus();
+  auto next = [&]() -> StatusOr<PgResult> {
+    PGresult* raw = PQgetResult(conn_);
+    if (!raw) {
+      unusable_ = true;
+      return UnavailableError("database: connection lost");
+    }
+    PgResult r(raw);
+    const ExecStatusType st = PQresultStatus(raw);
+    if (PGresult* end = PQgetResult(conn_)) {  // more than one result: not ours to read
+      PQclear(end);
+      unusable_ = true;
+      return UnavailableError("database: unexpected results in a pipeline");
+    }
+    if (st == PGRES_PIPELINE_ABORTED)
+      return failed.ok() ? InternalError("database: statement skipped") : failed;
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) return ErrorOf(raw, "statement");
+    return r;
+  };
+  if (begin) {
+    auto r = next();
+    if (!r.ok()) failed = r.status();
+    if (unusable_ || broken()) return finish(failed);
+  }
+  for (size_t i = 0; i < statements.size(); ++i) {
+    auto r = next();
+    if (!r.ok() && failed.ok()) failed = r.status();
+    out.push_back(failed.ok() ? std::move(r) : StatusOr<PgResult>(failed));
+    if (unusable_ || broken())
+      return finish(failed.ok() ? UnavailableError("database: connection lost") : failed);
+  }
+  PGresult* sync = PQgetResult(conn_);
+  const bool synced = sync && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+  if (sync) PQclear(sync);
+  if (!synced || PQexitPipelineMode(conn_) != 1) unusable_ = true;
+  return out;
+}
+
+Status PgConnection::Rollback() {
+  if (std::exchange(begin_pending_, false)) return OkStatus();  // nothing was begun
+  return Exec("ROLLBACK");
+}
+
 Status PgConnection::Exec(std::string_view sql) {
   if (broken()) return UnavailableError("database: connection lost");
-  const std::string text(sql);
+  const std::string text =
+      (std::exchange(begin_pending_, false) ? "BEGIN; " : "") + std::string(sql);
   PgResult r(PQexec(conn_, text.c_str()));
   const ExecStatusType st = PQresultStatus(r.raw());
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) return ErrorOf(r.raw(), "statement");

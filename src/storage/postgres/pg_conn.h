@@ -97,13 +97,25 @@ class PgConnection {
   PgConnection(const PgConnection&) = delete;
   PgConnection& operator=(const PgConnection&) = delete;
 
-  // A statement with parameters, prepared once per connection. `sql` must be a string literal:
-  // its address keys the statement cache.
+  // A statement with parameters, prepared once per connection. `sql` must be a string literal
+  // (or another string that outlives the connection): its address keys the statement cache.
   StatusOr<PgResult> Query(const char* sql, const PgParams& params = PgParams());
   // A statement (or several, separated by ';') without parameters, not prepared.
   Status Exec(std::string_view sql);
+
+  // Several statements in one round trip (libpq pipeline mode), run in order; one result per
+  // statement. After a failed statement the server skips the rest (their results say so).
+  struct Statement {
+    const char* sql;  // as for Query
+    const PgParams* params;
+  };
+  std::vector<StatusOr<PgResult>> Pipeline(const std::vector<Statement>& statements);
+  // BEGIN, sent with the next statement instead of on its own (one round trip fewer).
+  void BeginWithNext() { begin_pending_ = true; }
+  // ROLLBACK, or nothing when the BEGIN was never sent.
+  Status Rollback();
   // The connection is lost (reset by the server, failover, network): drop it.
-  bool broken() const { return PQstatus(conn_) != CONNECTION_OK; }
+  bool broken() const { return unusable_ || PQstatus(conn_) != CONNECTION_OK; }
   // "host:port" of the server this connection reached (for messages).
   std::string Where() const;
   PGconn* raw() { return conn_; }
@@ -111,8 +123,12 @@ class PgConnection {
  private:
   explicit PgConnection(PGconn* conn) : conn_(conn) {}
   Status ErrorOf(PGresult* r, std::string_view what);
+  // The prepared statement's name for `sql` (prepared now if it is new on this connection).
+  StatusOr<const std::string*> Prepared(const char* sql);
 
   PGconn* conn_;
+  bool begin_pending_ = false;
+  bool unusable_ = false;                                  // a pipeline left it in an unknown state
   std::unordered_map<const char*, std::string> prepared_;  // sql -> statement name
 };
 

@@ -17,26 +17,41 @@ namespace internal {
 // Advisory lock keys (pg_advisory_*): "sirr" in ASCII, then a number per purpose.
 inline constexpr int64_t kMigrationLock = 0x73697272'00000001;
 inline constexpr int64_t kJobLockBase = 0x73697272'00000100;
+// Advances the epoch the cross-node cache rule polls (pg_storage.h).
+inline constexpr char kAdvanceEpoch[] = "SELECT nextval('sirr_epoch')";
+inline constexpr char kReadEpoch[] = "SELECT last_value, is_called FROM sirr_epoch";
+inline int64_t SteadyNanos() { return std::chrono::steady_clock::now().time_since_epoch().count(); }
 Status PgMigrate(PgConnection& c);
 }  // namespace internal
+using internal::kAdvanceEpoch;
 using internal::kMigrationLock;
+using internal::kReadEpoch;
+using internal::SteadyNanos;
 
 struct PostgresStorage::WriteOp {
   std::function<Status(PgConnection&)> fn;
+  bool fence = true;                      // as the caller asked
+  const SecretRow* new_secret = nullptr;  // PutSecret: tried first as a plain insert (below)
   Status result;
-  bool fence = true;
-  bool done = false;                    // guarded by commit_mu_
-  std::condition_variable wake;         // done, or first in the queue with a lane free
-  std::vector<JournalEntry> journaled;  // collected while fn runs (by the lane's thread)
-  // When the epoch advanced after this write's commit (steady clock); set by the lane.
+  bool done = false;             // guarded by commit_mu_
+  std::condition_variable wake;  // done, or first in the queue with a lane free
+  // Set by the lane's thread while the write is applied:
+  bool fenced = true;     // this run may have changed cached rows (`fence` unless fn says not)
+  bool inserted = false;  // new_secret went in with the batch's insert of new secrets
+  std::vector<JournalEntry> journaled;  // collected while fn runs
+  // When the epoch advanced after this write's commit (steady clock).
   std::chrono::steady_clock::time_point advanced{};
 };
 
 template <typename Fn>
-Status PostgresStorage::WithWriteTx(Fn&& fn, const Journal* journal, bool fence) {
+Status PostgresStorage::WithWriteTx(Fn&& fn, const Journal* journal, bool fence,
+                                    const SecretRow* new_secret) {
   // Audit before commit: while the audit log cannot take records, no audited change starts.
   if (journal && *journal && journal_sink_) SIRR_RETURN_IF_ERROR(journal_sink_->Ready());
-  WriteOp op{std::ref(fn), OkStatus(), fence, false, {}, {}, {}};
+  WriteOp op;
+  op.fn = std::ref(fn);
+  op.fence = fence;
+  op.new_secret = new_secret;
   std::unique_lock lock(commit_mu_);
   commit_queue_.push_back(&op);
   while (!op.done) {
@@ -56,7 +71,7 @@ Status PostgresStorage::WithWriteTx(Fn&& fn, const Journal* journal, bool fence)
     // Writes may have changed cached rows: drop them before any writer returns (unless none
     // of the batch's writes touches what the cache holds).
     bool fenced = false;
-    for (const WriteOp* w : batch) fenced = fenced || (w->fence && w->result.ok());
+    for (const WriteOp* w : batch) fenced = fenced || (w->fenced && w->result.ok());
     if (fenced) InvalidateCaches();
     lock.lock();
     --leaders_;
@@ -69,7 +84,7 @@ Status PostgresStorage::WithWriteTx(Fn&& fn, const Journal* journal, bool fence)
   lock.unlock();
   // The cache rule: every node's lease that could still vouch for a row read before this write
   // has run out before the caller hears of it.
-  if (op.result.ok() && op.fence && op.advanced != std::chrono::steady_clock::time_point{})
+  if (op.result.ok() && op.fenced && op.advanced != std::chrono::steady_clock::time_point{})
     std::this_thread::sleep_until(op.advanced + options_.lease + std::chrono::milliseconds(1));
   return op.result;
 }

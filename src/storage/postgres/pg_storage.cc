@@ -1,6 +1,7 @@
 #include "storage/postgres/pg_storage.h"
 
 #include <chrono>
+#include <set>
 #include <thread>
 
 #include "storage/postgres/pg_internal.h"
@@ -55,12 +56,21 @@ void PostgresStorage::PollLoop() {
   // connection every millisecond; reads meanwhile check for themselves (and get 503).
   std::chrono::milliseconds wait = options_.poll_every;
   std::unique_lock lock(poll_mu_);
+  // Commits read the epoch too (ApplyInOneTransaction): a poll is skipped while one of them
+  // renewed the lease less than kPollEvery ago (under write load, most polls).
+  const int64_t every = std::chrono::nanoseconds(options_.poll_every).count();
   while (!stop_polling_) {
     lock.unlock();
-    const bool ok = CheckNow().ok();  // on success, extends the lease (valid_from_)
-    wait = ok ? options_.poll_every
-              : std::min<std::chrono::milliseconds>(
-                    std::chrono::seconds(1), std::max(wait * 2, std::chrono::milliseconds(50)));
+    const int64_t fresh = SteadyNanos() - valid_from_.load(std::memory_order_acquire);
+    if (fresh >= 0 && fresh < every) {
+      wait = std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::nanoseconds(every - fresh) + std::chrono::microseconds(999));
+    } else {
+      const bool ok = CheckNow().ok();  // on success, extends the lease (valid_from_)
+      wait = ok ? options_.poll_every
+                : std::min<std::chrono::milliseconds>(
+                      std::chrono::seconds(1), std::max(wait * 2, std::chrono::milliseconds(50)));
+    }
     lock.lock();
     poll_cv_.wait_for(lock, wait, [this] { return stop_polling_; });
   }
@@ -102,29 +112,30 @@ void PostgresStorage::CommitBatch(const std::vector<WriteOp*>& batch) {
   } else if (!committed.ok()) {
     for (WriteOp* w : batch) w->result = committed.status();
   }
-  // Other nodes drop their cached rows before any caller here returns (pg_storage.h): the
-  // epoch advances, unless no write in the batch can have changed a cached row.
-  bool fence = false;
-  for (WriteOp* w : batch) fence = fence || (w->result.ok() && w->fence);
-  if (fence) {
-    Status bumped =
-        c ? c->Query("SELECT nextval('sirr_epoch')").status() : UnavailableError("no connection");
+  // Other nodes drop their cached rows before any caller here returns (pg_storage.h): a
+  // transaction with a fenced write advanced the epoch right after its COMMIT; when that did
+  // not happen (connection lost), it advances now.
+  std::vector<WriteOp*> owed;
+  for (WriteOp* w : batch)
+    if (w->result.ok() && w->fenced && w->advanced == std::chrono::steady_clock::time_point{})
+      owed.push_back(w);
+  if (!owed.empty()) {
+    Status bumped = c ? c->Query(kAdvanceEpoch).status() : UnavailableError("no connection");
     if (!bumped.ok()) {
       c.reset();
       auto again = Connect();
       if (again.ok()) {
         c = std::move(again).value();
-        bumped = c->Query("SELECT nextval('sirr_epoch')").status();
+        bumped = c->Query(kAdvanceEpoch).status();
       }
     }
     if (!bumped.ok())
-      for (WriteOp* w : batch)
-        if (w->result.ok())
-          w->result = UnavailableError(
-              "database: connection lost after the commit; other nodes may not see this write "
-              "until it returns");
+      for (WriteOp* w : owed)
+        w->result = UnavailableError(
+            "database: connection lost after the commit; other nodes may not see this write "
+            "until it returns");
     const auto advanced = std::chrono::steady_clock::now();
-    for (WriteOp* w : batch) w->advanced = advanced;
+    for (WriteOp* w : owed) w->advanced = advanced;
   }
   if (c && !c->broken()) {
     std::lock_guard lock(commit_mu_);
@@ -135,39 +146,123 @@ void PostgresStorage::CommitBatch(const std::vector<WriteOp*>& batch) {
 }
 
 namespace {
-thread_local std::vector<JournalEntry>* tls_journaled = nullptr;  // the write being applied
+
+constexpr size_t kInsertRows = 64;  // rows per insert statement of new secrets
+// "INSERT ... VALUES (row 1), ..., (row n) ON CONFLICT DO NOTHING RETURNING id" for n = 1..64,
+// built once (their addresses key the prepared statements).
+const char* InsertNewSecretsSql(size_t n) {
+  static const std::vector<std::string> texts = [] {
+    std::vector<std::string> out;
+    for (size_t rows = 1; rows <= kInsertRows; ++rows) {
+      std::string sql =
+          "INSERT INTO secrets (id, vault_id, name, type, description, created_at, expires_at, "
+          "max_reads, reads_remaining, state, gone_at, content_type, access_hash, value) VALUES ";
+      for (size_t r = 0; r < rows; ++r) {
+        sql += r ? ", (" : "(";
+        for (size_t k = 1; k <= 12; ++k) {
+          sql += "$" + std::to_string(r * 12 + k) + (k < 12 ? ", " : ")");
+          if (k == 9) sql += "0, NULL, ";  // state live, gone_at
+        }
+      }
+      out.push_back(sql + " ON CONFLICT (vault_id, name) DO NOTHING RETURNING id");
+    }
+    return out;
+  }();
+  return texts[n - 1].c_str();
+}
+
+const PgParams kNoParams;
 }  // namespace
+
+thread_local PostgresStorage::WriteOp* PostgresStorage::applying_ = nullptr;
+
+bool PostgresStorage::InsertedByBatch() {
+  if (!applying_ || !applying_->inserted) return false;
+  applying_->fenced = false;
+  return true;
+}
+
+Status PostgresStorage::InsertNewSecrets(PgConnection& c, const std::vector<WriteOp*>& run) {
+  // The first write of each name only: a later one of the same name then runs as an overwrite
+  // after it, as it would in order.
+  std::vector<WriteOp*> rows;
+  std::set<std::pair<std::string_view, std::string_view>> names;
+  for (WriteOp* w : run)
+    if (names.emplace(w->new_secret->vault_id, w->new_secret->name).second) rows.push_back(w);
+  std::vector<PgParams> params((rows.size() + kInsertRows - 1) / kInsertRows);
+  std::vector<PgConnection::Statement> statements;
+  for (size_t i = 0; i < rows.size(); i += kInsertRows) {
+    PgParams& p = params[i / kInsertRows];
+    const size_t n = std::min(kInsertRows, rows.size() - i);
+    for (size_t k = i; k < i + n; ++k) {
+      const SecretRow& row = *rows[k]->new_secret;
+      p.Add(std::string_view(row.id)).Add(std::string_view(row.vault_id));
+      p.Add(std::string_view(row.name)).Add(std::string_view(row.type));
+      p.Add(std::string_view(row.description)).Add(row.created_at).Add(row.expires_at);
+      p.Add(row.max_reads).Add(row.reads_remaining).Add(std::string_view(row.content_type));
+      p.AddBlob(row.access_hash).AddBlob(row.value);
+    }
+    statements.push_back({InsertNewSecretsSql(n), &p});
+  }
+  std::set<std::string> inserted;
+  for (auto& r : c.Pipeline(statements)) {
+    if (!r.ok()) return r.status();
+    for (int i = 0; i < r->rows(); ++i) inserted.insert(r->Text(i, 0));
+  }
+  for (WriteOp* w : rows) w->inserted = inserted.contains(w->new_secret->id);
+  return OkStatus();
+}
 
 StatusOr<bool> PostgresStorage::ApplyInOneTransaction(std::unique_ptr<PgConnection>& conn,
                                                       const std::vector<WriteOp*>& ops,
                                                       std::vector<JournalEntry>* entries) {
   if (!conn) return UnavailableError("database: connection lost; nothing was written");
   PgConnection& c = *conn;
-  SIRR_RETURN_IF_ERROR(c.Exec("BEGIN"));
-  for (WriteOp* w : ops) {
+  c.BeginWithNext();
+  for (WriteOp* w : ops) w->inserted = false;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    WriteOp* w = ops[i];
+    if (w->new_secret && (i == 0 || !ops[i - 1]->new_secret)) {  // a run of new secrets begins
+      std::vector<WriteOp*> run;
+      for (size_t k = i; k < ops.size() && ops[k]->new_secret; ++k) run.push_back(ops[k]);
+      Status st = InsertNewSecrets(c, run);
+      if (c.broken()) {
+        conn.reset();
+        return UnavailableError("database: connection lost; nothing was written");
+      }
+      if (!st.ok()) {
+        for (WriteOp* r : run) r->result = st;
+        (void)c.Rollback();
+        return false;
+      }
+    }
     w->journaled.clear();
-    tls_journaled = &w->journaled;
+    w->fenced = w->fence;
+    applying_ = w;
     w->result = w->fn(c);
-    tls_journaled = nullptr;
+    applying_ = nullptr;
     if (c.broken()) {
       conn.reset();
       return UnavailableError("database: connection lost; nothing was written");
     }
     if (!w->result.ok()) {
-      (void)c.Exec("ROLLBACK");
+      (void)c.Rollback();
       return false;
     }
   }
+  // The batch's audit records in one statement, numbered in this node's commit order; then
+  // the COMMIT; then, when a write may have changed cached rows, the epoch advance (after the
+  // COMMIT: pg_storage.h). One round trip.
   int64_t n = 0;
-  for (WriteOp* w : ops) n += static_cast<int64_t>(w->journaled.size());
-  if (n == 0) {
-    SIRR_RETURN_IF_ERROR(c.Exec("COMMIT"));
-    return true;
+  bool fence = false;
+  for (WriteOp* w : ops) {
+    n += static_cast<int64_t>(w->journaled.size());
+    fence = fence || w->fenced;
   }
-  // The batch's audit records, in one statement, numbered in this node's commit order.
-  const int64_t first = ReserveJournalIds(n);
+  const int64_t first = n > 0 ? ReserveJournalIds(n) : 0;
   std::vector<int64_t> ids, times;
   std::vector<std::string_view> fields;
+  std::vector<JournalEntry> batch_entries;
   int64_t id = first;
   for (WriteOp* w : ops)
     for (JournalEntry& e : w->journaled) {
@@ -176,33 +271,47 @@ StatusOr<bool> PostgresStorage::ApplyInOneTransaction(std::unique_ptr<PgConnecti
       times.push_back(e.time_ms);
       fields.push_back(e.fields);
     }
-  std::vector<JournalEntry> batch_entries;
   for (WriteOp* w : ops)
     for (const JournalEntry& e : w->journaled) batch_entries.push_back(e);
-  auto inserted = c.Query(
-      "INSERT INTO audit_journal (node, id, time_ms, fields) SELECT $1, i, t, f FROM "
-      "unnest($2::text::bigint[], $3::text::bigint[], $4::text::text[]) AS u(i, t, f)",
-      PgParams()
-          .Add(std::string_view(options_.node_id))
-          .Add(std::string_view(PgIntArray(ids)))
-          .Add(std::string_view(PgIntArray(times)))
-          .Add(std::string_view(PgTextArray(fields))));
-  Status st = inserted.ok() ? c.Exec("COMMIT") : inserted.status();
+  PgParams journal;
+  std::vector<PgConnection::Statement> tail;
+  if (n > 0) {
+    journal.Add(std::string_view(options_.node_id));
+    journal.Add(std::string_view(PgIntArray(ids))).Add(std::string_view(PgIntArray(times)));
+    journal.Add(std::string_view(PgTextArray(fields)));
+    tail.push_back(
+        {"INSERT INTO audit_journal (node, id, time_ms, fields) SELECT $1, i, t, f "
+         "FROM unnest($2::text::bigint[], $3::text::bigint[], $4::text::text[]) AS "
+         "u(i, t, f)",
+         &journal});
+  }
+  tail.push_back({"COMMIT", &kNoParams});
+  if (fence) tail.push_back({kAdvanceEpoch, &kNoParams});
+  tail.push_back({kReadEpoch, &kNoParams});  // renews this node's cache lease (PollLoop)
+  const int64_t started = SteadyNanos();
+  auto results = c.Pipeline(tail);
+  Status st = n > 0 && !results[0].ok() ? results[0].status() : results[n > 0].status();
   if (st.ok()) {
+    if (results.back().ok()) NoteEpoch(*results.back(), started);
+    if (fence && results[results.size() - 2].ok()) {
+      const auto advanced = std::chrono::steady_clock::now();
+      for (WriteOp* w : ops)
+        if (w->fenced) w->advanced = advanced;
+    }
     entries->insert(entries->end(), batch_entries.begin(), batch_entries.end());
-    ReleaseJournalIds(first, n, std::move(batch_entries));
+    if (n > 0) ReleaseJournalIds(first, n, std::move(batch_entries));
     return true;
   }
   if (!c.broken()) {
-    (void)c.Exec("ROLLBACK");
-    ReleaseJournalIds(first, n, {});
+    (void)c.Rollback();
+    if (n > 0) ReleaseJournalIds(first, n, {});
     return st;
   }
-  // Lost during the COMMIT: the outcome is unknown until the journal rows are looked for.
+  // Lost during the COMMIT: the outcome is unknown until the journal rows are looked for (a
+  // write without records stays unknown).
   conn.reset();
-  std::vector<int64_t> wanted;
-  for (const JournalEntry& e : batch_entries) wanted.push_back(e.id);
-  auto committed = Committed(wanted);
+  if (n == 0) return st;
+  auto committed = Committed(ids);
   if (committed.ok() && *committed) {
     entries->insert(entries->end(), batch_entries.begin(), batch_entries.end());
     ReleaseJournalIds(first, n, std::move(batch_entries));
@@ -252,8 +361,8 @@ StatusOr<bool> PostgresStorage::Committed(const std::vector<int64_t>& ids) {
 Status PostgresStorage::AddJournal(PgConnection&, const Journal& journal,
                                    const JournalContext& ctx) {
   // Inserted with the rest of the batch's records just before the COMMIT (one statement).
-  if (!journal || !tls_journaled) return OkStatus();
-  for (JournalEntry& e : journal(ctx)) tls_journaled->push_back(std::move(e));
+  if (!journal || !applying_) return OkStatus();
+  for (JournalEntry& e : journal(ctx)) applying_->journaled.push_back(std::move(e));
   return OkStatus();
 }
 
@@ -313,9 +422,8 @@ StatusOr<std::optional<std::pair<int64_t, Bytes>>> PostgresStorage::LoadAuditHea
 // --- the cross-node cache rule
 
 Status PostgresStorage::ValidateCache() {
-  const int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
   const int64_t lease = std::chrono::nanoseconds(options_.lease).count();
-  if (now - valid_from_.load(std::memory_order_acquire) < lease) return OkStatus();
+  if (SteadyNanos() - valid_from_.load(std::memory_order_acquire) < lease) return OkStatus();
   return CheckNow();
 }
 
@@ -330,11 +438,7 @@ Status PostgresStorage::CheckNow() {
     checking_ = true;
     const uint64_t number = ++checks_started_;
     lock.unlock();
-    const int64_t started = std::chrono::steady_clock::now().time_since_epoch().count();
     Status st = CheckEpoch();
-    // The cache is valid as of this check's start (it dropped everything older).
-    if (st.ok() && started > valid_from_.load(std::memory_order_relaxed))
-      valid_from_.store(started, std::memory_order_release);
     lock.lock();
     checking_ = false;
     checks_finished_ = number;
@@ -349,20 +453,31 @@ Status PostgresStorage::CheckEpoch() {
   if (!epoch_conn_) {
     SIRR_ASSIGN_OR_RETURN(epoch_conn_, Connect());
   }
-  auto r = epoch_conn_->Query("SELECT last_value, is_called FROM sirr_epoch");
+  const int64_t started = SteadyNanos();
+  auto r = epoch_conn_->Query(kReadEpoch);
   if (!r.ok()) {
     epoch_conn_.reset();
+    std::lock_guard lock(epoch_seen_mu_);
     valid_from_.store(0, std::memory_order_release);
     InvalidateCaches();
     epoch_seen_ = -1;
     return r.status();
   }
-  const int64_t epoch = r->Bool(0, 1) ? r->Int(0, 0) : 0;
+  NoteEpoch(*r, started);
+  return OkStatus();
+}
+
+void PostgresStorage::NoteEpoch(const PgResult& r, int64_t started) {
+  const int64_t epoch = r.Bool(0, 1) ? r.Int(0, 0) : 0;
+  std::lock_guard lock(epoch_seen_mu_);
+  // Readings may arrive out of order (the poller's, a commit's): any change drops the cache,
+  // and the lease only ever moves forward, to the start of the newest reading.
   if (epoch != epoch_seen_) {
     InvalidateCaches();
     epoch_seen_ = epoch;
   }
-  return OkStatus();
+  if (started > valid_from_.load(std::memory_order_relaxed))
+    valid_from_.store(started, std::memory_order_release);
 }
 
 void PostgresStorage::InvalidateCaches() { cache_.Clear(); }

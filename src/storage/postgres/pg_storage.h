@@ -19,10 +19,12 @@
 // every node's cache behind no acknowledged write, whichever node made it (docs/ha.md):
 //   * every committed write advances the sequence `sirr_epoch` after its COMMIT; its callers
 //     return only kLease (+ a margin) after that advance;
-//   * a background poller reads the epoch every kPollEvery; when it moved, the cache is dropped.
-//     A cached row is served only while the last completed poll *started* less than kLease ago;
-//     otherwise the read first runs a check of its own (concurrent reads share one).
-// So a read that arrives after a write was acknowledged is served from a cache that a poll
+//   * a background poller reads the epoch every kPollEvery, and so does every commit (in its
+//     round trip; the poller skips its poll while a commit's reading is that fresh); when it
+//     moved, the cache is dropped.
+//     A cached row is served only while the newest completed reading *started* less than kLease
+//     ago; otherwise the read first runs a check of its own (concurrent reads share one).
+// So a read that arrives after a write was acknowledged is served from a cache that a reading
 // started after the write's epoch advance has validated (and cleared), or from the database.
 // The rule relies on the nodes' clocks *running* at the same rate (not on synchronised clocks).
 //
@@ -147,22 +149,33 @@ class PostgresStorage final : public Storage {
 
   struct WriteOp;
   // `fence`: the write may change cached rows (on any node): it advances the epoch and returns
-  // only once every node's cache has dropped what it changed (the rule above).
+  // only once every node's cache has dropped what it changed (the rule above). `new_secret`
+  // (PutSecret): the row is first tried as a plain insert, together with the other new secrets
+  // of the batch in one statement; fn then finds InsertedByBatch() true.
   template <typename Fn>
-  Status WithWriteTx(Fn&& fn, const Journal* journal = nullptr, bool fence = true);
+  Status WithWriteTx(Fn&& fn, const Journal* journal = nullptr, bool fence = true,
+                     const SecretRow* new_secret = nullptr);
   // Collects the records `journal` makes for `ctx` on the write being applied (inserted with
   // the batch's other records just before its COMMIT).
   Status AddJournal(PgConnection& c, const Journal& journal, const JournalContext& ctx);
   // Applies `batch` on a free lane; sets each write's result and hands the committed records
   // to the sink in journal order.
   void CommitBatch(const std::vector<WriteOp*>& batch);
-  // BEGIN, `ops` in order, their journal records, COMMIT on `c`. true: committed (records
-  // appended to `entries`, with ids); false: a write failed (its result says why) and the
-  // transaction was rolled back; an error: the transaction failed as a whole (nothing
-  // committed, or an outcome that stays unknown).
+  // BEGIN, `ops` in order, their journal records, COMMIT on `c` (and the epoch advance when a
+  // write needs a fence, in the same round trip). true: committed (records appended to
+  // `entries`, with ids); false: a write failed (its result says why) and the transaction was
+  // rolled back; an error: the transaction failed as a whole (nothing committed, or an outcome
+  // that stays unknown).
   StatusOr<bool> ApplyInOneTransaction(std::unique_ptr<PgConnection>& c,
                                        const std::vector<WriteOp*>& ops,
                                        std::vector<JournalEntry>* entries);
+  // Inside a PutSecret's fn: whether its row went in with the batch's insert of new secrets
+  // (then it replaced nothing, so no node can have it cached: the write needs no fence).
+  static bool InsertedByBatch();
+  static thread_local WriteOp* applying_;  // the write whose fn runs on this thread
+  // Inserts the new secrets of `run` (consecutive PutSecret writes) in one statement per 64
+  // rows, skipping names that exist; marks the writes whose row went in.
+  Status InsertNewSecrets(PgConnection& c, const std::vector<WriteOp*>& run);
   // Journal ids: Reserve takes the next `n`; Release hands a reserved range's committed
   // records (none when it did not commit) to the sink once every lower range was released.
   int64_t ReserveJournalIds(int64_t n);
@@ -179,6 +192,9 @@ class PostgresStorage final : public Storage {
   // A check that starts after this call (concurrent callers share one).
   Status CheckNow();
   Status CheckEpoch();
+  // A reading of the epoch (kReadEpoch's result) taken by a statement sent at `started`
+  // (steady nanoseconds): drops the cache if the epoch moved, then renews the lease.
+  void NoteEpoch(const PgResult& r, int64_t started);
   void PollLoop();
   void InvalidateCaches();
   using CacheKey = ReadCache::Key;
@@ -215,7 +231,8 @@ class PostgresStorage final : public Storage {
   bool checking_ = false;                     // guarded by epoch_mu_
   Status last_check_;                         // guarded by epoch_mu_
   std::unique_ptr<PgConnection> epoch_conn_;  // used by the running check only
-  int64_t epoch_seen_ = -1;                   // used by the running check only
+  std::mutex epoch_seen_mu_;
+  int64_t epoch_seen_ = -1;  // guarded by epoch_seen_mu_
   // steady_clock nanoseconds when the last successful check (poll) started.
   std::atomic<int64_t> valid_from_{0};
   std::mutex poll_mu_;

@@ -26,16 +26,22 @@ class PostgresStorageTest : public ::testing::Test {
     ASSERT_TRUE(url.ok()) << url.status();
     url_ = *url;
   }
-  StatusOr<std::unique_ptr<PostgresStorage>> Node(const std::string& id) {
+  StatusOr<std::unique_ptr<PostgresStorage>> Node(const std::string& id, int writers = 2) {
     PostgresOptions o;
     o.connect.url = url_;
     o.connect.application_name = "sirr-test-" + id;
     o.pool = 2;
+    o.writers = writers;
     o.node_id = id;
     return PostgresStorage::Open(o);
   }
   StatusOr<std::unique_ptr<PgConnection>> Admin() {
     return PgConnection::Connect({url_, nullptr, "sirr-test"});
+  }
+  // The cross-node cache epoch (advanced by writes that may change cached rows).
+  int64_t Epoch(PgConnection& admin) {
+    auto r = admin.Query("SELECT last_value FROM sirr_epoch");
+    return r.ok() ? r->Int(0, 0) : -1;
   }
   std::string url_;
 };
@@ -247,6 +253,113 @@ TEST_F(PostgresStorageTest, LostConnectionIsUnavailableThenReconnects) {
       (*a)->PutSecret(testing::TestSecret("00000000-0000-4000-8000-00000000000c", "z"), true, 1)
           .ok());
   EXPECT_TRUE((*a)->ReadSecret("vid", "z", 2).ok());
+}
+
+// Several statements in one round trip: results in order; after a failure the rest are skipped
+// with its error; the connection stays usable.
+TEST_F(PostgresStorageTest, PipelineRunsInOrderAndStopsAtTheFirstFailure) {
+  auto admin = Admin();
+  ASSERT_TRUE(admin.ok());
+  PgConnection& c = **admin;
+  ASSERT_TRUE(c.Exec("CREATE TABLE p (v bigint PRIMARY KEY)").ok());
+  PgParams one, two, none;
+  one.Add(int64_t{1});
+  two.Add(int64_t{2});
+  c.BeginWithNext();
+  auto results = c.Pipeline({{"INSERT INTO p VALUES ($1) RETURNING v", &one},
+                             {"INSERT INTO p VALUES ($1)", &one},  // duplicate key
+                             {"INSERT INTO p VALUES ($1)", &two}});
+  ASSERT_EQ(results.size(), 3u);
+  ASSERT_TRUE(results[0].ok()) << results[0].status();
+  EXPECT_EQ(results[0]->Int(0, 0), 1);
+  EXPECT_EQ(results[1].status().code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(results[2].status().code(), StatusCode::kAlreadyExists);  // skipped: same error
+  EXPECT_TRUE(c.Rollback().ok());
+  EXPECT_FALSE(c.broken());
+  // The BEGIN went with the first statement: the rollback undid it.
+  EXPECT_EQ(c.Query("SELECT count(*) FROM p")->Int(0, 0), 0);
+  // A BEGIN never sent: rolling back sends nothing; COMMIT in a pipeline commits.
+  c.BeginWithNext();
+  EXPECT_TRUE(c.Rollback().ok());
+  c.BeginWithNext();
+  results = c.Pipeline({{"INSERT INTO p VALUES ($1)", &two}, {"COMMIT", &none}});
+  EXPECT_TRUE(results[0].ok() && results[1].ok());
+  EXPECT_EQ(c.Query("SELECT count(*) FROM p")->Int(0, 0), 1);
+}
+
+// A batch of writes (queued while the one lane waits on a lock) holding new names, a name taken
+// twice, an existing live name, a tombstone and an overwrite: every write gets the outcome it
+// would get alone, in some order; only writes that may have changed cached rows advance the
+// epoch.
+TEST_F(PostgresStorageTest, BatchedPutsKeepEachWritesOutcome) {
+  auto a = Node("a", /*writers=*/1);
+  auto admin = Admin();
+  ASSERT_TRUE(a.ok() && admin.ok());
+  ASSERT_TRUE(testing::InitializeTestInstance(**a).ok());
+  auto id = [](int n) {
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "00000000-0000-4000-8000-%012d", n);
+    return std::string(buf);
+  };
+  ASSERT_TRUE((*a)->PutSecret(testing::TestSecret(id(1), "taken"), false, 1).ok());
+  ASSERT_TRUE((*a)->PutSecret(testing::TestSecret(id(2), "gone"), false, 1).ok());
+  ASSERT_TRUE((*a)->DeleteSecret("vid", "gone").ok());
+  std::atomic<int> journaled{0};
+  Journal journal = [&](const JournalContext&) {
+    ++journaled;
+    return std::vector<JournalEntry>{{0, 1, "\"action\":\"secret.create\""}};
+  };
+  // Only new names: the epoch stays where it is.
+  const int64_t before = Epoch(**admin);
+  ASSERT_TRUE((*a)->PutSecret(testing::TestSecret(id(3), "fresh"), false, 1, journal).ok());
+  EXPECT_EQ(Epoch(**admin), before);
+  struct Put {
+    int id;
+    std::string name;
+    bool overwrite;
+    Status result;
+  };
+  std::vector<Put> puts = {{10, "new-1", false, {}}, {11, "new-2", false, {}},
+                           {12, "twice", false, {}}, {13, "twice", false, {}},
+                           {14, "taken", false, {}}, {15, "gone", false, {}},
+                           {16, "fresh", true, {}},  {17, "both", true, {}},
+                           {18, "both", true, {}},   {19, "new-3", false, {}}};
+  // Hold the lane: the first write waits on the table lock, the rest queue behind it.
+  ASSERT_TRUE((*admin)->Exec("BEGIN; LOCK TABLE secrets IN EXCLUSIVE MODE").ok());
+  std::vector<std::thread> threads;
+  for (Put& p : puts)
+    threads.emplace_back([&] {
+      SecretRow row = testing::TestSecret(id(p.id), p.name);
+      row.value = Bytes{static_cast<uint8_t>(p.id)};
+      p.result = (*a)->PutSecret(row, p.overwrite, 2, journal);
+    });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let them queue (not asserted)
+  ASSERT_TRUE((*admin)->Exec("COMMIT").ok());
+  for (auto& t : threads) t.join();
+  int ok = 0;
+  for (const Put& p : puts) {
+    if (p.name == "twice") continue;
+    EXPECT_EQ(p.result.code(), p.name == "taken" ? StatusCode::kAlreadyExists : StatusCode::kOk)
+        << p.name << ": " << p.result;
+    ok += p.result.ok();
+  }
+  // Two writes of one new name without overwrite: exactly one wins.
+  EXPECT_NE(puts[2].result.ok(), puts[3].result.ok()) << puts[2].result << " / " << puts[3].result;
+  ok += puts[2].result.ok() + puts[3].result.ok();
+  EXPECT_EQ(ok, 8);
+  auto both = (*a)->ReadSecret("vid", "both", 3);
+  ASSERT_TRUE(both.ok());
+  EXPECT_TRUE(both->value == Bytes{17} || both->value == Bytes{18});
+  EXPECT_EQ((*a)->ReadSecret("vid", "gone", 3)->value, Bytes{15});
+  EXPECT_EQ((*a)->ReadSecret("vid", "fresh", 3)->value, Bytes{16});
+  EXPECT_EQ((*a)->ReadSecret("vid", "taken", 3)->value, (Bytes{1, 2, 3}));
+  // One record per write that committed (plus "fresh" above), none for the refused ones.
+  EXPECT_EQ((*a)->ReadJournal(0, 100)->size(), 9u);
+  // The overwrites and the tombstone replaced rows a node may have cached: the epoch moved.
+  EXPECT_GT(Epoch(**admin), before);
+  // They did commit together (one batch held several).
+  const auto batches = (*a)->metrics().batch_size.Read();
+  EXPECT_GT(batches.sum, static_cast<double>(batches.count));
 }
 
 }  // namespace

@@ -360,8 +360,10 @@ Status PostgresStorage::PutSecret(const SecretRow& row, bool overwrite, int64_t 
                                   const Journal& journal) {
   return WithWriteTx(
       [&](PgConnection& c) -> Status {
-        // One statement: insert, or replace a row that may be replaced (a tombstone, an expired
-        // secret, or any with overwrite); a live one without overwrite changes nothing.
+        // A new name went in with the batch's other new secrets (no fence: it replaced nothing).
+        if (InsertedByBatch()) return AddJournal(c, journal, {});
+        // The name exists: one statement replaces a row that may be replaced (a tombstone, an
+        // expired secret, or any with overwrite); a live one without overwrite changes nothing.
         SIRR_ASSIGN_OR_RETURN(
             auto r,
             c.Query("INSERT INTO secrets (" SECRET_COLS ", value) VALUES ($1, $2, $3, $4, $5, "
@@ -392,7 +394,7 @@ Status PostgresStorage::PutSecret(const SecretRow& row, bool overwrite, int64_t 
           return AlreadyExistsError("a secret named '" + row.name + "' already exists");
         return AddJournal(c, journal, {});
       },
-      &journal);
+      &journal, /*fence=*/true, &row);
 }
 
 StatusOr<SecretRow> PostgresStorage::GetSecretMeta(std::string_view vault_id,
