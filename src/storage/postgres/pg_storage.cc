@@ -148,27 +148,39 @@ void PostgresStorage::CommitBatch(const std::vector<WriteOp*>& batch) {
 namespace {
 
 constexpr size_t kInsertRows = 64;  // rows per insert statement of new secrets
-// "INSERT ... VALUES (row 1), ..., (row n) ON CONFLICT DO NOTHING RETURNING id" for n = 1..64,
-// built once (their addresses key the prepared statements).
-const char* InsertNewSecretsSql(size_t n) {
+// "INSERT INTO secrets ... VALUES (row 1), ..., (row n)" for n = 1..64, plain or with "ON
+// CONFLICT (vault_id, name) DO NOTHING RETURNING id", built once (their addresses key the
+// prepared statements).
+const char* InsertSecretsSql(size_t n, bool skip_existing) {
   static const std::vector<std::string> texts = [] {
     std::vector<std::string> out;
-    for (size_t rows = 1; rows <= kInsertRows; ++rows) {
-      std::string sql =
-          "INSERT INTO secrets (id, vault_id, name, type, description, created_at, expires_at, "
-          "max_reads, reads_remaining, state, gone_at, content_type, access_hash, value) VALUES ";
-      for (size_t r = 0; r < rows; ++r) {
-        sql += r ? ", (" : "(";
-        for (size_t k = 1; k <= 12; ++k) {
-          sql += "$" + std::to_string(r * 12 + k) + (k < 12 ? ", " : ")");
-          if (k == 9) sql += "0, NULL, ";  // state live, gone_at
+    for (int skip = 0; skip < 2; ++skip)
+      for (size_t rows = 1; rows <= kInsertRows; ++rows) {
+        std::string sql =
+            "INSERT INTO secrets (id, vault_id, name, type, description, created_at, "
+            "expires_at, max_reads, reads_remaining, state, gone_at, content_type, access_hash, "
+            "value) VALUES ";
+        for (size_t r = 0; r < rows; ++r) {
+          sql += r ? ", (" : "(";
+          for (size_t k = 1; k <= 12; ++k) {
+            sql += "$" + std::to_string(r * 12 + k) + (k < 12 ? ", " : ")");
+            if (k == 9) sql += "0, NULL, ";  // state live, gone_at
+          }
         }
+        out.push_back(skip ? sql + " ON CONFLICT (vault_id, name) DO NOTHING RETURNING id" : sql);
       }
-      out.push_back(sql + " ON CONFLICT (vault_id, name) DO NOTHING RETURNING id");
-    }
     return out;
   }();
-  return texts[n - 1].c_str();
+  return texts[(skip_existing ? kInsertRows : 0) + n - 1].c_str();
+}
+
+// A row's 12 parameters, in InsertSecretsSql's order.
+void AddSecretParams(PgParams& p, const SecretRow& row) {
+  p.Add(std::string_view(row.id)).Add(std::string_view(row.vault_id));
+  p.Add(std::string_view(row.name)).Add(std::string_view(row.type));
+  p.Add(std::string_view(row.description)).Add(row.created_at).Add(row.expires_at);
+  p.Add(row.max_reads).Add(row.reads_remaining).Add(std::string_view(row.content_type));
+  p.AddBlob(row.access_hash).AddBlob(row.value);
 }
 
 const PgParams kNoParams;
@@ -194,15 +206,8 @@ Status PostgresStorage::InsertNewSecrets(PgConnection& c, const std::vector<Writ
   for (size_t i = 0; i < rows.size(); i += kInsertRows) {
     PgParams& p = params[i / kInsertRows];
     const size_t n = std::min(kInsertRows, rows.size() - i);
-    for (size_t k = i; k < i + n; ++k) {
-      const SecretRow& row = *rows[k]->new_secret;
-      p.Add(std::string_view(row.id)).Add(std::string_view(row.vault_id));
-      p.Add(std::string_view(row.name)).Add(std::string_view(row.type));
-      p.Add(std::string_view(row.description)).Add(row.created_at).Add(row.expires_at);
-      p.Add(row.max_reads).Add(row.reads_remaining).Add(std::string_view(row.content_type));
-      p.AddBlob(row.access_hash).AddBlob(row.value);
-    }
-    statements.push_back({InsertNewSecretsSql(n), &p});
+    for (size_t k = i; k < i + n; ++k) AddSecretParams(p, *rows[k]->new_secret);
+    statements.push_back({InsertSecretsSql(n, /*skip_existing=*/true), &p});
   }
   std::set<std::string> inserted;
   for (auto& r : c.Pipeline(statements)) {
@@ -216,6 +221,9 @@ Status PostgresStorage::InsertNewSecrets(PgConnection& c, const std::vector<Writ
 StatusOr<bool> PostgresStorage::ApplyInOneTransaction(std::unique_ptr<PgConnection>& conn,
                                                       const std::vector<WriteOp*>& ops,
                                                       std::vector<JournalEntry>* entries) {
+  if (!conn) return UnavailableError("database: connection lost; nothing was written");
+  // Only new secrets (a push under load): all in one round trip when no name exists.
+  if (auto fast = ApplyNewSecrets(conn, ops, entries); !fast.ok() || *fast) return fast;
   if (!conn) return UnavailableError("database: connection lost; nothing was written");
   PgConnection& c = *conn;
   c.BeginWithNext();
@@ -250,9 +258,47 @@ StatusOr<bool> PostgresStorage::ApplyInOneTransaction(std::unique_ptr<PgConnecti
       return false;
     }
   }
+  return FinishTransaction(conn, ops, entries, nullptr);
+}
+
+StatusOr<bool> PostgresStorage::ApplyNewSecrets(std::unique_ptr<PgConnection>& conn,
+                                                const std::vector<WriteOp*>& ops,
+                                                std::vector<JournalEntry>* entries) {
+  if (!conn || ops.size() > kInsertRows) return false;
+  std::set<std::pair<std::string_view, std::string_view>> names;
+  for (WriteOp* w : ops)
+    if (!w->new_secret || !names.emplace(w->new_secret->vault_id, w->new_secret->name).second)
+      return false;
+  // Each write as if its row went in (PutSecret then only makes its records; no statement).
+  conn->BeginWithNext();
+  for (WriteOp* w : ops) {
+    w->journaled.clear();
+    w->fenced = w->fence;
+    w->inserted = true;
+    applying_ = w;
+    w->result = w->fn(*conn);
+    applying_ = nullptr;
+    if (!w->result.ok() || conn->broken()) {
+      (void)conn->Rollback();
+      return false;
+    }
+  }
+  PgParams rows;
+  for (WriteOp* w : ops) AddSecretParams(rows, *w->new_secret);
+  // A plain INSERT: a name that exists fails it, and with it the round trip's COMMIT.
+  const PgConnection::Statement insert{InsertSecretsSql(ops.size(), /*skip_existing=*/false),
+                                       &rows};
+  return FinishTransaction(conn, ops, entries, &insert);
+}
+
+StatusOr<bool> PostgresStorage::FinishTransaction(std::unique_ptr<PgConnection>& conn,
+                                                  const std::vector<WriteOp*>& ops,
+                                                  std::vector<JournalEntry>* entries,
+                                                  const PgConnection::Statement* before) {
+  PgConnection& c = *conn;
   // The batch's audit records in one statement, numbered in this node's commit order; then
   // the COMMIT; then, when a write may have changed cached rows, the epoch advance (after the
-  // COMMIT: pg_storage.h). One round trip.
+  // COMMIT: pg_storage.h); then an epoch reading. One round trip.
   int64_t n = 0;
   bool fence = false;
   for (WriteOp* w : ops) {
@@ -275,6 +321,7 @@ StatusOr<bool> PostgresStorage::ApplyInOneTransaction(std::unique_ptr<PgConnecti
     for (const JournalEntry& e : w->journaled) batch_entries.push_back(e);
   PgParams journal;
   std::vector<PgConnection::Statement> tail;
+  if (before) tail.push_back(*before);
   if (n > 0) {
     journal.Add(std::string_view(options_.node_id));
     journal.Add(std::string_view(PgIntArray(ids))).Add(std::string_view(PgIntArray(times)));
@@ -290,7 +337,15 @@ StatusOr<bool> PostgresStorage::ApplyInOneTransaction(std::unique_ptr<PgConnecti
   tail.push_back({kReadEpoch, &kNoParams});  // renews this node's cache lease (PollLoop)
   const int64_t started = SteadyNanos();
   auto results = c.Pipeline(tail);
-  Status st = n > 0 && !results[0].ok() ? results[0].status() : results[n > 0].status();
+  // The first failure stands for the rest (the server skipped them); else the COMMIT's.
+  const size_t commit = (before ? 1 : 0) + (n > 0 ? 1 : 0);
+  Status st = OkStatus();
+  for (size_t i = 0; i <= commit && st.ok(); ++i) st = results[i].status();
+  if (before && !results[0].ok() && !c.broken()) {  // nothing written: the ordinary way
+    (void)c.Rollback();
+    if (n > 0) ReleaseJournalIds(first, n, {});
+    return false;
+  }
   if (st.ok()) {
     if (results.back().ok()) NoteEpoch(*results.back(), started);
     if (fence && results[results.size() - 2].ok()) {

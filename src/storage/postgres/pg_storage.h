@@ -62,8 +62,11 @@ struct PostgresOptions {
   // the cache valid (what each cache-changing write waits before it returns).
   std::chrono::milliseconds poll_every{1};
   std::chrono::milliseconds lease{4};
-  int pool = 8;         // reader connections (SIRR_DATABASE_POOL)
-  int writers = 2;      // write lanes: connections committing batches concurrently
+  int pool = 8;  // reader connections (SIRR_DATABASE_POOL)
+  // Write lanes: connections committing batches concurrently. One by default: while it
+  // commits, the next writes gather into one batch (two lanes made batches half as large and
+  // cost PostgreSQL a third more CPU per write: docs/benchmarks.md).
+  int writers = 1;
   std::string node_id;  // this node's audit journal and chain head
 };
 
@@ -169,6 +172,22 @@ class PostgresStorage final : public Storage {
   StatusOr<bool> ApplyInOneTransaction(std::unique_ptr<PgConnection>& c,
                                        const std::vector<WriteOp*>& ops,
                                        std::vector<JournalEntry>* entries);
+  // A batch of new secrets only (distinct names, at most 64): BEGIN, one plain INSERT of them
+  // all, their records, COMMIT, in one round trip. true: committed; false: not such a batch,
+  // or a name exists (then nothing was written: the caller goes the ordinary way); an error:
+  // as ApplyInOneTransaction.
+  StatusOr<bool> ApplyNewSecrets(std::unique_ptr<PgConnection>& conn,
+                                 const std::vector<WriteOp*>& ops,
+                                 std::vector<JournalEntry>* entries);
+  // The round trip that ends a batch's transaction: `before` (ApplyNewSecrets' insert), the
+  // records `ops` made, COMMIT, the epoch advance if a write needs a fence, an epoch reading.
+  // true: committed; false: `before` failed and the transaction was rolled back; an error:
+  // nothing committed, or an outcome that stays unknown (connection lost during the COMMIT and
+  // no record to look for).
+  StatusOr<bool> FinishTransaction(std::unique_ptr<PgConnection>& conn,
+                                   const std::vector<WriteOp*>& ops,
+                                   std::vector<JournalEntry>* entries,
+                                   const PgConnection::Statement* before);
   // Inside a PutSecret's fn: whether its row went in with the batch's insert of new secrets
   // (then it replaced nothing, so no node can have it cached: the write needs no fence).
   static bool InsertedByBatch();

@@ -319,23 +319,27 @@ TEST_F(PostgresStorageTest, BatchedPutsKeepEachWritesOutcome) {
     bool overwrite;
     Status result;
   };
+  // Holds the lane (the first write waits on a table lock, the rest queue behind it), then
+  // lets the queued writes commit.
+  auto held_batch = [&](std::vector<Put>& puts) {
+    ASSERT_TRUE((*admin)->Exec("BEGIN; LOCK TABLE secrets IN EXCLUSIVE MODE").ok());
+    std::vector<std::thread> threads;
+    for (Put& p : puts)
+      threads.emplace_back([&] {
+        SecretRow row = testing::TestSecret(id(p.id), p.name);
+        row.value = Bytes{static_cast<uint8_t>(p.id)};
+        p.result = (*a)->PutSecret(row, p.overwrite, 2, journal);
+      });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let them queue (not asserted)
+    ASSERT_TRUE((*admin)->Exec("COMMIT").ok());
+    for (auto& t : threads) t.join();
+  };
   std::vector<Put> puts = {{10, "new-1", false, {}}, {11, "new-2", false, {}},
                            {12, "twice", false, {}}, {13, "twice", false, {}},
                            {14, "taken", false, {}}, {15, "gone", false, {}},
                            {16, "fresh", true, {}},  {17, "both", true, {}},
                            {18, "both", true, {}},   {19, "new-3", false, {}}};
-  // Hold the lane: the first write waits on the table lock, the rest queue behind it.
-  ASSERT_TRUE((*admin)->Exec("BEGIN; LOCK TABLE secrets IN EXCLUSIVE MODE").ok());
-  std::vector<std::thread> threads;
-  for (Put& p : puts)
-    threads.emplace_back([&] {
-      SecretRow row = testing::TestSecret(id(p.id), p.name);
-      row.value = Bytes{static_cast<uint8_t>(p.id)};
-      p.result = (*a)->PutSecret(row, p.overwrite, 2, journal);
-    });
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let them queue (not asserted)
-  ASSERT_TRUE((*admin)->Exec("COMMIT").ok());
-  for (auto& t : threads) t.join();
+  held_batch(puts);
   int ok = 0;
   for (const Put& p : puts) {
     if (p.name == "twice") continue;
@@ -360,6 +364,33 @@ TEST_F(PostgresStorageTest, BatchedPutsKeepEachWritesOutcome) {
   // They did commit together (one batch held several).
   const auto batches = (*a)->metrics().batch_size.Read();
   EXPECT_GT(batches.sum, static_cast<double>(batches.count));
+
+  // Distinct names, one of them taken and one a tombstone: the one-round-trip insert of new
+  // secrets fails as a whole and the batch goes the ordinary way, nothing written twice.
+  ASSERT_TRUE((*a)->DeleteSecret("vid", "new-1").ok());
+  std::vector<Put> mixed = {{20, "new-4", false, {}},
+                            {21, "taken", false, {}},
+                            {22, "new-1", false, {}},
+                            {23, "new-5", false, {}}};
+  held_batch(mixed);
+  for (const Put& p : mixed)
+    EXPECT_EQ(p.result.code(), p.name == "taken" ? StatusCode::kAlreadyExists : StatusCode::kOk)
+        << p.name << ": " << p.result;
+  EXPECT_EQ((*a)->ReadSecret("vid", "new-1", 3)->value, Bytes{22});
+  EXPECT_EQ((*a)->ReadSecret("vid", "new-5", 3)->value, Bytes{23});
+  EXPECT_EQ((*a)->ReadJournal(0, 100)->size(), 12u);
+
+  // Only new names, several at once: committed together, the epoch untouched.
+  const int64_t epoch = Epoch(**admin);
+  std::vector<Put> fresh = {{30, "n-30", false, {}},
+                            {31, "n-31", false, {}},
+                            {32, "n-32", false, {}},
+                            {33, "n-33", false, {}}};
+  held_batch(fresh);
+  for (const Put& p : fresh) EXPECT_TRUE(p.result.ok()) << p.name << ": " << p.result;
+  EXPECT_EQ(Epoch(**admin), epoch);
+  EXPECT_EQ((*a)->ReadSecret("vid", "n-33", 3)->value, Bytes{33});
+  EXPECT_EQ((*a)->ReadJournal(0, 100)->size(), 16u);
 }
 
 }  // namespace
