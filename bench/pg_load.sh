@@ -53,7 +53,7 @@ run() {  # run NAME [VAR=VALUE...]: sirrd with that storage, then pull and push
   wrk -t2 -c"$C" -d"${D}s" --latency -s bench/push.lua "$base" | grep -E 'Requests/sec|requests='
   kill "$pid"; wait "$pid" 2>/dev/null || true; rm -f "$W/sirrd-$name.pid"
 }
-# SQLite as bench/load.sh runs it (2 io threads); PostgreSQL with its defaults (16 io threads,
-# 64 blocking threads: reads that miss the cache and writes wait on the network).
+# Both with the io threads bench/load.sh uses (2; SIRR_THREADS overrides); PostgreSQL with its
+# other defaults (64 blocking threads, one write lane, 4 ms cache lease).
 run sqlite SIRR_THREADS="${SIRR_THREADS:-2}"
-run postgres SIRR_STORAGE=postgres SIRR_DATABASE_URL="$URL"
+run postgres SIRR_THREADS="${SIRR_THREADS:-2}" SIRR_STORAGE=postgres SIRR_DATABASE_URL="$URL"

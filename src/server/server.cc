@@ -133,8 +133,7 @@ using internal::TlsFilesOf;
 
 namespace {
 
-// io threads on PostgreSQL when SIRR_THREADS is not set (docs/ha.md).
-constexpr int kPostgresIoThreads = 16;
+// Blocking threads on PostgreSQL when SIRR_BLOCKING_THREADS is not set (docs/ha.md).
 constexpr int kPostgresBlockingThreads = 64;
 
 // Sweeps expired secrets and checkpoints the audit chain head on a schedule.
@@ -246,12 +245,11 @@ http::HttpOptions HttpOptionsOf(const ServerConfig& config, const std::string& h
       std::min(config.max_connections_per_client, config.max_connections);
   http_options.idle_timeout = std::chrono::seconds(config.idle_timeout_seconds);
   http_options.request_timeout = std::chrono::seconds(config.request_timeout_seconds);
-  // On PostgreSQL a read the cache cannot serve waits on the network: more io threads (unless
-  // SIRR_THREADS says), so that a few such reads do not hold up the rest. A durable write there
-  // also waits out the cache lease (docs/ha.md): more blocking threads, so that concurrent
-  // writes still share commits.
-  if (postgres && config.threads <= 0)
-    http_options.threads = std::max(http_options.threads, kPostgresIoThreads);
+  // On PostgreSQL a write that replaces a row also waits out the cache lease (docs/ha.md): more
+  // blocking threads, so that concurrent writes still share commits. The io threads stay one
+  // per CPU as on SQLite: a read the cache cannot serve holds its io thread for a round trip
+  // (as a commit does on SQLite), and more io threads than CPUs cost every request a wake-up
+  // (docs/benchmarks.md, session 14); SIRR_THREADS raises them for a distant database.
   if (postgres && config.blocking_threads <= 0)
     http_options.blocking_threads = kPostgresBlockingThreads;
   return http_options;

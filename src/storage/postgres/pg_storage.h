@@ -8,7 +8,10 @@
 //
 // Writes: group commit on up to `writers` connections per node (write lanes): writes arriving
 // while the lanes are busy are applied together, in one transaction, by the next free lane
-// (a write that fails makes the batch rerun one transaction per write). Each node numbers its
+// (a write that fails makes the batch rerun one transaction per write). A batch of new secrets
+// only is one round trip (ApplyNewSecrets); statements go in libpq pipelines where no result
+// is needed before the next is sent (BEGIN with the first statement; the journal rows, COMMIT
+// and the epoch with each other). Each node numbers its
 // audit journal rows itself and hands committed records to the audit log strictly in that
 // order, whichever lane committed first. Reads: a pool of reader connections
 // (SIRR_DATABASE_POOL). Numbered migrations run in one transaction under an advisory lock, so
