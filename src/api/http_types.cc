@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/seal_keeper.h"
+
 namespace sirr::api {
 
 std::string_view Request::Header(std::string_view lower_name) const {
@@ -72,7 +74,7 @@ Response ErrorResponse(const Status& status) {
   Response r = JsonResponse(code, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   // Unavailable is temporary (the database or the audit log could not take the request; nothing
   // changed): say when to retry. A sealed server is not, until an operator unseals it.
-  if (code == 503 && status.message() != "vault is sealed") r.SetHeader("Retry-After", "1");
+  if (code == 503 && status.message() != core::kSealedMessage) r.SetHeader("Retry-After", "1");
   return r;
 }
 

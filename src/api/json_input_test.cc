@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "api/http_types.h"
+#include "core/seal_keeper.h"
 
 namespace sirr::api {
 namespace {
@@ -49,6 +50,18 @@ TEST(HttpTypesTest, ParsesTargetAndMapsStatuses) {
   Response r = ErrorResponse(InvalidArgumentError("bad"));
   EXPECT_EQ(r.body, R"({"errors":[{"message":"bad"}]})");
   EXPECT_EQ(ErrorResponse(NotFoundError("x")).body, R"({"message":"x"})");
+}
+
+// Unavailable means "retry": Retry-After, except for a sealed vault (it stays sealed until an
+// operator unseals it).
+TEST(JsonInputTest, UnavailableSaysWhenToRetryUnlessSealed) {
+  auto retry_after = [](const Response& r) {
+    for (const auto& [k, v] : r.headers)
+      if (k == "Retry-After") return v;
+    return std::string();
+  };
+  EXPECT_EQ(retry_after(ErrorResponse(UnavailableError("database: connection lost"))), "1");
+  EXPECT_EQ(retry_after(ErrorResponse(UnavailableError(std::string(core::kSealedMessage)))), "");
 }
 
 }  // namespace

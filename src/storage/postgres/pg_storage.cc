@@ -51,24 +51,28 @@ PostgresStorage::~PostgresStorage() {
 }
 
 void PostgresStorage::PollLoop() {
-  // While the database is unreachable, polls back off (up to a second) instead of opening a
-  // connection every millisecond; reads meanwhile check for themselves (and get 503).
-  std::chrono::milliseconds wait = options_.poll_every;
+  // Polls start every kPollEvery (counted from the start of the last reading, so a slow round
+  // trip does not eat into the lease); commits read the epoch too (FinishTransaction), and a
+  // poll is skipped while one of them is that recent (under write load, many polls). While the
+  // database is unreachable, polls back off (up to a second) instead of opening a connection
+  // each time; reads meanwhile check for themselves (and get 503).
+  const std::chrono::nanoseconds every = options_.poll_every;
+  std::chrono::nanoseconds backoff{0};
   std::unique_lock lock(poll_mu_);
-  // Commits read the epoch too (ApplyInOneTransaction): a poll is skipped while one of them
-  // renewed the lease less than kPollEvery ago (under write load, most polls).
-  const int64_t every = std::chrono::nanoseconds(options_.poll_every).count();
   while (!stop_polling_) {
     lock.unlock();
-    const int64_t fresh = SteadyNanos() - valid_from_.load(std::memory_order_acquire);
-    if (fresh >= 0 && fresh < every) {
-      wait = std::chrono::duration_cast<std::chrono::milliseconds>(
-          std::chrono::nanoseconds(every - fresh) + std::chrono::microseconds(999));
+    std::chrono::nanoseconds wait{0};
+    auto age = [this] {
+      return std::chrono::nanoseconds(SteadyNanos() - valid_from_.load(std::memory_order_acquire));
+    };
+    if (age() >= every && !CheckNow().ok()) {  // on success, CheckNow renews the lease
+      backoff = std::min<std::chrono::nanoseconds>(
+          std::chrono::seconds(1),
+          std::max<std::chrono::nanoseconds>(backoff * 2, std::chrono::milliseconds(50)));
+      wait = backoff;
     } else {
-      const bool ok = CheckNow().ok();  // on success, extends the lease (valid_from_)
-      wait = ok ? options_.poll_every
-                : std::min<std::chrono::milliseconds>(
-                      std::chrono::seconds(1), std::max(wait * 2, std::chrono::milliseconds(50)));
+      backoff = std::chrono::nanoseconds(0);
+      wait = std::max(std::chrono::nanoseconds(0), every - age());
     }
     lock.lock();
     poll_cv_.wait_for(lock, wait, [this] { return stop_polling_; });

@@ -63,7 +63,9 @@ struct PostgresOptions {
   PgConnectOptions connect;
   // The cross-node cache rule (above): how often the epoch is polled and how long a poll keeps
   // the cache valid (what each cache-changing write waits before it returns).
-  std::chrono::milliseconds poll_every{1};
+  // Polls start every 2 ms, so a poll's round trip has 2 ms before the lease runs out (1 ms
+  // cost pulls ~10% in wake-ups: docs/benchmarks.md, session 14).
+  std::chrono::milliseconds poll_every{2};
   std::chrono::milliseconds lease{4};
   int pool = 8;  // reader connections (SIRR_DATABASE_POOL)
   // Write lanes: connections committing batches concurrently. One by default: while it
