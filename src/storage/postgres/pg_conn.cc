@@ -141,27 +141,19 @@ StatusOr<const std::string*> PgConnection::Prepared(const char* sql) {
   return &it->second;
 }
 
-namespace {
-// The arrays PQexecPrepared / PQsendQueryPrepared take, pointing into `params`.
-struct RawParams {
-  explicit RawParams(const PgParams& params, const std::vector<std::string>& values,
-                     const std::vector<bool>& present)
-      : values(params.size()), lengths(params.size()) {
-    for (size_t i = 0; i < values.size(); ++i) {
-      this->values[i] = present[i] ? values[i].data() : nullptr;
-      lengths[i] = static_cast<int>(values[i].size());
-    }
+PgConnection::RawParams::RawParams(const PgParams& params)
+    : values(params.size()), lengths(params.size()) {
+  for (size_t i = 0; i < params.size(); ++i) {
+    values[i] = params.present_[i] ? params.values_[i].data() : nullptr;
+    lengths[i] = static_cast<int>(params.values_[i].size());
   }
-  std::vector<const char*> values;
-  std::vector<int> lengths;
-};
-}  // namespace
+}
 
 StatusOr<PgResult> PgConnection::Query(const char* sql, const PgParams& params) {
   if (begin_pending_) return std::move(Pipeline({{sql, &params}}).front());
   if (broken()) return UnavailableError("database: connection lost");
   SIRR_ASSIGN_OR_RETURN(const std::string* name, Prepared(sql));
-  RawParams raw(params, params.values_, params.present_);
+  RawParams raw(params);
   PgResult r(PQexecPrepared(conn_, name->c_str(), static_cast<int>(params.size()),
                             raw.values.data(), raw.lengths.data(), params.formats_.data(), 0));
   const ExecStatusType st = PQresultStatus(r.raw());
@@ -188,7 +180,7 @@ std::vector<StatusOr<PgResult>> PgConnection::Pipeline(const std::vector<Stateme
       !begin || PQsendQueryParams(conn_, "BEGIN", 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
   for (size_t i = 0; sent && i < statements.size(); ++i) {
     const PgParams& p = *statements[i].params;
-    RawParams raw(p, p.values_, p.present_);
+    RawParams raw(p);
     sent = PQsendQueryPrepared(conn_, names[i]->c_str(), static_cast<int>(p.size()),
                                raw.values.data(), raw.lengths.data(), p.formats_.data(), 0) == 1;
   }

@@ -125,6 +125,12 @@ class PgConnection {
   Status ErrorOf(PGresult* r, std::string_view what);
   // The prepared statement's name for `sql` (prepared now if it is new on this connection).
   StatusOr<const std::string*> Prepared(const char* sql);
+  // The value and length arrays libpq takes, pointing into a PgParams.
+  struct RawParams {
+    explicit RawParams(const PgParams& params);
+    std::vector<const char*> values;
+    std::vector<int> lengths;
+  };
 
   PGconn* conn_;
   bool begin_pending_ = false;
