@@ -35,6 +35,13 @@ class PostgresStorageTest : public ::testing::Test {
     o.node_id = id;
     return PostgresStorage::Open(o);
   }
+  // Node "a" on an initialised instance, handing its audit records to `sink`.
+  StatusOr<std::unique_ptr<PostgresStorage>> InstanceNode(JournalSink* sink) {
+    SIRR_ASSIGN_OR_RETURN(auto node, Node("a"));
+    SIRR_RETURN_IF_ERROR(testing::InitializeTestInstance(*node));
+    node->SetJournalSink(sink);
+    return node;
+  }
   StatusOr<std::unique_ptr<PgConnection>> Admin() {
     return PgConnection::Connect({url_, nullptr, "sirr-test"});
   }
@@ -159,10 +166,8 @@ TEST_F(PostgresStorageTest, LanesHandRecordsToTheSinkInJournalOrder) {
       for (const auto& e : entries) ids.push_back(e.id);
     }
   } sink;
-  auto a = Node("a");
-  ASSERT_TRUE(a.ok());
-  ASSERT_TRUE(testing::InitializeTestInstance(**a).ok());
-  (*a)->SetJournalSink(&sink);
+  auto a = InstanceNode(&sink);
+  ASSERT_TRUE(a.ok()) << a.status();
   Journal journal = [](const JournalContext&) {
     return std::vector<JournalEntry>{{0, 1, "\"action\":\"a\""}, {0, 2, "\"action\":\"b\""}};
   };
@@ -202,10 +207,8 @@ TEST_F(PostgresStorageTest, AuditedWriteIsRefusedWhileTheSinkIsNotReady) {
     Status Ready() override { return UnavailableError("audit log is not writable"); }
     void Committed(std::vector<JournalEntry>) override { ADD_FAILURE() << "nothing commits"; }
   } sink;
-  auto a = Node("a");
-  ASSERT_TRUE(a.ok());
-  ASSERT_TRUE(testing::InitializeTestInstance(**a).ok());
-  (*a)->SetJournalSink(&sink);
+  auto a = InstanceNode(&sink);
+  ASSERT_TRUE(a.ok()) << a.status();
   Journal journal = [](const JournalContext&) {
     return std::vector<JournalEntry>{{0, 1, "\"action\":\"secret.create\""}};
   };
